@@ -1,0 +1,25 @@
+# aiddeserts: where mutual aid is thin relative to need.
+# Table of contents; the rules live in workflow/rules/, one file per stage.
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+# The default configuration applies only when no --configfile/--config gives regions.
+if not config.get("regions"):
+
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/density.smk"
+include: "workflow/rules/classify.smk"
+include: "workflow/rules/map.smk"
+include: "workflow/rules/publish.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("outputs/{region}/{product}", region=REGIONS, product=PRODUCTS),

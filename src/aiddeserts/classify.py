@@ -1,0 +1,46 @@
+"""Classify tracts: desert, fragile, served, strength, insufficient_data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CLASSES = ("desert", "fragile", "served", "strength", "insufficient_data")
+
+#: Plain-language definitions, used in the map legend, popups and docs.
+CLASS_DEFINITIONS = {
+    "desert": "High need and low access: few mutual aid assets nearby for the people who need "
+    "them most.",
+    "fragile": "High need, but only one asset within walking distance: one closure away from a desert.",
+    "served": "Assets are within reach relative to need.",
+    "strength": "A community strength: notably many assets nearby.",
+    "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
+}
+
+
+def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,
+             assets_within_catchment: pd.Series, *, need_threshold: float,
+             low_access_density: float, strength_density: float, min_population: float,
+             ) -> pd.DataFrame:
+    """Class of each tract, with the two tests it rests on (`need_high`, `access_low`).
+
+    Need is relative (a percentile within the region); access is absolute (assets per km²), so a
+    tract's access test does not depend on which other tracts the region holds.
+    """
+    need_high = need_score >= need_threshold
+    access_low = access_score < low_access_density
+    no_data = population.isna() | (population < min_population) | need_score.isna()
+    conditions = [
+        no_data,
+        access_score >= strength_density,
+        need_high & access_low,
+        need_high & (assets_within_catchment <= 1),
+    ]
+    labels = np.select(conditions, ["insufficient_data", "strength", "desert", "fragile"],
+                       default="served")
+    return pd.DataFrame({
+        "desert_class": labels,
+        "is_desert": labels == "desert",
+        "need_high": need_high.fillna(False).astype(bool),
+        "access_low": access_low.fillna(False).astype(bool),
+    }, index=population.index)

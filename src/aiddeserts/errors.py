@@ -1,0 +1,42 @@
+"""One exception type for bad input, so every message names file, row, column and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(ValueError):
+    """Bad input that stops the run before any output is written.
+
+    The message always says what is wrong, where (file, row, column when known) and how to fix it.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = str(path) if path is not None else None
+        self.row = row
+        self.column = column
+        self.fix = fix
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = []
+        if self.path:
+            where.append(f"file {self.path}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = f"{', '.join(where)}: {self.problem}" if where else self.problem
+        if self.fix:
+            text = text.rstrip()
+            text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {self.fix}"
+        return text

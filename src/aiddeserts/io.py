@@ -1,0 +1,112 @@
+"""Deterministic, atomic writers: the same data always gives the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+from pyproj import CRS
+
+from aiddeserts.density import Grid
+
+#: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.
+FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
+NODATA = -9999.0
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to `path`; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix,
+                               dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
+    """Write one layer to a new GeoPackage, with a fixed timestamp."""
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
+    with atomic_path(path) as tmp:
+        frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def read_gpkg(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoPackage layer written by :func:`write_gpkg`."""
+    return gpd.read_file(path, layer=layer, engine="pyogrio")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    """Pretty, key-sorted JSON."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False)
+                       + "\n", encoding="utf-8")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
+                  tags: dict[str, Any] | None = None) -> None:
+    """Single-band float32 GeoTIFF, deflate-compressed, with nodata set."""
+    data = np.where(np.isnan(values), NODATA, values).astype("float32")
+    profile = {
+        "driver": "GTiff", "height": grid.height, "width": grid.width, "count": 1,
+        "dtype": "float32", "crs": crs, "transform": grid.transform, "nodata": NODATA,
+        "compress": "deflate", "predictor": 3, "tiled": True, "blockxsize": 256,
+        "blockysize": 256,
+    }
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
+        dst.set_band_description(1, "asset density (assets per km2)")
+
+
+def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
+    """Band 1 as float64 with nodata as NaN, its grid and CRS."""
+    with rasterio.open(path) as src:
+        data = src.read(1).astype(float)
+        if src.nodata is not None:
+            data[data == src.nodata] = np.nan
+        t = src.transform
+        grid = Grid(t.c, t.f, t.a, src.width, src.height)
+        return data, grid, CRS(src.crs)

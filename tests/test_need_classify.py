@@ -1,0 +1,64 @@
+"""Need ranks (SVI rule), survey suppression, and the classification rules, on known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aiddeserts.classify import classify
+from aiddeserts.need import need_score, percentile_rank, survey_by_tract
+
+
+def test_percentile_rank_follows_svi_with_ties_lowest():
+    ranks = percentile_rank(pd.Series([10.0, 20.0, 20.0, 40.0, np.nan]))
+    assert ranks.iloc[:4].tolist() == pytest.approx([0.0, 1 / 3, 1 / 3, 1.0])
+    assert np.isnan(ranks.iloc[4])
+
+
+def test_percentile_rank_lower_is_worse():
+    ranks = percentile_rank(pd.Series([30000.0, 90000.0, 60000.0]), higher_is_worse=False)
+    assert ranks.tolist() == [1.0, 0.0, 0.5]
+
+
+def test_need_score_combines_variables_and_reranks():
+    frame = pd.DataFrame({"poverty": [5.0, 10.0, 40.0], "income": [90.0, 50.0, 20.0]})
+    scores = need_score(frame, [{"column": "poverty"},
+                                {"column": "income", "higher_is_worse": False}])
+    assert scores["need_score"].tolist() == [0.0, 0.5, 1.0]
+    assert scores["rank_income"].tolist() == [0.0, 0.5, 1.0]
+
+
+def test_survey_rates_are_suppressed_below_k():
+    survey = pd.DataFrame({"tid": ["a"] * 12 + ["b"] * 4, "unmet_need": [True] * 6 + [False] * 10})
+    table = survey_by_tract(survey, "tid", pd.Series(["a", "b", "c"]), min_respondents=11)
+    assert table["survey_unmet_rate"].iloc[0] == pytest.approx(0.5)
+    assert table["survey_respondents"].iloc[0] == 12
+    assert pd.isna(table["survey_respondents"].iloc[1]) and table["survey_suppressed"].iloc[1]
+    assert not table["survey_suppressed"].iloc[2]
+
+
+def run_classify(population, need, access, nearby):
+    return classify(pd.Series(population, dtype=float), pd.Series(need, dtype=float),
+                    pd.Series(access, dtype=float), pd.Series(nearby),
+                    need_threshold=0.75, low_access_density=1.0, strength_density=6.0,
+                    min_population=100)
+
+
+def test_classes_on_known_cases():
+    out = run_classify(population=[5000, 5000, 5000, 5000, 20, 5000],
+                       need=[0.9, 0.9, 0.9, 0.2, 0.9, 0.1],
+                       access=[0.1, 3.0, 3.0, 0.1, 0.0, 9.0],
+                       nearby=[0, 1, 4, 0, 0, 12])
+    assert out["desert_class"].tolist() == ["desert", "fragile", "served", "served",
+                                            "insufficient_data", "strength"]
+    assert out["is_desert"].tolist() == [True, False, False, False, False, False]
+
+
+def test_access_is_absolute_not_relative():
+    """Adding empty countryside to the region does not change an urban tract's access test."""
+    city = run_classify([5000, 5000], [0.9, 0.2], [0.5, 4.0], [0, 5])
+    with_country = run_classify([5000, 5000, 300, 300], [0.9, 0.2, 0.1, 0.1],
+                                [0.5, 4.0, 0.0, 0.0], [0, 5, 0, 0])
+    assert city["access_low"].tolist() == with_country["access_low"].tolist()[:2]
+    assert with_country["desert_class"].iloc[0] == "desert"

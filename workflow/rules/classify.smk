@@ -1,0 +1,27 @@
+# Classify: access, need and the class of every tract.
+
+
+rule classify_tracts:
+    input:
+        tracts="data/processed/{region}/tracts.gpkg",
+        assets="data/processed/{region}/assets.gpkg",
+        survey="data/processed/{region}/survey.gpkg",
+        density=f"{STAGE}/density.tif",
+    output:
+        tracts=f"{STAGE}/tracts.gpkg",
+    log:
+        "logs/{region}/classify_tracts.log",
+    benchmark:
+        "benchmarks/{region}/classify_tracts.tsv"
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        region=region_config,
+        classification=settings("classification"),
+        survey_rules=settings("survey_rules"),
+    message:
+        "Classifying tracts of {wildcards.region}"
+    script:
+        "../scripts/classify_tracts.py"

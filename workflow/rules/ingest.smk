@@ -1,0 +1,66 @@
+# Ingest: read, validate and join the raw inputs of a region. Respondent-level data stays here.
+
+
+rule ingest_tracts:
+    input:
+        input_files,
+    output:
+        tracts="data/processed/{region}/tracts.gpkg",
+        rejects="data/processed/{region}/rejects_tracts.csv",
+        counts="data/processed/{region}/counts_tracts.json",
+    log:
+        "logs/{region}/ingest_tracts.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        region=region_config,
+    message:
+        "Reading tracts of {wildcards.region}"
+    script:
+        "../scripts/ingest_tracts.py"
+
+
+rule ingest_assets:
+    input:
+        tracts="data/processed/{region}/tracts.gpkg",
+        sources=asset_paths,
+    output:
+        assets="data/processed/{region}/assets.gpkg",
+        rejects="data/processed/{region}/rejects_assets.csv",
+        counts="data/processed/{region}/counts_assets.json",
+    log:
+        "logs/{region}/ingest_assets.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        region=region_config,
+    message:
+        "Reading assets of {wildcards.region}"
+    script:
+        "../scripts/ingest_assets.py"
+
+
+rule ingest_survey:
+    input:
+        tracts="data/processed/{region}/tracts.gpkg",
+        sources=survey_paths,
+    output:
+        survey="data/processed/{region}/survey.gpkg",
+        rejects="data/processed/{region}/rejects_survey.csv",
+        counts="data/processed/{region}/counts_survey.json",
+    log:
+        "logs/{region}/ingest_survey.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        region=region_config,
+    message:
+        "Reading the survey of {wildcards.region} (allow-listed fields only)"
+    script:
+        "../scripts/ingest_survey.py"

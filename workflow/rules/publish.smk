@@ -1,0 +1,49 @@
+# Publish: summarise, then copy the staged outputs into outputs/{region}/ together.
+# Everything under outputs/ is shareable; nothing is published unless every stage succeeded.
+
+
+rule summarize:
+    input:
+        counts=expand(
+            "data/processed/{{region}}/counts_{stage}.json",
+            stage=["tracts", "assets", "survey"],
+        ),
+        rejects=expand(
+            "data/processed/{{region}}/rejects_{stage}.csv",
+            stage=["tracts", "assets", "survey"],
+        ),
+        tracts=f"{STAGE}/tracts.gpkg",
+    output:
+        summary=f"{STAGE}/summary.json",
+        rejects=f"{STAGE}/rejects.csv",
+    log:
+        "logs/{region}/summarize.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=1000,
+    params:
+        region=region_config,
+        region_name=lambda wildcards: wildcards.region,
+        parameters=all_settings,
+    message:
+        "Summarising {wildcards.region}"
+    script:
+        "../scripts/summarize.py"
+
+
+rule publish:
+    input:
+        staged=expand(f"{STAGE}/{{product}}", product=PRODUCTS, allow_missing=True),
+    output:
+        published=expand("outputs/{{region}}/{product}", product=PRODUCTS),
+    log:
+        "logs/{region}/publish.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=500,
+    message:
+        "Publishing outputs/{wildcards.region}/"
+    script:
+        "../scripts/publish.py"
