@@ -33,16 +33,16 @@ from aiddeserts.zonal import zone_raster
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
                    out_counts: str) -> None:
     """Read and validate tracts (+ attributes), reproject to the working CRS."""
-    tracts, rejects = ingest.read_tracts(region["tracts"])
-    rows_read = len(tracts) + int((rejects["reason"].str.startswith("empty")).sum())
+    tracts, rejects, read = ingest.load_tracts(region["tracts"])
     crs = ingest.working_crs(tracts, region.get("working_crs"))
     tracts = tracts.to_crs(crs)
     write_gpkg(tracts, out_tracts, layer="tracts")
     write_csv(rejects, out_rejects)
-    write_json({"tracts": {"read": rows_read, "kept": len(tracts),
-                           "rejected": rows_read - len(tracts),
-                           "repaired": int(rejects["reason"].str.contains("repaired").sum())},
-                "working_crs": crs.to_string()}, out_counts)
+    counts = {"working_crs": crs.to_string()}
+    for source, n in read.items():
+        kind = source.split(":", 1)[0]
+        counts[kind] = ingest.count_rows({source: n}, rejects)
+    write_json(counts, out_counts)
 
 
 def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
@@ -50,14 +50,9 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     """Read every asset source, join to tracts, keep the allow-listed columns."""
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = ingest.read_assets(region, tracts)
-    if assets.empty:
-        raise ingest.InputError("no asset of any source lies inside the study area.",
-                                path=", ".join(read), fix="check the asset files and their "
-                                "coordinates (rejects are listed in the log).")
     write_gpkg(assets, out_assets, layer="assets")
     write_csv(rejects, out_rejects)
-    write_json({"assets": {"read": sum(read.values()), "kept": len(assets),
-                           "rejected": len(rejects), "by_source": read}}, out_counts)
+    write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
 
 
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
@@ -67,15 +62,16 @@ def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
     id_col = region["tracts"]["id"]
     if region.get("survey"):
         survey, rejects, read = ingest.read_survey(region["survey"], tracts, id_col)
+        counts = ingest.count_rows({f"survey:{region['survey']['path']}": read}, rejects)
     else:
         survey = tracts.iloc[:0][[id_col, "geometry"]].assign(
             unmet_need=pd.Series(dtype=bool), story_consented=pd.Series(dtype=bool),
             story=pd.Series(dtype=str))
-        rejects, read = ingest.empty_rejects(), 0
+        rejects = ingest.empty_rejects()
+        counts = ingest.count_rows({}, rejects)
     write_gpkg(survey, out_survey, layer="survey")
     write_csv(rejects, out_rejects)
-    write_json({"survey": {"read": read, "kept": len(survey), "rejected": len(rejects),
-                           "configured": bool(region.get("survey"))}}, out_counts)
+    write_json({"survey": {**counts, "configured": bool(region.get("survey"))}}, out_counts)
 
 
 def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any],

@@ -1,0 +1,243 @@
+"""File formats people actually have: CSV in any common encoding and delimiter, vector files
+(GeoPackage, GeoJSON, Shapefile, zipped Shapefile, KML/KMZ), survey geopoints, ACS tables.
+
+Every reader turns a failure into an :class:`InputError` naming the file and the fix. Nothing here
+decides which rows to keep: that is :mod:`aiddeserts.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from aiddeserts.errors import InputError
+
+#: Column names recognised as latitude/longitude when the config names none (case-insensitive).
+#: Survey tools prefix them: KoboToolbox `_location_latitude`, ODK Central `location-Latitude`.
+LAT_NAMES = ("latitude", "lat", "y", "lat_dd", "point_y")
+LON_NAMES = ("longitude", "lon", "lng", "long", "x", "lon_dd", "point_x")
+#: Columns holding a whole geopoint: KoboToolbox's `_geolocation` ([lat, lon]).
+GEOPOINT_NAMES = ("_geolocation", "geopoint", "location", "gps", "coordinates", "geolocation")
+#: data.census.gov / Census annotation values that stand for a missing estimate.
+ACS_MISSING_TOKENS = {"-", "(x)", "n", "**", "***", "*****", "null", "n/a"}
+#: ACS summary-level prefix of a GEO_ID such as 1400000US36061000100.
+GEOID_PREFIX = re.compile(r"^\d{7}US")
+_GEOPOINT = re.compile(
+    r"^\s*\[?\s*(-?\d+(?:\.\d+)?)\s*[,; ]\s*(-?\d+(?:\.\d+)?)(?:\s+-?\d+(?:\.\d+)?){0,2}\s*\]?\s*$")
+
+
+def check_exists(path: str | Path) -> Path:
+    """The path, if it names a non-empty file; else an InputError."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found.", path=path, fix="check the path in the config.")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError("file is empty (0 bytes).", path=path, fix="export the data again.")
+    return path
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """`,`, `;` (KoboToolbox's default) or tab, sniffed from the header line."""
+    header = sample.splitlines()[0] if sample else ""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Read a CSV as text columns (ids keep their leading zeros).
+
+    UTF-8 with or without BOM; else Latin-1 (Excel on Windows), recorded in
+    ``frame.attrs["encoding"]`` so callers can report it. The delimiter (`,`, `;`, tab) is sniffed.
+    """
+    path = check_exists(path)
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError("is not a text CSV (it contains binary data).", path=path,
+                         fix="export the sheet as CSV (comma separated values).")
+    try:
+        text, encoding = raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = raw.decode("latin-1"), "latin-1"
+    delimiter = _sniff_delimiter(text[:4096])
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter,
+                            encoding="utf-8-sig" if encoding == "utf-8" else "latin-1")
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("file has no header and no rows.", path=path,
+                         fix="export the data again with a header row.") from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"not a readable CSV ({exc}).", path=path,
+                         fix="check the delimiter and quoting.") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # data.census.gov ends every line with a comma: drop the empty trailing column.
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") and (frame[c] == "").all()]
+    frame = frame.drop(columns=unnamed)
+    frame.attrs["encoding"] = encoding
+    return frame
+
+
+def _kml_layers(path: Path) -> list[str]:
+    return [str(name) for name, _ in pyogrio.list_layers(path)]
+
+
+def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file with pyogrio: GeoPackage, GeoJSON, Shapefile (also zipped, as the
+    Census Bureau ships TIGER/Line), KML/KMZ. A KML's folders (Google My Maps layers) are read
+    together unless `layer` names one; the folder goes to column ``kml_layer``."""
+    path = check_exists(path)
+    try:
+        if path.suffix.lower() in {".kml", ".kmz"} and layer is None:
+            frames = []
+            for name in _kml_layers(path):
+                part = gpd.read_file(path, layer=name, engine="pyogrio")
+                frames.append(part.assign(kml_layer=name))
+            frame = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame()
+            return gpd.GeoDataFrame(frame, geometry="geometry", crs=frames[0].crs if frames
+                                    else None)
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio raises several types for corrupt/unknown files
+        raise InputError(f"cannot be read as a vector file ({type(exc).__name__}: {exc}).",
+                         path=path, fix="check the file opens in QGIS, or re-export it.") from exc
+
+
+def _simple(name: str) -> str:
+    """Lower-case column name without a group prefix (`grp/location` → `location`)."""
+    return re.split(r"[/]", name.strip().lower())[-1]
+
+
+def find_column(columns: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first column whose name (or name after a survey tool's prefix) is one of `names`."""
+    simple = {c: _simple(c) for c in columns}
+    for wanted in names:
+        for column, s in simple.items():
+            if s == wanted:
+                return column
+    for wanted in names:  # Kobo `_location_latitude`, ODK `location-Latitude`
+        if len(wanted) < 4:
+            continue
+        for column, s in simple.items():
+            if s.endswith((f"_{wanted}", f"-{wanted}")):
+                return column
+    return None
+
+
+def parse_geopoint(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Latitude and longitude from one text column: ODK/Kobo ``"lat lon alt accuracy"``,
+    Google Forms ``"lat, lon"``, Kobo ``_geolocation`` ``"[lat, lon]"``. Unparsed → NaN."""
+    parts = values.astype("string").str.extract(_GEOPOINT)
+    return (pd.to_numeric(parts[0], errors="coerce").astype(float),
+            pd.to_numeric(parts[1], errors="coerce").astype(float))
+
+
+def looks_like_geopoint(values: pd.Series) -> bool:
+    """Whether most non-blank values parse as geopoints."""
+    text = values.astype("string").str.strip()
+    text = text[text.fillna("") != ""]
+    if text.empty:
+        return False
+    lat, _ = parse_geopoint(text)
+    return bool(lat.notna().mean() > 0.5)
+
+
+# ------------------------------------------------------------------------------------------ ACS
+def is_census_download(frame: pd.DataFrame) -> bool:
+    """A data.census.gov table: `GEO_ID` column and a second header row of labels."""
+    return "GEO_ID" in frame.columns and len(frame) > 0 and frame["GEO_ID"].iloc[0] in {
+        "Geography", "id", "Geographic Identifier"}
+
+
+def read_census_api_json(path: str | Path) -> pd.DataFrame:
+    """A Census Data API response (a JSON list of rows, the first one the header) as text.
+
+    A ``GEOID`` column is added from ``state``+``county``+``tract`` when those are present.
+    """
+    path = check_exists(path)
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"is not valid JSON ({exc}).", path=path,
+                         fix="download the Census API response again.") from exc
+    if (not isinstance(rows, list) or not rows or not all(isinstance(r, list) for r in rows)
+            or len({len(r) for r in rows}) != 1):
+        raise InputError("is not a Census API table (a list of equally long rows, header first).",
+                         path=path, fix="save the API response unchanged.")
+    frame = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]], dtype=object)
+    frame = frame.map(lambda v: "" if v is None else str(v))
+    if {"state", "county", "tract"} <= set(frame.columns) and "GEOID" not in frame.columns:
+        frame["GEOID"] = frame["state"] + frame["county"] + frame["tract"]
+    return frame
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """An attribute table: CSV (data.census.gov's second label row dropped) or Census API JSON."""
+    if Path(path).suffix.lower() == ".json":
+        return read_census_api_json(path)
+    frame = read_csv_text(path)
+    if is_census_download(frame):
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.attrs["header_rows"] = 2
+    return frame
+
+
+def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ACS cells to floats, with a note per changed cell (else ``<NA>``).
+
+    Blank and annotation cells (``-``, ``(X)``, ``N``, ``*****``) and the API's negative sentinel
+    values (-666666666 etc.) become NaN; top/bottom-coded ``250,000+`` / ``2,500-`` become their
+    number; thousands separators are dropped. Other text raises ``ValueError(first_bad_index)``.
+    """
+    text = values.astype("string").str.strip().fillna("")
+    notes = pd.Series(pd.NA, index=values.index, dtype="string")
+    token = text.str.lower().isin(ACS_MISSING_TOKENS)
+    coded = text.str.match(r"^[\d,.]+[+-]$")
+    cleaned = text.where(~token, "").str.replace(",", "", regex=False)
+    cleaned = cleaned.where(~coded, cleaned.str.rstrip("+-"))
+    numbers = pd.to_numeric(cleaned.replace("", pd.NA), errors="coerce")
+    bad = numbers.isna() & (cleaned != "")
+    if bad.any():
+        raise ValueError(int(np.flatnonzero(bad.to_numpy())[0]))
+    numbers = numbers.astype(float)
+    sentinel = numbers <= -111111111
+    notes[text == ""] = "blank"
+    notes[token] = "annotation"
+    notes[coded] = "top/bottom-coded"
+    notes[sentinel] = "sentinel"
+    return numbers.mask(sentinel), notes
+
+
+def strip_geoid_prefix(values: pd.Series) -> pd.Series:
+    """`1400000US36061000100` → `36061000100` (other ids unchanged)."""
+    return values.astype("string").str.replace(GEOID_PREFIX, "", regex=True)
+
+
+def clean_ids(values: pd.Series) -> pd.Series:
+    """Ids as text: stripped, with a float artefact `.0` removed (`36061000100.0`)."""
+    text = values.astype("string").str.strip()
+    return text.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+
+
+def pad_width(*columns: pd.Series) -> int:
+    """The width digit-only GEOIDs should have: the longest digit-only id among `columns`."""
+    widths = [strip_geoid_prefix(c).str.len()[strip_geoid_prefix(c).str.fullmatch(r"\d+")
+                                              .fillna(False)] for c in columns]
+    joined = pd.concat(widths) if widths else pd.Series(dtype=int)
+    return int(joined.max()) if len(joined) and pd.notna(joined.max()) else 0
+
+
+def pad_ids(values: pd.Series, width: int) -> tuple[pd.Series, np.ndarray]:
+    """Restore leading zeros lost by spreadsheets: digit-only ids shorter than `width` are
+    zero-padded. Returns the ids and a mask of the changed rows."""
+    digits = values.str.fullmatch(r"\d+").fillna(False) & (values.str.len() < width)
+    return values.where(~digits, values.str.zfill(width)), digits.to_numpy()
