@@ -12,6 +12,7 @@ if not config.get("regions"):
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/retrieve.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/density.smk"
 include: "workflow/rules/classify.smk"

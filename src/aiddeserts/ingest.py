@@ -153,8 +153,15 @@ def _numeric_columns(frame: pd.DataFrame, columns: Sequence[str], path: str | Pa
                     else "treated as missing")
             notes.setdefault(int(i), []).append(f"{kind} value in '{column}' {text}")
     rows = sorted(notes)
-    rejects = make_rejects(source, [r + 1 + row_offset for r in rows],
-                           ["; ".join(notes[r]) for r in rows], "repaired")
+    blank_only = [all(n.startswith("blank") for n in notes[r]) for r in rows]
+    rejects = _concat([
+        make_rejects(source, [r + 1 + row_offset for r, b in zip(rows, blank_only, strict=True)
+                              if b], [", ".join(notes[r]) for r, b in
+                                      zip(rows, blank_only, strict=True) if b], "flagged"),
+        make_rejects(source, [r + 1 + row_offset for r, b in zip(rows, blank_only, strict=True)
+                              if not b], ["; ".join(notes[r]) for r, b in
+                                          zip(rows, blank_only, strict=True) if not b],
+                     "repaired")])
     return frame, rejects
 
 
@@ -386,6 +393,7 @@ def read_points(source: Mapping[str, Any], source_name: str,
                              fix="save it with a CRS (e.g. EPSG:4326).")
         check_lonlat_extent(frame, path)
         frame = frame.to_crs(4326)
+        frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=4326)
         frame["row"] = np.arange(1, len(frame) + 1)
         geometry = frame.geometry
         missing = (geometry.isna() | geometry.is_empty).to_numpy()

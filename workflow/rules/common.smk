@@ -51,3 +51,12 @@ def asset_paths(wildcards):
 def survey_paths(wildcards):
     survey = CONFIG["regions"][wildcards.region].get("survey")
     return [survey["path"]] if survey else []
+
+
+def retrieve_settings(wildcards):
+    settings = CONFIG["regions"][wildcards.region].get("retrieve")
+    if not settings:
+        raise ValueError(
+            f"region {wildcards.region} has no 'retrieve' config (state, county) to download from"
+        )
+    return settings

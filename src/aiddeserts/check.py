@@ -1,0 +1,88 @@
+"""`aiddeserts check`: run every input validation alone, write nothing, print a report.
+
+    python -m aiddeserts.check --config mine.yaml [--region NAME ...]
+
+Exit status 0 when every input passes (repairs and dropped rows are listed, not failures),
+2 on bad input (the one InputError that would stop the pipeline, naming file, row, column, fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import pandas as pd
+
+from aiddeserts import ingest
+from aiddeserts.config import load_config
+from aiddeserts.errors import InputError
+
+
+def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: TextIO) -> None:
+    print(f"  {kind}: {counts['read']} rows read, {counts['kept']} kept, {counts['rejected']} "
+          f"dropped, {counts['repaired']} repaired, {counts['flagged']} flagged", file=out)
+    if rejects.empty:
+        return
+    grouped = rejects.groupby(["source", "action", "reason"], sort=True, dropna=False)
+    for (source, action, reason), rows in grouped:
+        numbers = rows["row"].dropna().astype(int).tolist()
+        where = (f"rows {', '.join(map(str, numbers[:10]))}" + (" ..." if len(numbers) > 10
+                                                                else "")) if numbers else "file"
+        print(f"    {action}: {source}: {reason} ({len(rows)}x; {where})", file=out)
+
+
+def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:
+    """Validate one region's inputs as the pipeline would; raise the first InputError."""
+    print(f"region {name}:", file=out)
+    tracts, rejects, read = ingest.load_tracts(region["tracts"])
+    crs = ingest.working_crs(tracts, region.get("working_crs"))
+    for source, n in read.items():
+        mine = rejects[rejects["source"] == source]
+        _summarise(source.split(":", 1)[0], ingest.count_rows({source: n}, rejects), mine, out)
+    tracts = tracts.to_crs(crs)
+    assets, rejects, read = ingest.read_assets(region, tracts)
+    _summarise("assets", ingest.count_rows(read, rejects), rejects, out)
+    if region.get("survey"):
+        id_col = region["tracts"]["id"]
+        _, rejects, n = ingest.read_survey(region["survey"], tracts, id_col)
+        source = f"survey:{region['survey']['path']}"
+        _summarise("survey", ingest.count_rows({source: n}, rejects), rejects, out)
+    print(f"  working CRS {crs.to_string()}; {len(tracts)} tracts, {len(assets)} assets: OK",
+          file=out)
+
+
+def run_check(config_path: str, regions: list[str] | None = None, out: TextIO | None = None
+              ) -> int:
+    """Validate the config and every input of `regions` (default: all); print the report.
+
+    Returns 0 when all inputs pass, 2 on bad input. Nothing is written.
+    """
+    out = out or sys.stdout
+    try:
+        config = load_config(config_path)
+        names = regions or sorted(config["regions"])
+        unknown = [r for r in names if r not in config["regions"]]
+        if unknown:
+            raise InputError(f"region {unknown[0]!r} is not in the config.", path=config_path,
+                             fix=f"use one of: {', '.join(sorted(config['regions']))}.")
+        for name in names:
+            check_region(name, config["regions"][name], out)
+    except InputError as exc:
+        print(f"BAD INPUT: {exc}", file=out)
+        return 2
+    print("all inputs pass.", file=out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aiddeserts check", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, help="config YAML file")
+    parser.add_argument("--region", action="append", help="only this region (repeatable)")
+    args = parser.parse_args(argv)
+    return run_check(args.config, args.region)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
