@@ -56,6 +56,8 @@ ACS_SENTINELS = (-666666666, -999999999, -888888888, -555555555, -333333333, -22
 YES = {"yes", "y", "true", "t", "1", "si", "sí", "oui", "x", "ja"}
 NO = {"no", "n", "false", "f", "0", "non", "nein"}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".kml", ".kmz", ".fgb"}
+#: Digits of a tract GEOID (state 2 + county 3 + tract 6).
+TRACT_GEOID_WIDTH = 11
 #: Margin (degrees) around the study area's bounding box used to detect swapped lat/lon.
 SWAP_MARGIN_DEG = 0.5
 
@@ -283,6 +285,9 @@ def load_tracts(tracts_config: Mapping[str, Any]
     # GEOIDs that lost their leading zero (a spreadsheet read them as numbers) are padded to the
     # width of the longest digit-only id in the tract file and the attribute table.
     width = pad_width(tracts[id_col], *([table[attributes["id"]]] if table is not None else []))
+    id_names = [id_col, *([attributes["id"]] if attributes else [])]
+    if width == TRACT_GEOID_WIDTH - 1 and any("geoid" in n.lower() for n in id_names):
+        width = TRACT_GEOID_WIDTH  # every tract GEOID of a state 01-09 lost its zero
     tracts[id_col], padded = pad_ids(tracts[id_col], width)
     rows = np.arange(1, len(tracts) + 1)
     rejects.append(make_rejects(source, rows[padded], "GEOID had lost its leading zero(s): "

@@ -1,0 +1,411 @@
+"""The catalogue of bad input: one test per case, asserting the exact outcome.
+
+Fatal cases raise one InputError naming the file, the row (where there is one), the column and the
+fix. Repairable cases go on and list every dropped or changed row in the rejects (source, row,
+reason, action) without the row's content, so that rows read = kept + rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
+from shapely.geometry import LineString, Polygon
+
+from aiddeserts.config import validate_config
+from aiddeserts.errors import InputError
+from aiddeserts.ingest import count_rows, read_assets, read_survey, read_tracts
+
+TRACTS_CFG = {"id": "TRACT_CODE", "population": "pop", "need": ["poverty"]}
+
+
+def fatal(call, *args, path=None, row=None, column=None, contains: str = "") -> InputError:
+    """Run `call`, expect exactly one InputError with these coordinates and a fix."""
+    with pytest.raises(InputError) as info:
+        call(*args)
+    error = info.value
+    assert error.path == (str(path) if path is not None else None), str(error)
+    assert error.row == row, str(error)
+    assert error.column == column, str(error)
+    assert error.fix, str(error)
+    assert contains in str(error), str(error)
+    return error
+
+
+def write_tracts(tmp_path: Path, frame: gpd.GeoDataFrame | None = None, name="t.gpkg") -> dict:
+    frame = grid_tracts(2) if frame is None else frame
+    frame.to_file(tmp_path / name)
+    return {**TRACTS_CFG, "path": str(tmp_path / name)}
+
+
+def centre_lonlat(tracts: gpd.GeoDataFrame, k: int) -> tuple[float, float]:
+    c = tracts.geometry.iloc[k].centroid
+    lat, lon = points_lonlat([(c.x, c.y)])
+    return float(lat[0]), float(lon[0])
+
+
+def asset_csv(tmp_path: Path, rows: list[dict], name="a.csv", **source) -> dict:
+    pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+    return {"tracts": {"id": "TRACT_CODE"},
+            "assets": {"path": str(tmp_path / name), "name": "name", **source}}
+
+
+# ------------------------------------------------------------------------------ fatal: files
+def test_01_missing_file(tmp_path):
+    cfg = {**TRACTS_CFG, "path": str(tmp_path / "nope.gpkg")}
+    fatal(read_tracts, cfg, path=tmp_path / "nope.gpkg", contains="file not found")
+
+
+def test_02_empty_file(tmp_path):
+    (tmp_path / "a.csv").write_bytes(b"")
+    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv", contains="file is empty")
+
+
+def test_03_header_only(tmp_path):
+    (tmp_path / "a.csv").write_text("lat,lon,name\n")
+    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
+          contains="has a header but no data rows")
+
+
+def test_04_corrupt_vector_file(tmp_path):
+    (tmp_path / "t.gpkg").write_bytes(b"SQLite format 3\x00" + b"\x13" * 500)
+    fatal(read_tracts, {**TRACTS_CFG, "path": str(tmp_path / "t.gpkg")}, path=tmp_path / "t.gpkg",
+          contains="cannot be read as a vector file")
+
+
+def test_05_binary_file_named_csv(tmp_path):
+    (tmp_path / "a.csv").write_bytes(b"PK\x03\x04\x00\x00" + bytes(range(256)))
+    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
+          contains="not a text CSV")
+
+
+def test_06_corrupt_census_api_json(tmp_path):
+    cfg = write_tracts(tmp_path)
+    (tmp_path / "acs.json").write_text('[["NAME","B01003_001E"],["x",')
+    cfg["attributes"] = {"path": str(tmp_path / "acs.json"), "id": "GEOID"}
+    fatal(read_tracts, cfg, path=tmp_path / "acs.json", contains="is not valid JSON")
+
+
+def test_07_tract_file_without_features(tmp_path):
+    (tmp_path / "t.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    fatal(read_tracts, {**TRACTS_CFG, "path": str(tmp_path / "t.geojson")},
+          path=tmp_path / "t.geojson", contains="no features")
+
+
+# ---------------------------------------------------------------------------- fatal: columns
+def test_08_misspelled_column_suggests_closest(tmp_path):
+    cfg = {**write_tracts(tmp_path), "population": "popp"}
+    fatal(read_tracts, cfg, path=tmp_path / "t.gpkg", column="popp",
+          contains="did you mean 'pop'?")
+
+
+def test_09_missing_column_lists_columns(tmp_path):
+    cfg = {**write_tracts(tmp_path), "id": "GEOID"}
+    fatal(read_tracts, cfg, path=tmp_path / "t.gpkg", column="GEOID",
+          contains="columns are: TRACT_CODE, pop, poverty, geometry")
+
+
+def test_10_no_coordinate_columns(tmp_path):
+    region = asset_csv(tmp_path, [{"name": "A", "address": "1 Main St"}])
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
+          contains="no latitude/longitude columns found")
+
+
+def test_11_need_column_is_text(tmp_path):
+    tracts = grid_tracts(2)
+    tracts["poverty"] = ["1", "2", "high", "4"]
+    cfg = write_tracts(tmp_path, tracts)
+    fatal(read_tracts, cfg, path=tmp_path / "t.gpkg", row=3, column="poverty",
+          contains="value 'high' is not a number")
+
+
+# ------------------------------------------------------------------------------ fatal: ids
+def test_12_duplicate_tract_ids(tmp_path):
+    tracts = grid_tracts(2)
+    tracts.loc[3, "TRACT_CODE"] = "T01"
+    fatal(read_tracts, write_tracts(tmp_path, tracts), path=tmp_path / "t.gpkg", row=4,
+          column="TRACT_CODE", contains="tract id 'T01' appears more than once (also row 2)")
+
+
+def test_13_blank_tract_id(tmp_path):
+    tracts = grid_tracts(2)
+    tracts.loc[2, "TRACT_CODE"] = " "
+    fatal(read_tracts, write_tracts(tmp_path, tracts), path=tmp_path / "t.gpkg", row=3,
+          column="TRACT_CODE", contains="tract id is blank")
+
+
+def test_14_duplicate_attribute_ids(tmp_path):
+    cfg = write_tracts(tmp_path, grid_tracts(2).drop(columns=["pop", "poverty"]))
+    pd.DataFrame({"id": ["T00", "T01", "T01", "T03"], "pop": 1, "poverty": 2}).to_csv(
+        tmp_path / "a.csv", index=False)
+    cfg["attributes"] = {"path": str(tmp_path / "a.csv"), "id": "id"}
+    fatal(read_tracts, cfg, path=tmp_path / "a.csv", row=3, column="id",
+          contains="attribute id 'T01' appears more than once")
+
+
+# ------------------------------------------------------------------------------ fatal: CRS
+def test_15_tracts_without_crs_and_none_in_config(tmp_path):
+    grid_tracts(2).to_file(tmp_path / "t.shp")
+    (tmp_path / "t.prj").unlink()
+    fatal(read_tracts, {**TRACTS_CFG, "path": str(tmp_path / "t.shp")}, path=tmp_path / "t.shp",
+          contains="no CRS and the config gives none")
+
+
+def test_16_projected_file_labelled_lon_lat(tmp_path):
+    tracts = grid_tracts(2).set_crs(4326, allow_override=True)  # metres claimed as degrees
+    error = fatal(read_tracts, write_tracts(tmp_path, tracts, "t.geojson"),
+                  path=tmp_path / "t.geojson", contains="they are projected")
+    assert "Set CRS" in error.fix
+
+
+def test_17_configured_crs_contradicts_file(tmp_path):
+    cfg = {**write_tracts(tmp_path), "crs": "EPSG:2263"}
+    fatal(read_tracts, cfg, path=tmp_path / "t.gpkg", contains="differs from tracts.crs")
+
+
+def test_18_point_file_without_crs(tmp_path):
+    pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([X0 + 10], [Y0 + 10]))
+    pts.to_file(tmp_path / "p.shp")
+    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "p.shp")}}
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "p.shp", contains="no CRS")
+
+
+# ---------------------------------------------------------------------- fatal: config, region
+def test_19_config_fails_schema_names_key_and_allowed_values():
+    config = {"regions": {"r": {"tracts": {"path": "t.gpkg", **TRACTS_CFG},
+                                "assets": {"path": "a.csv"}}},
+              "density": {"kernel": "triangle"}}
+    error = fatal(validate_config, config, contains="config key 'density.kernel'")
+    assert "allowed values: 'quartic', 'gaussian', 'epanechnikov', 'uniform'" in str(error)
+
+
+def test_20_config_retrieve_state_must_be_fips():
+    config = {"regions": {"r": {"tracts": {"path": "t.gpkg", **TRACTS_CFG},
+                                "assets": {"path": "a.csv"}, "retrieve": {"state": "MN"}}}}
+    fatal(validate_config, config, contains="config key 'regions.r.retrieve.state'")
+
+
+def test_21_region_with_no_assets_at_all(tmp_path):
+    region = asset_csv(tmp_path, [{"lat": 10.0, "lon": 10.0, "name": "far away"}])
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
+          contains="no asset of any source lies inside the study area")
+
+
+# ------------------------------------------------------------------------ repairable: points
+def _rejects_of(rejects: pd.DataFrame) -> list[list]:
+    return rejects[["row", "reason", "action"]].astype(object).values.tolist()
+
+
+def test_22_non_numeric_and_out_of_range_coordinates(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    region = asset_csv(tmp_path, [{"lat": lat, "lon": lon, "name": "ok"},
+                                  {"lat": "north", "lon": lon, "name": "text"},
+                                  {"lat": "", "lon": lon, "name": "blank"},
+                                  {"lat": 95.0, "lon": 200.0, "name": "range"}])
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["ok"]
+    assert _rejects_of(rejects) == [
+        [2, "latitude/longitude (lat/lon) blank or not a number", "dropped"],
+        [3, "latitude/longitude (lat/lon) blank or not a number", "dropped"],
+        [4, "latitude/longitude out of range", "dropped"]]
+    assert count_rows(read, rejects)["kept"] == 1
+
+
+def test_23_lat_lon_swapped_is_detected_from_the_extent(tmp_path):
+    tracts = grid_tracts(2)
+    lat0, lon0 = centre_lonlat(tracts, 0)
+    lat3, lon3 = centre_lonlat(tracts, 3)
+    region = asset_csv(tmp_path, [{"lat": lat0, "lon": lon0, "name": "right"},
+                                  {"lat": lon3, "lon": lat3, "name": "swapped"}])
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T00", "T03"]
+    assert _rejects_of(rejects) == [[2, "latitude and longitude were swapped (the point lies in "
+                                        "the study area only when swapped): corrected",
+                                     "repaired"]]
+
+
+def test_24_points_outside_the_study_area(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    region = asset_csv(tmp_path, [{"lat": lat, "lon": lon, "name": "in"},
+                                  {"lat": lat + 0.2, "lon": lon, "name": "out"}])
+    assets, rejects, _ = read_assets(region, tracts)
+    assert _rejects_of(rejects) == [[2, "outside the study area (in no tract)", "dropped"]]
+
+
+def test_25_duplicate_asset_rows_across_sources(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 1)
+    rows = [{"lat": lat, "lon": lon, "name": "Fridge A"}, {"lat": lat, "lon": lon,
+                                                            "name": "Fridge B"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "one.csv", index=False)
+    pd.DataFrame([rows[1], {"lat": lat, "lon": lon, "name": " fridge a "}]).to_csv(
+        tmp_path / "two.csv", index=False)
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": [{"path": str(tmp_path / "one.csv"), "name": "name"},
+                         {"path": str(tmp_path / "two.csv"), "name": "name"}]}
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["asset_id"].tolist() == ["1-1", "1-2"]
+    one = f"assets[1]:{tmp_path / 'one.csv'}"
+    assert rejects[["source", "row", "reason"]].astype(object).values.tolist() == [
+        [f"assets[2]:{tmp_path / 'two.csv'}", 1, f"duplicate of {one} row 2: dropped"],
+        [f"assets[2]:{tmp_path / 'two.csv'}", 2, f"duplicate of {one} row 1: dropped"]]
+    counts = count_rows(read, rejects)
+    assert (counts["read"], counts["kept"], counts["rejected"]) == (4, 2, 2)
+
+
+def test_26_non_point_geometry_in_a_point_file(tmp_path):
+    tracts = grid_tracts(2)
+    gpd.GeoDataFrame({"name": ["pt", "line"]}, geometry=[
+        gpd.points_from_xy([X0 + 100], [Y0 + 100])[0],
+        LineString([(X0, Y0), (X0 + 50, Y0 + 50)])], crs=CRS).to_file(tmp_path / "p.gpkg")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "p.gpkg"), "name": "name"}}
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["pt"]
+    assert _rejects_of(rejects) == [[2, "geometry is a LineString, not a point", "dropped"]]
+
+
+def test_27_latin1_file_is_read_and_reported(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    pd.DataFrame([{"lat": lat, "lon": lon, "name": "Señora Peña"}]).to_csv(
+        tmp_path / "a.csv", index=False, encoding="latin-1")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "a.csv"), "name": "name"}}
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["Señora Peña"]
+    assert rejects[["reason", "action"]].values.tolist() == [
+        ["file is not UTF-8: read as Latin-1 (check accented names)", "note"]]
+
+
+# ------------------------------------------------------------------------ repairable: tracts
+def test_28_invalid_and_empty_geometries(tmp_path):
+    tracts = grid_tracts(2)
+    x, y = X0, Y0
+    bowtie = Polygon([(x, y), (x + 1000, y + 1000), (x + 1000, y), (x, y + 1000)])
+    tracts.loc[0, "geometry"] = bowtie
+    tracts.loc[2, "geometry"] = Polygon()
+    out, rejects = read_tracts(write_tracts(tmp_path, tracts))
+    assert out["TRACT_CODE"].tolist() == ["T00", "T01", "T03"]
+    assert out.geometry.is_valid.all()
+    assert out.geometry.iloc[0].area == pytest.approx(500_000)
+    assert _rejects_of(rejects) == [
+        [3, "empty geometry: tract dropped", "dropped"],
+        [1, "invalid geometry repaired with make_valid (tract kept)", "repaired"]]
+
+
+def test_29_mixed_geometry_types(tmp_path):
+    tracts = grid_tracts(2)
+    tracts.loc[1, "geometry"] = LineString([(X0, Y0), (X0 + 10, Y0 + 10)])
+    out, rejects = read_tracts(write_tracts(tmp_path, tracts, "t.geojson"))
+    assert out["TRACT_CODE"].tolist() == ["T00", "T02", "T03"]
+    assert _rejects_of(rejects) == [
+        [2, "geometry is a LineString, not a polygon: tract dropped", "dropped"]]
+
+
+def test_30_zero_population_is_flagged(tmp_path):
+    tracts = grid_tracts(2)
+    tracts.loc[1, "pop"] = 0
+    out, rejects = read_tracts(write_tracts(tmp_path, tracts))
+    assert len(out) == 4 and out["pop"].iloc[1] == 0
+    assert _rejects_of(rejects) == [
+        [2, "population is 0: tract kept, classed insufficient_data", "flagged"]]
+
+
+def test_31_acs_sentinels_and_blank_cells(tmp_path):
+    cfg = write_tracts(tmp_path, grid_tracts(2).drop(columns=["pop", "poverty"]))
+    pd.DataFrame({"id": ["T00", "T01", "T02", "T03"], "pop": ["10", "", "30", "40"],
+                  "poverty": ["1.5", "2", "-666666666", "-999999999"]}).to_csv(
+        tmp_path / "a.csv", index=False)
+    cfg["attributes"] = {"path": str(tmp_path / "a.csv"), "id": "id"}
+    out, rejects = read_tracts(cfg)
+    assert out["pop"].isna().tolist() == [False, True, False, False]
+    assert out["poverty"].isna().tolist() == [False, False, True, True]
+    source = f"attributes:{tmp_path / 'a.csv'}"
+    assert rejects[["source", "row", "reason", "action"]].astype(object).values.tolist() == [
+        [source, 2, "blank value in 'pop' treated as missing", "flagged"],
+        [source, 3, "sentinel value in 'poverty' treated as missing", "repaired"],
+        [source, 4, "sentinel value in 'poverty' treated as missing", "repaired"]]
+
+
+def test_32_geoids_that_lost_their_leading_zero(tmp_path):
+    tracts = grid_tracts(2)
+    tracts["GEOID"] = [f"06001400{k}00" for k in range(1, 5)]
+    tracts["GEOID"] = tracts["GEOID"].astype("int64")  # saved by a spreadsheet as numbers
+    cfg = {**write_tracts(tmp_path, tracts), "id": "GEOID"}
+    out, rejects = read_tracts(cfg)
+    assert out["GEOID"].tolist() == [f"06001400{k}00" for k in range(1, 5)]
+    assert rejects[["row", "action"]].values.tolist() == [[1, "repaired"], [2, "repaired"],
+                                                          [3, "repaired"], [4, "repaired"]]
+    assert set(rejects["reason"]) == {"GEOID had lost its leading zero(s): restored"}
+
+
+def test_33_attribute_rows_without_tract_and_tracts_without_row(tmp_path):
+    cfg = write_tracts(tmp_path, grid_tracts(2).drop(columns=["pop", "poverty"]))
+    pd.DataFrame({"id": ["T00", "T01", "T02", "T99"], "pop": 1, "poverty": 2}).to_csv(
+        tmp_path / "a.csv", index=False)
+    cfg["attributes"] = {"path": str(tmp_path / "a.csv"), "id": "id"}
+    out, rejects = read_tracts(cfg)
+    assert out["pop"].isna().tolist() == [False, False, False, True]
+    assert _rejects_of(rejects) == [
+        [4, "attribute row matches no tract id: not used", "dropped"],
+        [4, "no attribute row for this tract: need data missing", "flagged"]]
+
+
+# ------------------------------------------------------------------------ repairable: survey
+def _survey(tmp_path, need, consent, story="my story"):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    pd.DataFrame({"lat": lat, "lon": lon, "need": need, "consent": consent, "story": story,
+                  "phone": "555-0100"}).to_csv(tmp_path / "s.csv", index=False)
+    return read_survey({"path": str(tmp_path / "s.csv"), "need": "need", "consent": "consent",
+                        "story": "story"}, tracts, "TRACT_CODE")
+
+
+def test_34_consent_in_mixed_forms(tmp_path):
+    forms = ["yes", "Y", "true", "1", "sí", "Sí", "TRUE", "no", "N", "false", "0", "", "maybe"]
+    survey, rejects, read = _survey(tmp_path, ["yes"] * len(forms), forms)
+    assert survey["story_consented"].tolist() == [True] * 7 + [False] * 6
+    assert (survey["story"] != "").sum() == 7
+    assert _rejects_of(rejects) == [
+        [13, "consent answer in 'consent' is not yes/no: story withheld", "repaired"]]
+
+
+def test_35_unmet_need_answer_not_yes_no(tmp_path):
+    survey, rejects, read = _survey(tmp_path, ["yes", "No", "sometimes", ""], ["yes"] * 4)
+    assert survey["unmet_need"].tolist() == [True, False]
+    assert _rejects_of(rejects) == [[3, "unmet-need answer in 'need' is not yes/no", "dropped"],
+                                    [4, "unmet-need answer in 'need' is not yes/no", "dropped"]]
+    counts = count_rows({"survey": read}, rejects.assign(source="survey"))
+    assert (counts["read"], counts["kept"], counts["rejected"]) == (4, 2, 2)
+
+
+def test_rejects_never_carry_row_content(tmp_path):
+    survey, rejects, _ = _survey(tmp_path, ["sometimes"], ["maybe"], story="secret canary")
+    text = rejects.to_csv()
+    for value in ("sometimes", "maybe", "secret canary", "555-0100"):
+        assert value not in text
+
+
+def test_count_rows_invariant_holds_per_source():
+    rejects = pd.DataFrame({"source": ["a", "a", "b", "b"], "row": [1, 2, 1, 1],
+                            "reason": ["x", "y", "z", "w"],
+                            "action": ["dropped", "repaired", "flagged", "dropped"]})
+    counts = count_rows({"a": 10, "b": 3}, rejects)
+    assert counts["sources"] == {"a": {"read": 10, "kept": 9, "rejected": 1, "repaired": 1,
+                                       "flagged": 0},
+                                 "b": {"read": 3, "kept": 2, "rejected": 1, "repaired": 0,
+                                       "flagged": 1}}
+    assert counts["read"] == counts["kept"] + counts["rejected"] == 13
+    assert json.dumps(counts)  # serialisable as is
+    assert np.all([s["read"] == s["kept"] + s["rejected"] for s in counts["sources"].values()])
