@@ -1,0 +1,69 @@
+"""`aiddeserts check`: every validation alone, a printed report, exit 0 or 2, nothing written."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+from conftest import REPO
+
+from aiddeserts.check import run_check
+
+
+def _files(root) -> set:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def test_check_passes_and_reports_repairs(tmp_path, tiny_region):
+    assets = tiny_region["regions"]["tiny"]["assets"]["path"]
+    frame = pd.read_csv(assets)
+    frame.loc[len(frame)] = [frame["Longitude"][0], frame["Latitude"][0], "Swapped", "fridge"]
+    frame.to_csv(assets, index=False)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    before = _files(tmp_path)
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), out=out) == 0
+    report = out.getvalue()
+    assert "region tiny:" in report and report.rstrip().endswith("all inputs pass.")
+    assert "tracts: 16 rows read, 16 kept, 0 dropped" in report
+    assert "assets: 7 rows read, 7 kept, 0 dropped, 1 repaired" in report
+    assert "latitude and longitude were swapped" in report and "rows 7)" in report
+    assert "survey: 200 rows read, 200 kept" in report
+    assert "Canary" not in report and "canary" not in report
+    assert _files(tmp_path) == before
+
+
+def test_check_returns_2_with_the_one_fix(tmp_path, tiny_region):
+    tiny_region["regions"]["tiny"]["survey"]["need"] = "ned"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), ["tiny"], out=out) == 2
+    assert "\nBAD INPUT: file " in out.getvalue()
+    assert "column 'ned': the configured need column is missing; did you mean 'need'?" in (
+        out.getvalue())
+
+
+def test_check_rejects_bad_config_and_unknown_region(tmp_path, tiny_region):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), ["nowhere"], out=out) == 2
+    assert "region 'nowhere' is not in the config" in out.getvalue()
+    tiny_region["classification"]["need_threshold"] = 2
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), out=out) == 2
+    assert "classification.need_threshold" in out.getvalue()
+
+
+def test_module_entry_point_exit_status(tmp_path, tiny_region):
+    tiny_region["regions"]["tiny"]["tracts"].pop("crs")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    result = subprocess.run([sys.executable, "-m", "aiddeserts.check", "--config",
+                             str(tmp_path / "c.yaml")], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "no CRS and the config gives none" in result.stdout
