@@ -67,3 +67,18 @@ def test_module_entry_point_exit_status(tmp_path, tiny_region):
                              str(tmp_path / "c.yaml")], capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert "no CRS and the config gives none" in result.stdout
+
+
+def test_snakemake_check_target_prints_report_and_writes_nothing(tmp_path, tiny_region):
+    from conftest import run_snakemake
+
+    work = tmp_path / "run"
+    ok = run_snakemake(work, tiny_region, "check_inputs")
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert "all inputs pass." in ok.stdout + ok.stderr
+    assert not (work / "outputs").exists() and not (work / "data").exists()
+    tiny_region["regions"]["tiny"]["assets"]["lat"] = "Latitud"
+    bad = run_snakemake(work, tiny_region, "check_inputs")
+    assert bad.returncode != 0
+    assert "BAD INPUT: file " in bad.stdout + bad.stderr
+    assert "did you mean 'Latitude'?" in bad.stdout + bad.stderr

@@ -1,6 +1,7 @@
 """`aiddeserts check`: run every input validation alone, write nothing, print a report.
 
     python -m aiddeserts.check --config mine.yaml [--region NAME ...]
+    snakemake check_inputs --configfile mine.yaml      (the same report, as a Snakemake target)
 
 Exit status 0 when every input passes (repairs and dropped rows are listed, not failures),
 2 on bad input (the one InputError that would stop the pipeline, naming file, row, column, fix).
@@ -53,19 +54,18 @@ def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:
           file=out)
 
 
-def run_check(config_path: str, regions: list[str] | None = None, out: TextIO | None = None
-              ) -> int:
-    """Validate the config and every input of `regions` (default: all); print the report.
+def check_regions(config: dict[str, Any], regions: list[str] | None = None,
+                  out: TextIO | None = None, source: str = "config") -> int:
+    """Validate every input of `regions` (default: all) of a validated `config`; print the report.
 
     Returns 0 when all inputs pass, 2 on bad input. Nothing is written.
     """
     out = out or sys.stdout
     try:
-        config = load_config(config_path)
         names = regions or sorted(config["regions"])
         unknown = [r for r in names if r not in config["regions"]]
         if unknown:
-            raise InputError(f"region {unknown[0]!r} is not in the config.", path=config_path,
+            raise InputError(f"region {unknown[0]!r} is not in the config.", path=source,
                              fix=f"use one of: {', '.join(sorted(config['regions']))}.")
         for name in names:
             check_region(name, config["regions"][name], out)
@@ -74,6 +74,21 @@ def run_check(config_path: str, regions: list[str] | None = None, out: TextIO | 
         return 2
     print("all inputs pass.", file=out)
     return 0
+
+
+def run_check(config_path: str, regions: list[str] | None = None, out: TextIO | None = None
+              ) -> int:
+    """Validate the config file and every input of `regions` (default: all); print the report.
+
+    Returns 0 when all inputs pass, 2 on bad input. Nothing is written.
+    """
+    out = out or sys.stdout
+    try:
+        config = load_config(config_path)
+    except InputError as exc:
+        print(f"BAD INPUT: {exc}", file=out)
+        return 2
+    return check_regions(config, regions, out, source=config_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

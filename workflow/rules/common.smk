@@ -1,5 +1,6 @@
 # Shared set-up: validate the configuration and define helpers used by every stage.
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
@@ -60,3 +61,12 @@ def retrieve_settings(wildcards):
             f"region {wildcards.region} has no 'retrieve' config (state, county) to download from"
         )
     return settings
+
+
+def all_input_files(wildcards):
+    """Every raw file of every region (for the check target)."""
+    paths = []
+    for region in REGIONS:
+        wc = SimpleNamespace(region=region)
+        paths += input_files(wc) + asset_paths(wc) + survey_paths(wc)
+    return sorted(set(paths))

@@ -1,0 +1,20 @@
+# Check: run every input validation alone and print the report (`snakemake check_inputs`).
+# Writes nothing under outputs/; fails with the one message naming file, row, column and fix.
+
+
+rule check_inputs:
+    input:
+        all_input_files,
+    log:
+        "logs/check_inputs.log",
+    localrule: True
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        config=CONFIG,
+    message:
+        "Checking every input (nothing is written)"
+    script:
+        "../scripts/check_inputs.py"
