@@ -21,14 +21,16 @@ CLASS_DEFINITIONS = {
 def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,
              assets_within_catchment: pd.Series, *, need_threshold: float,
              low_access_density: float, strength_density: float, min_population: float,
-             ) -> pd.DataFrame:
+             access_low: pd.Series | None = None) -> pd.DataFrame:
     """Class of each tract, with the two tests it rests on (`need_high`, `access_low`).
 
-    Need is relative (a percentile within the region); access is absolute (assets per km²), so a
-    tract's access test does not depend on which other tracts the region holds.
+    Need is relative (a percentile within the region); access is absolute (assets per km², and,
+    when `access_low` is given, the distance test of `confidence.AccessRule` too), so a tract's
+    access test does not depend on which other tracts the region holds.
     """
     need_high = need_score >= need_threshold
-    access_low = access_score < low_access_density
+    if access_low is None:
+        access_low = access_score < low_access_density
     no_data = population.isna() | (population < min_population) | need_score.isna()
     conditions = [
         no_data,
