@@ -178,7 +178,7 @@ def outside_share(inside: np.ndarray, grid: Grid, bandwidth: float, x: np.ndarra
     study area (`inside`, a boolean raster on `grid`): the part of a location's kernel window
     where no asset could have been recorded (the edge effect). NaN for points off the grid."""
     disc = kernel_grid("uniform", bandwidth, grid.cell_size) > 0
-    covered = fftconvolve(inside.astype(float), disc.astype(float), mode="same")
+    covered = np.rint(fftconvolve(inside.astype(float), disc.astype(float), mode="same"))
     col = np.floor((np.asarray(x) - grid.x_min) / grid.cell_size).astype(int)
     row = np.floor((grid.y_max - np.asarray(y)) / grid.cell_size).astype(int)
     ok = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
