@@ -223,3 +223,18 @@ def test_cold_spots_find_an_empty_corner():
     assert cold[corner[0]] and not cold[63]
     assert (p_adj >= 0).all() and (p_adj <= 1).all()
     assert z[corner[0]] < -3
+
+
+def test_config_accepts_auto_bandwidth_only_as_the_word_auto():
+    from aiddeserts.config import validate_config
+    from aiddeserts.errors import InputError
+
+    region = {"tracts": {"path": "t.gpkg", "id": "id", "population": "pop", "need": ["p"]},
+              "assets": {"path": "a.csv"}}
+    filled = validate_config({"regions": {"r": region}, "density": {"bandwidth_m": "auto"}})
+    assert filled["density"]["bandwidth_m"] == "auto"
+    assert filled["classification"]["fca_decay"] == "gaussian"
+    with pytest.raises(InputError, match="bandwidth_m"):
+        validate_config({"regions": {"r": region}, "density": {"bandwidth_m": "wide"}})
+    with pytest.raises(InputError, match="'stepped'"):
+        validate_config({"regions": {"r": region}, "classification": {"fca_decay": "linear"}})
