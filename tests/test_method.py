@@ -238,3 +238,12 @@ def test_config_accepts_auto_bandwidth_only_as_the_word_auto():
         validate_config({"regions": {"r": region}, "density": {"bandwidth_m": "wide"}})
     with pytest.raises(InputError, match="'stepped'"):
         validate_config({"regions": {"r": region}, "classification": {"fca_decay": "linear"}})
+
+
+def test_assets_within_a_radius_per_origin():
+    from aiddeserts.catchment import assets_within
+
+    origins = np.array([[0.0, 0.0], [0.0, 0.0], [5000.0, 0.0]])
+    assets = np.array([[100.0, 0.0], [900.0, 0.0], [0.0, 2000.0]])
+    assert assets_within(origins, assets, np.array([805.0, 16093.0, 805.0])).tolist() == [1, 3, 0]
+    assert assets_within(origins, np.empty((0, 2)), np.full(3, 1e6)).tolist() == [0, 0, 0]

@@ -166,3 +166,38 @@ def test_auto_bandwidth_is_recorded_and_used(tmp_path, tiny_region):
 
     assert bandwidth == round(auto_bandwidth(assets.geometry.x, assets.geometry.y), 1)
     assert row(tracts, "T15")["is_desert"]
+
+
+def rural_config(tmp_path: Path, assets_xy: list[tuple[float, float]]) -> dict:
+    """A 3×3 county of 10 km tracts with 1,000 people each (10 per km²: rural); poverty rises
+    towards the north-east tract T8."""
+    raw = tmp_path / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    tracts = grid_tracts(3, size=10_000.0)
+    tracts.to_file(raw / "county.gpkg", layer="tracts")
+    lat, lon = points_lonlat(assets_xy)
+    pd.DataFrame({"lat": lat, "lon": lon}).to_csv(raw / "sites.csv", index=False)
+    return {"regions": {"tiny": {
+        "tracts": {"path": str(raw / "county.gpkg"), "id": "TRACT_CODE", "population": "pop",
+                   "need": ["poverty"]},
+        "assets": {"path": str(raw / "sites.csv"), "type_value": "pantry"}}},
+        "classification": {"need_threshold": 0.85}}
+
+
+def test_rural_tracts_are_judged_on_rural_distances(tmp_path):
+    t8 = (X0 + 25_000, Y0 + 25_000)
+    far_west = (X0 + 1000, Y0 + 1000)
+    # Only a pantry in the far south-west: T8 is ~34 km away, beyond the 10 miles → desert.
+    alone = run_stages(rural_config(tmp_path / "a", [far_west]), tmp_path / "a" / "w")
+    tract = row(alone, "T08")
+    assert not tract["urban"] and tract["far_threshold_m"] == 16093
+    assert tract["desert_class"] == "desert"
+    # One pantry in T8 itself: nobody is beyond 10 miles, but one closure away → fragile.
+    one = run_stages(rural_config(tmp_path / "b", [far_west, t8]), tmp_path / "b" / "w")
+    assert row(one, "T08")["desert_class"] == "fragile"
+    assert row(one, "T08")["assets_within_catchment"] == 1
+    # Two pantries within reach (though neither within walking distance): served.
+    two = run_stages(rural_config(tmp_path / "c", [far_west, t8, (t8[0] - 3000, t8[1])]),
+                     tmp_path / "c" / "w")
+    assert row(two, "T08")["assets_within_catchment"] == 1
+    assert row(two, "T08")["desert_class"] == "served"

@@ -150,3 +150,13 @@ def share_beyond(points: pd.DataFrame, n_tracts: int, assets_xy: np.ndarray,
     beyond = np.bincount(tract, weights=pop * far, minlength=n_tracts)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, beyond / np.where(total > 0, total, 1.0), np.nan)
+
+
+def assets_within(origins_xy: np.ndarray, assets_xy: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Number of assets within `radius[i]` metres (straight line) of each origin i."""
+    origins_xy = np.asarray(origins_xy, float).reshape(-1, 2)
+    if len(assets_xy) == 0:
+        return np.zeros(len(origins_xy), dtype=np.int64)
+    tree = cKDTree(np.asarray(assets_xy, float).reshape(-1, 2))
+    return np.asarray(tree.query_ball_point(origins_xy, r=np.asarray(radius, float),
+                                            return_length=True), dtype=np.int64)

@@ -155,6 +155,7 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
     out["urban"] = urban.to_numpy(bool)
     far_m = np.where(out["urban"], cls["far_urban_m"], cls["far_rural_m"])
     out["far_threshold_m"] = far_m.astype(float)
+    out["assets_within_threshold"] = catchment.assets_within(rep_xy, assets_xy, far_m)
     points = catchment.population_points(tracts, out["population"], cls["population_cell_m"])
     share_far = catchment.share_beyond(points, len(tracts), assets_xy, far_m)
     out["share_beyond_threshold"] = np.round(share_far, 4)
@@ -165,9 +166,11 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
                                  cls["strength_density"])
     access_low = rule.access_low(out["access_score"].to_numpy(),
                                  out["share_beyond_threshold"].to_numpy(), out["urban"])
+    # `fragile` counts assets within walking distance in towns, within FARA's rural distance in
+    # the countryside (as the Fed's "potential banking desert" uses 10 miles for rural tracts).
+    nearby = out["assets_within_catchment"].where(out["urban"], out["assets_within_threshold"])
     out = out.join(classify_mod.classify(
-        out["population"], out["need_score"], out["access_score"],
-        out["assets_within_catchment"],
+        out["population"], out["need_score"], out["access_score"], nearby,
         need_threshold=threshold,
         low_access_density=cls["low_access_density"],
         strength_density=cls["strength_density"],
