@@ -3,6 +3,7 @@ construction: the pipeline's stage functions run on real files, as Snakemake run
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -166,6 +167,20 @@ def test_auto_bandwidth_is_recorded_and_used(tmp_path, tiny_region):
 
     assert bandwidth == round(auto_bandwidth(assets.geometry.x, assets.geometry.y), 1)
     assert row(tracts, "T15")["is_desert"]
+
+    work = tmp_path / "auto"
+    pipeline.summarize("tiny", tiny_region["regions"]["tiny"],
+                       [str(work / f"c{k}.json") for k in (1, 2, 3)],
+                       [str(work / f"r{k}.csv") for k in (1, 2, 3)], str(work / "out.gpkg"),
+                       {"density": {"bandwidth_m": "auto"}}, str(work / "summary.json"),
+                       str(work / "rejects.csv"), density_path=str(work / "density.tif"))
+    summary = json.loads((work / "summary.json").read_text())
+    assert summary["bandwidth_m_used"] == bandwidth
+    deserts = tracts[tracts["is_desert"]]
+    assert summary["confidence"]["deserts_lifted_by_one_asset"] == int(
+        (deserts["robustness_margin"] == 1).sum())
+    assert summary["confidence"]["deserts_stable_90pct"] == int(
+        (deserts["desert_stability"] >= 0.9).sum()) > 0
 
 
 def rural_config(tmp_path: Path, assets_xy: list[tuple[float, float]]) -> dict:

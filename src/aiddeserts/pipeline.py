@@ -261,8 +261,9 @@ def survey_bias_columns(survey: gpd.GeoDataFrame, id_col: str, tract_ids: pd.Ser
 
 def summarize(region_name: str, region: Mapping[str, Any], counts_paths: Sequence[str],
               rejects_paths: Sequence[str], tracts_path: str, parameters: Mapping[str, Any],
-              out_summary: str, out_rejects: str) -> None:
-    """summary.json (counts read/kept/rejected, parameters, classes) and the merged rejects.csv."""
+              out_summary: str, out_rejects: str, density_path: str | None = None) -> None:
+    """summary.json (counts read/kept/rejected, parameters, classes, confidence) and the merged
+    rejects.csv. With `density_path`, the bandwidth actually used (`bandwidth_m: auto`) too."""
     counts: dict[str, Any] = {}
     for path in counts_paths:
         counts.update(read_json(path))
@@ -280,7 +281,22 @@ def summarize(region_name: str, region: Mapping[str, Any], counts_paths: Sequenc
         "classes": {c: int(classes.get(c, 0)) for c in classify_mod.CLASSES},
         "tracts_total": len(tracts),
         "population_in_deserts": float(tracts.loc[tracts["is_desert"], "population"].sum()),
+        **({"bandwidth_m_used": read_geotiff_tags(density_path)[1]} if density_path else {}),
+        "confidence": confidence_summary(tracts),
     }, out_summary)
+
+
+def confidence_summary(tracts: pd.DataFrame) -> dict[str, int]:
+    """Counts behind the deserts' confidence (docs/method.md, section 5)."""
+    deserts = tracts[tracts["is_desert"]]
+    return {
+        "deserts_lifted_by_one_asset": int((deserts["robustness_margin"] == 1).sum()),
+        "deserts_stable_90pct": int((deserts["desert_stability"] >= 0.9).sum()),
+        "deserts_need_uncertain": int(deserts["need_uncertain"].sum()),
+        "tracts_need_uncertain": int(tracts["need_uncertain"].sum()),
+        "cold_spots": int(tracts["cold_spot"].sum()),
+        "tracts_survey_under_represented": int((tracts["survey_bias_flag"] == "under").sum()),
+    }
 
 
 def publish(staged: Sequence[str], published: Sequence[str]) -> None:
