@@ -11,7 +11,8 @@ CLASSES = ("desert", "fragile", "served", "strength", "insufficient_data")
 CLASS_DEFINITIONS = {
     "desert": "High need and low access: few mutual aid assets nearby for the people who need "
     "them most.",
-    "fragile": "High need, but only one asset within walking distance: one closure away from a desert.",
+    "fragile": "High need, but only one asset within reach (walking distance in towns, 10 miles in "
+    "the countryside): one closure away from a desert.",
     "served": "Assets are within reach relative to need.",
     "strength": "A community strength: notably many assets nearby.",
     "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
