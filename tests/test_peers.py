@@ -3,9 +3,9 @@
 KDE: KDEpy (NaiveKDE, exact sums) and scikit-learn. Points are placed on cell centres, where linear
 binning is exact, so the comparison measures the kernel and the FFT convolution alone; the grid
 discretisation error of points off the centres (≈ cell²/8 · |∇²K|/K, ~1 % for a 600 m quartic on
-25 m cells) is tested separately in test_density.py. Peers get kilometres, not metres: KDEpy's
-FFTKDE truncates a Gaussian on a metre-scale grid (its grid support is bounded), and both return
-per-unit² densities, so km gives assets per km² directly.
+25 m cells) is tested separately in test_density.py. Peers get kilometres, not metres (KDEpy's
+FFTKDE is known to truncate the Gaussian with metre-scale bandwidths; the exact NaiveKDE is used
+here), and both return per-unit² densities, so km gives assets per km² directly.
 2SFCA: PySAL `access` (two_stage_fca). Gi*: PySAL `esda` (G_Local, star=True).
 """
 
