@@ -216,3 +216,26 @@ def test_rural_tracts_are_judged_on_rural_distances(tmp_path):
                      tmp_path / "c" / "w")
     assert row(two, "T08")["assets_within_catchment"] == 1
     assert row(two, "T08")["desert_class"] == "served"
+
+
+def test_tracts_with_uncertain_need_are_reported(tmp_path, tiny_region):
+    """Margins of error that span the high-need line make the tract `need_uncertain`."""
+    tracts = grid_tracts()
+    tracts["poverty"] = np.arange(16, dtype=float) * 3.0  # T11 → 33, T12 → 36 (threshold 0.75)
+    tracts["pov_moe"] = 0.0
+    tracts.loc[tracts["TRACT_CODE"].isin(["T11", "T12"]), "pov_moe"] = 20.0
+    path = tmp_path / "moe" / "tracts.gpkg"
+    path.parent.mkdir()
+    tracts.to_file(path, layer="tracts")
+    config = {**tiny_region, "regions": {"tiny": {**tiny_region["regions"]["tiny"]}}}
+    config["regions"]["tiny"]["tracts"] = {"path": str(path), "id": "TRACT_CODE",
+                                           "population": "pop",
+                                           "need": [{"column": "poverty", "moe": "pov_moe"}]}
+    del config["regions"]["tiny"]["survey"]
+    out = run_stages(config, tmp_path / "moe_run")
+    uncertain = set(out.loc[out["need_uncertain"], "TRACT_CODE"])
+    assert {"T11", "T12"} <= uncertain
+    assert not {"T00", "T05", "T15"} & uncertain
+    # T15 can only be overtaken by the two uncertain tracts: at worst third from the top.
+    assert row(out, "T15")["need_score_low"] >= 13 / 15 and row(out, "T15")["need_high"]
+    assert row(out, "T00")["need_score_low"] == row(out, "T00")["need_score_high"] == 0.0
