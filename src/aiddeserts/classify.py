@@ -11,7 +11,8 @@ CLASSES = ("desert", "fragile", "served", "strength", "insufficient_data")
 CLASS_DEFINITIONS = {
     "desert": "High need and low access: few mutual aid assets nearby for the people who need "
     "them most.",
-    "fragile": "High need, but only one asset within walking distance: one closure away from a desert.",
+    "fragile": "High need, but only one asset within reach (walking distance in towns, 10 miles in "
+    "the countryside): one closure away from a desert.",
     "served": "Assets are within reach relative to need.",
     "strength": "A community strength: notably many assets nearby.",
     "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
@@ -21,14 +22,16 @@ CLASS_DEFINITIONS = {
 def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,
              assets_within_catchment: pd.Series, *, need_threshold: float,
              low_access_density: float, strength_density: float, min_population: float,
-             ) -> pd.DataFrame:
+             access_low: pd.Series | None = None) -> pd.DataFrame:
     """Class of each tract, with the two tests it rests on (`need_high`, `access_low`).
 
-    Need is relative (a percentile within the region); access is absolute (assets per km²), so a
-    tract's access test does not depend on which other tracts the region holds.
+    Need is relative (a percentile within the region); access is absolute (assets per km², and,
+    when `access_low` is given, the distance test of `confidence.AccessRule` too), so a tract's
+    access test does not depend on which other tracts the region holds.
     """
     need_high = need_score >= need_threshold
-    access_low = access_score < low_access_density
+    if access_low is None:
+        access_low = access_score < low_access_density
     no_data = population.isna() | (population < min_population) | need_score.isna()
     conditions = [
         no_data,

@@ -477,6 +477,25 @@ def _duplicates(assets: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
     return duplicated, reasons
 
 
+def asset_capacity(attrs: pd.DataFrame, source: Mapping[str, Any]) -> np.ndarray:
+    """Supply weight of each asset (for the floating catchment): the source's `capacity` column,
+    or 1 per asset when none is configured. Blank, negative or non-numeric values stop the run,
+    naming the row (`attrs` is indexed by the 1-based data row)."""
+    column = source.get("capacity")
+    if not column:
+        return np.ones(len(attrs))
+    require_columns(list(attrs.columns), {"capacity": column}, source["path"])
+    values = pd.to_numeric(attrs[column].astype("string").str.strip(), errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(attrs.index[np.flatnonzero(bad.to_numpy())[0]])
+        raise InputError(f"capacity {attrs[column].iloc[int(np.flatnonzero(bad.to_numpy())[0])]!r}"
+                         " is blank, negative or not a number.", path=source["path"], row=row,
+                         column=column, fix="give every asset a capacity of 0 or more (or "
+                         "remove the source's capacity key to weigh every asset 1).")
+    return values.to_numpy(dtype=float)
+
+
 def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
     """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`.
@@ -503,6 +522,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         else:
             points["type"] = source.get("type_value", "asset")
         points["source"] = source.get("label", Path(source["path"]).name)
+        points["capacity"] = asset_capacity(attrs, source)
         points["_source_name"] = name
         kept.append(points)
         rejects += [bad, outside]
@@ -520,7 +540,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                          path=", ".join(s["path"] for s in asset_sources(region_config)),
                          fix="check the asset files and their coordinates (`aiddeserts check` "
                              "lists every rejected row and why).")
-    columns = ["asset_id", "name", "type", "source", id_col, "geometry"]
+    columns = ["asset_id", "name", "type", "source", "capacity", id_col, "geometry"]
     return assets[columns], _concat(rejects), read
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 
 def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Series:
@@ -22,11 +25,17 @@ def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Serie
     return (ranked - 1.0) / (n - 1.0)
 
 
-def need_score(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def need_score(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]],
+               eligible: pd.Series | None = None) -> pd.DataFrame:
     """Per-variable percentile ranks (`rank_<column>`) and their re-ranked mean (`need_score`).
 
     A tract missing some variables is scored on those it has; missing all, its score is NaN.
+    Only `eligible` tracts (default: all) are ranked; the others get NaN, as CDC's SVI leaves
+    out tracts without population, so empty tracts never shift anyone's rank.
     """
+    if eligible is not None:
+        eligible = eligible.fillna(False).astype(bool)
+        return need_score(frame.loc[eligible], variables).reindex(frame.index)
     ranks = pd.DataFrame(index=frame.index)
     for spec in variables:
         ranks[f"rank_{spec['column']}"] = percentile_rank(
@@ -51,3 +60,104 @@ def survey_by_tract(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
         "survey_unmet_rate": (unmet / n.where(shown)).where(shown),
         "survey_suppressed": (n > 0) & ~shown,
     }, index=tract_ids.index)
+
+
+#: z of the ACS's 90 % margins of error: SE = MOE / 1.645 (Census Bureau, ACS handbook).
+ACS_Z90 = 1.645
+
+
+def empirical_bayes_rate(events: pd.Series, trials: pd.Series) -> tuple[pd.Series, float, float]:
+    """Unmet-need rates shrunk toward the regional rate (global empirical Bayes, beta-binomial).
+
+    With p̄ = Σy/Σn the regional rate and, by the method of moments (Marshall 1991, adapted to
+    proportions), between-tract variance τ² = Σn(p − p̄)²/Σn − p̄(1 − p̄)/n̄, the prior strength is
+    m = p̄(1 − p̄)/τ² − 1 "pseudo-respondents" and each tract's rate is (y + m·p̄)/(n + m): a tract
+    with few respondents stays near the regional rate, one with many keeps its own. When τ² ≤ 0
+    (no detectable variation beyond chance) every tract gets p̄. Tracts with no respondent: NaN.
+
+    Returns (smoothed rates, p̄, m).
+    """
+    y = pd.to_numeric(events, errors="coerce").fillna(0).astype(float)
+    n = pd.to_numeric(trials, errors="coerce").fillna(0).astype(float)
+    answered = n > 0
+    if not answered.any():
+        return pd.Series(np.nan, index=n.index), float("nan"), float("nan")
+    p_bar = float(y[answered].sum() / n[answered].sum())
+    rate = y[answered] / n[answered]
+    spread = float((n[answered] * (rate - p_bar) ** 2).sum() / n[answered].sum())
+    tau2 = spread - p_bar * (1.0 - p_bar) / float(n[answered].mean())
+    if tau2 <= 0 or p_bar in (0.0, 1.0):
+        strength = float("inf")
+        smoothed = pd.Series(p_bar, index=n.index)
+    else:
+        strength = max(p_bar * (1.0 - p_bar) / tau2 - 1.0, 0.0)
+        smoothed = (y + strength * p_bar) / (n + strength)
+    return smoothed.where(answered), p_bar, strength
+
+
+def rank_matrix(values: np.ndarray, higher_is_worse: bool = True) -> np.ndarray:
+    """`percentile_rank` applied to each column of a 2-D array (tracts × draws) at once."""
+    values = np.asarray(values, dtype=float)
+    signed = values if higher_is_worse else -values
+    ranked = rankdata(signed, method="min", axis=0, nan_policy="omit")
+    n = np.sum(~np.isnan(values), axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (ranked - 1.0) / (n - 1.0)
+    out = np.where(n > 1, out, 0.0)
+    return np.where(np.isnan(values), np.nan, out)
+
+
+def need_score_interval(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]],
+                        eligible: pd.Series, *, draws: int = 200, seed: int = 0,
+                        level: float = 0.9) -> pd.DataFrame:
+    """The need score's `level` interval from the ACS margins of error (Monte Carlo).
+
+    Each variable with a `moe` column is redrawn `draws` times as Normal(estimate, MOE/1.645)
+    (seeded), the SVI ranking is redone on every draw, and the interval is the central `level`
+    share of each tract's scores (`need_score_low`, `need_score_high`). Variables without a MOE
+    are held fixed. Ranks are among `eligible` tracts only, as for the score itself.
+    """
+    rng = np.random.default_rng(seed)
+    index = frame.index[eligible.to_numpy()]
+    ranks = []
+    for spec in variables:
+        est = pd.to_numeric(frame.loc[index, spec["column"]], errors="coerce").to_numpy(float)
+        values = np.repeat(est[:, None], draws, axis=1)
+        if spec.get("moe") and spec["moe"] in frame:
+            se = pd.to_numeric(frame.loc[index, spec["moe"]], errors="coerce").to_numpy(float)
+            se = np.nan_to_num(np.abs(se) / ACS_Z90)
+            values = values + rng.standard_normal(values.shape) * se[:, None]
+        ranks.append(rank_matrix(values, spec.get("higher_is_worse", True)))
+    with np.errstate(invalid="ignore"), warnings_ignored():
+        mean_rank = np.nanmean(np.stack(ranks), axis=0)
+    scores = rank_matrix(mean_rank)
+    tail = (1.0 - level) / 2.0
+    with warnings_ignored():
+        low = np.nanquantile(scores, tail, axis=1)
+        high = np.nanquantile(scores, 1.0 - tail, axis=1)
+    out = pd.DataFrame({"need_score_low": np.nan, "need_score_high": np.nan}, index=frame.index)
+    out.loc[index, "need_score_low"] = low
+    out.loc[index, "need_score_high"] = high
+    return out
+
+
+@contextmanager
+def warnings_ignored() -> Iterator[None]:
+    """Silence numpy's 'all-NaN slice' warnings (tracts with no need data stay NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def survey_smoothed(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
+                    min_respondents: int) -> tuple[pd.Series, float, float]:
+    """Empirical-Bayes unmet-need rate per tract (`empirical_bayes_rate`), from all respondents,
+    reported only where the tract has at least `min_respondents` (NaN elsewhere, as suppressed).
+
+    Returns (rates, regional rate, prior strength m).
+    """
+    grouped = survey.groupby(id_col)["unmet_need"].agg(["size", "sum"])
+    n = tract_ids.map(grouped["size"]).fillna(0)
+    unmet = tract_ids.map(grouped["sum"]).fillna(0)
+    rate, p_bar, strength = empirical_bayes_rate(unmet, n)
+    return rate.where(n >= min_respondents), p_bar, strength

@@ -13,6 +13,7 @@ rule summarize:
             stage=["tracts", "assets", "survey"],
         ),
         tracts=f"{STAGE}/tracts.gpkg",
+        density=f"{STAGE}/density.tif",
     output:
         summary=f"{STAGE}/summary.json",
         rejects=f"{STAGE}/rejects.csv",
