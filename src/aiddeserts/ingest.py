@@ -260,7 +260,8 @@ def assign_tracts(points: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: st
 
 def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
-    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`."""
+    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
+    `notes`, `updated` (text, blank when not configured) and `community_reported` (bool)."""
     id_col = region_config["tracts"]["id"]
     kept, rejects, read = [], [empty_rejects()], {}
     for index, source in enumerate(asset_sources(region_config), start=1):
@@ -268,7 +269,9 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         points, table, bad = read_points(source, name)
         read[name] = len(table)
         require_columns(list(table.columns), {"name": source.get("name"),
-                                              "type": source.get("type")}, source["path"])
+                                              "type": source.get("type"),
+                                              "notes": source.get("notes"),
+                                              "updated": source.get("updated")}, source["path"])
         points, outside = assign_tracts(points, tracts, id_col, name)
         attrs = table.set_index("row").loc[points["row"]]
         points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
@@ -280,11 +283,16 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         else:
             points["type"] = source.get("type_value", "asset")
         points["source"] = source.get("label", Path(source["path"]).name)
+        for key in ("notes", "updated"):
+            points[key] = (attrs[source[key]].astype("string").fillna("").str.strip().to_numpy()
+                           if source.get(key) else "")
+        points["community_reported"] = bool(source.get("community_reported", False))
         kept.append(points)
         rejects += [bad, outside]
     assets = pd.concat(kept, ignore_index=True)
     assets = gpd.GeoDataFrame(assets, geometry="geometry", crs=tracts.crs)
-    columns = ["asset_id", "name", "type", "source", id_col, "geometry"]
+    columns = ["asset_id", "name", "type", "source", "notes", "updated", "community_reported",
+               id_col, "geometry"]
     return assets[columns], pd.concat(rejects, ignore_index=True), read
 
 
