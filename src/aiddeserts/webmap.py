@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from jinja2 import Template
+from jinja2 import Environment
 from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
@@ -77,6 +77,12 @@ LEAFLET_CDN = {
             "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.4.1/dist/MarkerCluster.Default.css"],
 }
 _ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+#: Templates of this module: ``tojson`` keeps non-ASCII text as is (still escaping ``<>&'``)
+#: and writes compact JSON.
+_JINJA = Environment()
+_JINJA.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False,
+                                        "separators": (",", ":")}
+Template = _JINJA.from_string
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -375,10 +381,13 @@ def density_legend_html(vmax: float) -> str:
             f'<span>{vmax:.1f}+</span></div>')
 
 
-def asset_legend_html(label: str, icon: str, count: int, community: bool) -> str:
-    source = " (community-reported)" if community else ""
-    return (f'<div class="aid-row">{icon} <b>{label}</b>: {count:,}{esc(source)}</div>'
-            '<small>Numbers on circles: assets grouped there; zoom in to separate them.</small>')
+def asset_legend_html(label: str, icon: str, count: int, community: bool,
+                      first: bool = False) -> str:
+    source = " (community-reported)" if community else " (official list)"
+    note = ('<small>A number in a circle: that many assets close together; zoom in or tap '
+            'it to separate them.</small>' if first else "")
+    return (f'{"<b>What communities have</b>" if first else ""}'
+            f'<div class="aid-row">{icon} <b>{label}</b>: {count:,}{esc(source)}</div>{note}')
 
 
 def survey_legend_html(min_respondents: int | None) -> str:
@@ -399,27 +408,60 @@ def story_legend_html() -> str:
             '<small>Attached to the tract, never to a home. Tap a tract to read them.</small>')
 
 
-_LEGEND_JS = """
-(function () {
-  var legend = L.control({position: 'bottomleft'});
-  legend.onAdd = function () {
-    var div = L.DomUtil.create('div', 'aid-panel aid-legend');
-    div.setAttribute('data-layer', {{ this.layer_label|tojson }});
-    div.innerHTML = {{ this.html|tojson }};
+_LEGENDS_JS = """
+var aid_legends = (function () {
+  var control = L.control({position: 'bottomleft'});
+  control.onAdd = function () {
+    var div = L.DomUtil.create('div', 'aid-legends');
     L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
     return div;
   };
+  control.addTo({{ this.map.get_name() }});
+  return control.getContainer();
+})();
+/* Keep the legend box clear of the title panel above it, whatever the screen size. */
+function aid_fit() {
+  var map = {{ this.map.get_name() }}.getContainer().getBoundingClientRect();
+  var title = document.querySelector('.aid-title');
+  var top = title ? title.getBoundingClientRect().bottom : map.top;
+  aid_legends.style.maxHeight = Math.max(90, map.bottom - top - 70) + 'px';
+}
+window.addEventListener('resize', aid_fit);
+"""
+
+#: One legend per layer, shown in the shared legend box while its layer is on the map.
+_LEGEND_JS = """
+(function () {
+  var order = {{ this.order }};
+  var div = document.createElement('div');
+  div.className = 'aid-panel aid-legend';
+  div.setAttribute('data-order', order);
+  div.setAttribute('data-layer', {{ this.layer_label|tojson }});
+  div.innerHTML = {{ this.html|tojson }};
+  function show() {
+    var before = null;
+    for (var i = 0; i < aid_legends.children.length; i++) {
+      if (+aid_legends.children[i].getAttribute('data-order') > order) {
+        before = aid_legends.children[i]; break;
+      }
+    }
+    aid_legends.insertBefore(div, before);
+    aid_fit();
+  }
   var layer = {{ this.layer.get_name() }}, map = {{ this.map.get_name() }};
-  layer.on('add', function () { legend.addTo(map); });
-  layer.on('remove', function () { legend.remove(); });
-  if (map.hasLayer(layer)) { legend.addTo(map); }
+  layer.on('add', show);
+  layer.on('remove', function () { if (div.parentNode) { div.parentNode.removeChild(div); } });
+  if (map.hasLayer(layer)) { show(); }
 })();
 """
 
 _CSS = """
 .aid-panel{background:rgba(255,255,255,.95);padding:6px 9px;border-radius:5px;
   box-shadow:0 1px 4px rgba(0,0,0,.35);font:13px/1.35 system-ui,sans-serif;max-width:300px}
-.aid-legend{max-height:40vh;overflow:auto}
+.aid-legends{overflow-y:auto;display:flex;flex-direction:column;
+  gap:5px;padding:2px}
+.aid-legend{max-width:280px}
 .aid-title h1{font-size:17px;margin:0 0 2px}.aid-title p{margin:2px 0}
 .aid-title details{margin-top:4px}.aid-title summary{cursor:pointer;font-weight:bold;color:#0b5cad}
 .aid-title .aid-about{max-height:55vh;overflow:auto;font-size:12.5px}
@@ -456,6 +498,12 @@ _TILE_FALLBACK_JS = """
 """
 
 
+def safe_url(url: Any) -> str:
+    """The URL if it is http(s) (so a link cannot run script), else ""."""
+    text = str(url or "").strip()
+    return text if re.match(r"https?://", text, re.IGNORECASE) else ""
+
+
 def about_html(*, title: str, region_name: str, about: str, credit: str, method_url: str,
                sources: Sequence[Mapping[str, Any]], asset_summary: str,
                thresholds: Mapping[str, Any] | None) -> str:
@@ -463,12 +511,12 @@ def about_html(*, title: str, region_name: str, about: str, credit: str, method_
     paragraphs = "".join(f"<p>{esc(p.strip())}</p>" for p in about.split("\n\n") if p.strip())
     source_items = "".join(
         "<li>" + (f'<a href="{esc(s["url"])}" target="_blank" rel="noopener noreferrer">'
-                  f'{esc(s["name"])}</a>' if s.get("url") else esc(s["name"]))
+                  f'{esc(s["name"])}</a>' if safe_url(s.get("url")) else esc(s["name"]))
         + (f" ({esc(s['date'])})" if s.get("date") else "") + "</li>" for s in sources)
     need_share = 100 - 100 * (thresholds or {}).get("need_threshold", 0.75)
     low = (thresholds or {}).get("low_access_density", 1.0)
     method = (f'<a href="{esc(method_url)}" target="_blank" rel="noopener noreferrer">'
-              "How the classes are computed</a>" if method_url else
+              "How the classes are computed</a>" if safe_url(method_url) else
               "Need combines census measures (poverty, income) as a percentile within the region; "
               "access is the density of mapped assets within about 1 km.")
     return (
@@ -617,7 +665,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         community = bool(group.get("community_reported", pd.Series(False)).all())
         layer = AssetLayer(f"{icon} {label} ({len(group):,})", data, icon, colour)
         layers.append((layer, f"Assets: {label}",
-                       asset_legend_html(label, icon, len(group), community)))
+                       asset_legend_html(label, icon, len(group), community, first=i == 0)))
         summary.append(f"{label} ({len(group):,})")
 
     has_survey = any("s" in p for p in props)
@@ -640,9 +688,13 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
 
     for layer, _, _ in layers:
         layer.add_to(fmap)
-    for layer, label, legend in layers:
+    fmap.add_child(_Script(_LEGENDS_JS, map=fmap), name="aid_legends")
+    # Asset-first: the assets' legends lead, then the tracts, density, survey and stories.
+    ordered = sorted(range(len(layers)), key=lambda i: (not layers[i][1].startswith("Assets"), i))
+    for order, i in enumerate(ordered):
+        layer, label, legend = layers[i]
         fmap.add_child(_Script(_LEGEND_JS, layer=layer, map=fmap, html=legend,
-                               layer_label=label))
+                               layer_label=label, order=order))
 
     sources = list(cfg.get("sources") or [])
     if not sources:
@@ -662,6 +714,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     return div;
   };
   panel.addTo({{ this.map.get_name() }});
+  panel.getContainer().querySelector('details').addEventListener('toggle', aid_fit);
+  aid_fit();
   L.control.zoom({position: 'bottomright'}).addTo({{ this.map.get_name() }});
   var note = L.DomUtil.create('div', '', {{ this.map.get_name() }}.getContainer());
   note.id = 'aid-tile-notice';
