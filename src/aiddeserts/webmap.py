@@ -360,7 +360,8 @@ var {{ this.get_name() }} = (function () {
 
 def icon_html(shape: str, colour: str, letter: str) -> str:
     """The HTML of a type's marker icon (letter escaped)."""
-    return f'<div class="aid-icon aid-{shape}" style="background:{colour}"><span>{esc(letter)}</span></div>'
+    return (f'<div class="aid-icon aid-{shape}" style="background:{colour}">'
+            f'<span>{esc(letter)}</span></div>')
 
 
 # ------------------------------------------------------------------------------------- legends
