@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,10 +35,12 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
     ax.legend(handles=handles, loc="upper left", frameon=True, fontsize=9,
               title="Census tracts", title_fontsize=10)
     definitions = "\n".join(f"{CLASS_LABELS[c]}: {CLASS_DEFINITIONS[c]}" for c in CLASSES)
+    tail = textwrap.fill("Sources: " + "; ".join(sources), 140)
+    if credit:
+        tail += "\n" + textwrap.fill(f"Made by {credit}", 140)
     footer = (definitions + "\n\nAsset counts are a floor: informal mutual aid is often "
-              "unlisted.\nSources: " + "; ".join(sources)
-              + (f"\nMade by {credit}" if credit else ""))
-    fig.text(0.04, 0.02, footer, fontsize=7, va="bottom", ha="left", wrap=True)
+              "unlisted.\n" + tail)
+    fig.text(0.04, 0.02, footer, fontsize=7, va="bottom", ha="left")
     fig.subplots_adjust(left=0.03, right=0.97, top=0.94, bottom=0.2)
     return fig
 

@@ -58,7 +58,7 @@ DENSITY_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225e
 #: Survey unmet-need bins (share of respondents) and their colours (ColorBrewer Purples, CB-safe).
 SURVEY_BINS = [0.25, 0.5, 0.75]
 SURVEY_COLOURS = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#6a51a3"]
-SUPPRESSED_COLOUR = "#969696"
+SUPPRESSED_COLOUR = "#BDBDBD"
 STORY_COLOUR = "#7B3294"
 SIMPLIFY_M = 10.0
 COORD_DECIMALS = 5
@@ -376,7 +376,7 @@ def class_legend_html(counts: Mapping[str, int]) -> str:
 
 def density_legend_html(vmax: float) -> str:
     gradient = ", ".join(DENSITY_COLOURS)
-    return ('<b>Asset density</b> <small>(assets per km², 1 km radius)</small>'
+    return ('<b>Asset density</b> <small>(assets per km², smoothed over nearby blocks)</small>'
             f'<div class="aid-ramp" style="background:linear-gradient(to right, {gradient})"></div>'
             f'<div class="aid-ticks"><span>0</span><span>{vmax / 2:.1f}</span>'
             f'<span>{vmax:.1f}+</span></div>')
@@ -399,8 +399,10 @@ def survey_legend_html(min_respondents: int | None) -> str:
         for i, c in enumerate(SURVEY_COLOURS))
     k = f"fewer than {min_respondents}" if min_respondents else "too few"
     return ('<b>Community survey</b> <small>(per tract)</small>' + rows
-            + f'<div class="aid-row"><span class="aid-swatch aid-hatch"></span>Not shown: {k} '
-            'respondents (to protect privacy)</div>')
+            + f'<div class="aid-row"><span class="aid-swatch" style="background:{SUPPRESSED_COLOUR};'
+            f'border-style:dashed"></span>Not shown: {k} respondents (to protect privacy)</div>'
+            '<div class="aid-row"><span class="aid-swatch" style="background:transparent">'
+            '</span>No respondents</div>')
 
 
 def story_legend_html() -> str:
@@ -469,7 +471,6 @@ _CSS = """
 .aid-row{margin:3px 0}.aid-def{font-size:11.5px;color:#333;margin-left:22px}
 .aid-swatch{width:14px;height:14px;display:inline-block;margin-right:6px;vertical-align:-2px;
   border:1px solid #555}
-.aid-hatch{background:repeating-linear-gradient(45deg,#fff 0 3px,#969696 3px 5px)}
 .aid-ramp{height:12px;border:1px solid #777;margin-top:4px}
 .aid-ticks{display:flex;justify-content:space-between;font-size:11px}
 .aid-icon{width:14px;height:14px;border:2px solid #fff;box-shadow:0 0 2px #000;display:inline-flex;
@@ -519,7 +520,7 @@ def about_html(*, title: str, region_name: str, about: str, credit: str, method_
     method = (f'<a href="{esc(method_url)}" target="_blank" rel="noopener noreferrer">'
               "How the classes are computed</a>" if safe_url(method_url) else
               "Need combines census measures (poverty, income) as a percentile within the region; "
-              "access is the density of mapped assets within about 1 km.")
+              "access is the density of mapped assets nearby, in assets per km².")
     return (
         f'<h1>{esc(title)}</h1>'
         f'<p><b>What {esc(region_name)} has:</b> {asset_summary}.</p>'
@@ -581,7 +582,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     wgs = tracts.to_crs(4326)
     minx, miny, maxx, maxy = wgs.total_bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
-                      tiles=None, control_scale=True, zoom_control=False)
+                      tiles=None, control_scale=True, zoom_control=False, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = [], []
     header = fmap.get_root().header
     header.add_child(branca.element.Element(f'<title>{esc(title)}</title>'), name="aid_title")
