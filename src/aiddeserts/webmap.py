@@ -310,7 +310,7 @@ var {{ this.get_name() }} = L.geoJSON(aid_tracts, {
   filter: function (f) { return {{ this.filter_js }}; },
   style: function (f) { return {{ this.style_js }}; },
   onEachFeature: function (f, layer) {
-    layer.bindPopup(f.properties.{{ this.popup_key }}, {maxWidth: 320});
+    layer.bindPopup(f.properties.{{ this.popup_key }}, aid_popup(320));
     {% if this.tooltip %}layer.bindTooltip(f.properties.tt, {sticky: true});{% endif %}
   }
 });
@@ -342,7 +342,7 @@ var {{ this.get_name() }} = (function () {
     }});
   for (var i = 0; i < data.length; i++) {
     var m = L.marker([data[i][0], data[i][1]], {icon: icon});
-    m.bindPopup(data[i][2], {maxWidth: 280});
+    m.bindPopup(data[i][2], aid_popup(280));
     m.bindTooltip(data[i][3]);
     group.addLayer(m);
   }
@@ -461,7 +461,8 @@ _LEGEND_JS = """
 
 _CSS = """
 .aid-panel{background:rgba(255,255,255,.95);padding:6px 9px;border-radius:5px;
-  box-shadow:0 1px 4px rgba(0,0,0,.35);font:13px/1.35 system-ui,sans-serif;max-width:300px}
+  box-shadow:0 1px 4px rgba(0,0,0,.35);font:13px/1.35 system-ui,sans-serif;max-width:300px;
+  overflow-wrap:anywhere}
 .aid-legends{overflow-y:auto;display:flex;flex-direction:column;
   gap:5px;padding:2px}
 .aid-legend{max-width:280px}
@@ -634,7 +635,11 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     features = [{"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g)}
                 for p, g in zip(props, geoms, strict=True)]
     collection = {"type": "FeatureCollection", "features": features}
-    fmap.add_child(_Script("var aid_tracts = {{ this.data|tojson }};", data=collection),
+    fmap.add_child(_Script("var aid_tracts = {{ this.data|tojson }};\n"
+                           "/* Popups open clear of the title panel and legends on the left. */\n"
+                           "function aid_popup(w) { return {maxWidth: w, autoPanPaddingTopLeft: "
+                           "L.point(Math.min(340, window.innerWidth / 3), 20)}; }",
+                           data=collection),
                    name="aid_tracts")
 
     layers: list[tuple[folium.map.Layer, str, str]] = []
