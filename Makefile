@@ -25,4 +25,4 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf data/processed/* outputs/* .snakemake logs benchmarks
+	rm -rf data/processed/* outputs/* .snakemake logs benchmarks test-artifacts

@@ -99,3 +99,24 @@ def test_survey_keeps_only_allow_listed_fields(tmp_path):
 def test_to_number_rejects_text():
     with pytest.raises(ValueError):
         to_number(pd.Series(["1", "x"]))
+
+
+def test_asset_notes_updated_and_community_flag(tmp_path):
+    tracts = grid_tracts(2)
+    wgs = gpd.GeoSeries(tracts.geometry.centroid, crs=CRS).to_crs(4326)
+    pd.DataFrame({"lat": wgs.y[:2], "lon": wgs.x[:2], "name": ["Heladera Ñuñoa", "B"],
+                  "hours": [" Open 24/7 ", ""], "seen": ["2024-05-01", ""]}
+                 ).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"lat": wgs.y[2:3], "lon": wgs.x[2:3]}).to_csv(tmp_path / "b.csv", index=False)
+    region = {"tracts": {"id": "TRACT_CODE"}, "assets": [
+        {"path": str(tmp_path / "a.csv"), "name": "name", "notes": "hours", "updated": "seen",
+         "community_reported": True},
+        {"path": str(tmp_path / "b.csv")}]}
+    assets, _, _ = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["Heladera Ñuñoa", "B", ""]
+    assert assets["notes"].tolist() == ["Open 24/7", "", ""]
+    assert assets["updated"].tolist() == ["2024-05-01", "", ""]
+    assert assets["community_reported"].tolist() == [True, True, False]
+    region["assets"][0]["notes"] = "hour"
+    with pytest.raises(InputError, match="did you mean 'hours'"):
+        read_assets(region, tracts)

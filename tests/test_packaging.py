@@ -24,9 +24,13 @@ def test_environment_yml_matches_pyproject():
     declared = names(project["dependencies"]) | names(project["optional-dependencies"]["test"])
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = names([d for d in env["dependencies"] if isinstance(d, str)]) - {"python", "pip"}
+    conda |= names([p for d in env["dependencies"] if isinstance(d, dict)
+                    for p in d.get("pip", []) if not p.startswith("-")])
     assert conda == declared
     rule_env = yaml.safe_load((REPO / "workflow" / "envs" / "aiddeserts.yaml").read_text())
     rule_deps = names([d for d in rule_env["dependencies"] if isinstance(d, str)])
+    rule_deps |= names([p for d in rule_env["dependencies"] if isinstance(d, dict)
+                        for p in d.get("pip", []) if not p.startswith(".")])
     assert names(project["dependencies"]) - {"snakemake"} <= rule_deps
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import rasterio
 from conftest import run_snakemake
 
-PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv"]
+PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
+            "map.pdf"]
 
 
 def digest(path) -> str:

@@ -498,7 +498,8 @@ def asset_capacity(attrs: pd.DataFrame, source: Mapping[str, Any]) -> np.ndarray
 
 def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
-    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`.
+    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
+    `capacity`, `notes`, `updated` (text, blank when not configured) and `community_reported`.
 
     Duplicate assets (same place, name and type) are dropped and reported. A region where no
     asset of any source lies inside the study area is an InputError.
@@ -510,7 +511,9 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         points, table, bad = read_points(source, name, tracts)
         read[name] = len(table)
         require_columns(list(table.columns), {"name": source.get("name"),
-                                              "type": source.get("type")}, source["path"])
+                                              "type": source.get("type"),
+                                              "notes": source.get("notes"),
+                                              "updated": source.get("updated")}, source["path"])
         points, outside = assign_tracts(points, tracts, id_col, name)
         attrs = table.set_index("row").loc[points["row"]]
         points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
@@ -523,6 +526,10 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
             points["type"] = source.get("type_value", "asset")
         points["source"] = source.get("label", Path(source["path"]).name)
         points["capacity"] = asset_capacity(attrs, source)
+        for key in ("notes", "updated"):
+            points[key] = (attrs[source[key]].astype("string").fillna("").str.strip().to_numpy()
+                           if source.get(key) else "")
+        points["community_reported"] = bool(source.get("community_reported", False))
         points["_source_name"] = name
         kept.append(points)
         rejects += [bad, outside]
@@ -540,7 +547,8 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                          path=", ".join(s["path"] for s in asset_sources(region_config)),
                          fix="check the asset files and their coordinates (`aiddeserts check` "
                              "lists every rejected row and why).")
-    columns = ["asset_id", "name", "type", "source", "capacity", id_col, "geometry"]
+    columns = ["asset_id", "name", "type", "source", "capacity", "notes", "updated",
+               "community_reported", id_col, "geometry"]
     return assets[columns], _concat(rejects), read
 
 

@@ -303,14 +303,47 @@ def publish(staged: Sequence[str], published: Sequence[str]) -> None:
 
 
 def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, assets_path: str,
-             density_path: str, out_html: str) -> None:
-    """Render the interactive map to a single HTML file."""
+             density_path: str, out_html: str, classification: Mapping[str, Any] | None = None,
+             survey_rules: Mapping[str, Any] | None = None,
+             stories: pd.DataFrame | None = None) -> None:
+    """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
+
+    `stories` (columns: the tract id, ``"story"``; consented and redacted) adds a stories layer.
+    """
     from aiddeserts import webmap
 
     tracts = read_gpkg(tracts_path)
     assets = read_gpkg(assets_path)
     values, grid, crs = read_geotiff(density_path)
+    map_config = region.get("map", {})
     fmap = webmap.build_map(tracts, assets, values, grid, id_col=region["tracts"]["id"],
-                            title=region.get("title", region_name))
+                            title=map_title(region, region_name),
+                            region_name=map_config.get("region_name", region_name),
+                            map_config=map_config, thresholds=classification,
+                            min_respondents=(survey_rules or {}).get("min_respondents"),
+                            stories=stories)
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
+
+
+def map_title(region: Mapping[str, Any], region_name: str) -> str:
+    """The map's title: `map.title`, else the region's `title`, else its name."""
+    return region.get("map", {}).get("title") or region.get("title") or region_name
+
+
+def make_figure(region: Mapping[str, Any], region_name: str, tracts_path: str, out_png: str,
+                out_pdf: str) -> None:
+    """The static classification map (PNG for screens, PDF for print)."""
+    from aiddeserts import figure
+
+    tracts = read_gpkg(tracts_path)
+    map_config = region.get("map", {})
+    sources = [s.get("name", "") + (f" ({s['date']})" if s.get("date") else "")
+               for s in map_config.get("sources", [])]
+    if not sources:
+        sources = sorted({source.get("label", source["path"].rsplit("/", 1)[-1])
+                          for source in (region["assets"] if isinstance(region["assets"], list)
+                                         else [region["assets"]])})
+    fig = figure.classification_figure(tracts, title=map_title(region, region_name),
+                                       sources=sources, credit=map_config.get("credit", ""))
+    figure.save_figure(fig, out_png, out_pdf)

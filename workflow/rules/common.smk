@@ -9,7 +9,15 @@ from aiddeserts.config import region_settings, validate_config  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
-PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv"]
+PRODUCTS = [
+    "density.tif",
+    "tracts.gpkg",
+    "map.html",
+    "summary.json",
+    "rejects.csv",
+    "map.png",
+    "map.pdf",
+]
 STAGE = "data/processed/{region}/stage"
 
 

@@ -1,4 +1,4 @@
-# Map: the interactive folium map.
+# Map: the interactive HTML map and the static figure (PNG, PDF) of the classification.
 
 
 rule web_map:
@@ -19,7 +19,32 @@ rule web_map:
     params:
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
+        classification=settings("classification"),
+        survey_rules=settings("survey_rules"),
     message:
         "Drawing the map of {wildcards.region}"
     script:
         "../scripts/web_map.py"
+
+
+rule static_map:
+    input:
+        tracts=f"{STAGE}/tracts.gpkg",
+    output:
+        png=f"{STAGE}/map.png",
+        pdf=f"{STAGE}/map.pdf",
+    log:
+        "logs/{region}/static_map.log",
+    benchmark:
+        "benchmarks/{region}/static_map.tsv"
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=1500,
+    params:
+        region=region_config,
+        region_name=lambda wildcards: wildcards.region,
+    message:
+        "Drawing the static map of {wildcards.region}"
+    script:
+        "../scripts/static_map.py"

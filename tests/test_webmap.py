@@ -1,0 +1,186 @@
+"""The HTML map without a browser: escaping, offline bundle, layers, popups, determinism."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CRS, grid_tracts
+from PIL import Image
+from shapely.geometry import Point
+
+from aiddeserts import webmap
+from aiddeserts.density import grid_for_bounds, kernel_density
+
+#: Payloads planted in every user-provided field; none may reach the page unescaped.
+PAYLOADS = ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>',
+            '"><svg onload=alert(3)>', "'; alert(4); '"]
+NON_ASCII = "Nevera Comunitaria Niño — 社区冰箱 ✓"
+
+
+def tiny_inputs(names: list[str] | None = None, types: list[str] | None = None,
+                notes: list[str] | None = None, source: str = "Fridge list",
+                ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray, object]:
+    """Classified 4×4 tracts (T15 a desert), 4 assets, and their density grid."""
+    tracts = grid_tracts()
+    classes = ["served"] * 12 + ["desert"] * 3 + ["desert"]
+    classes[5], classes[6] = "strength", "insufficient_data"
+    tracts = tracts.rename(columns={"pop": "population"}).assign(
+        desert_class=classes, need_score=np.linspace(0, 1, 16),
+        access_score=np.linspace(8, 0, 16), assets_fridge=[1, 1, 0, 0] + [0] * 12,
+        assets_pantry=[0, 0, 1, 1] + [0] * 12, assets_total=[1, 1, 1, 1] + [0] * 12,
+        nearest_asset_m=np.linspace(0, 3000, 16), nearest_fridge_m=np.linspace(0, 3500, 16),
+        nearest_pantry_m=np.linspace(100, 3200, 16),
+        survey_respondents=pd.array([20, 12] + [pd.NA] * 14, dtype="Int64"),
+        survey_unmet_rate=[0.1, 0.6] + [np.nan] * 14,
+        survey_suppressed=[False, False, True] + [False] * 13)
+    points = [Point(580_300 + 100 * k, 4_500_300) for k in range(4)]
+    assets = gpd.GeoDataFrame({
+        "asset_id": ["1-1", "1-2", "1-3", "1-4"],
+        "name": names or ["A", "B", "C", NON_ASCII],
+        "type": types or ["fridge", "fridge", "pantry", "pantry"],
+        "source": source, "notes": notes or ["", "Open 9–5", "", ""],
+        "updated": ["2024-05-01", "", "", ""], "community_reported": True,
+        "TRACT_CODE": "T00"}, geometry=points, crs=CRS)
+    grid = grid_for_bounds(tuple(tracts.total_bounds), 100)
+    values = kernel_density(assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy(), grid,
+                            kernel="quartic", bandwidth=800)
+    return tracts, assets, values, grid
+
+
+def render(**kwargs) -> str:
+    tracts, assets, values, grid = tiny_inputs(**{k: kwargs.pop(k) for k in
+                                                  ("names", "types", "notes", "source")
+                                                  if k in kwargs})
+    kwargs.setdefault("title", "Tiny")
+    return webmap.render_deterministic(webmap.build_map(tracts, assets, values, grid,
+                                                        id_col="TRACT_CODE", **kwargs))
+
+
+def contains(text: str, part: str) -> bool:
+    """`part` in the page, as is or as folium's ASCII-only JSON writes it."""
+    import json
+
+    return part in text or json.dumps(part)[1:-1] in text
+
+
+def test_esc_escapes_markup_and_keeps_non_ascii():
+    assert webmap.esc(PAYLOADS[0]) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert webmap.esc('"x"') == "&quot;x&quot;"
+    assert webmap.esc(NON_ASCII) == NON_ASCII
+    assert webmap.esc(None) == "" and webmap.esc(float("nan")) == ""
+
+
+def test_asset_popup_has_name_type_notes_source_kind_and_date():
+    popup = webmap.asset_popup_html({"name": "LES Fridge", "type": "community_fridge",
+                                     "notes": "Open 24/7", "source": "Fridge Map",
+                                     "community_reported": True, "updated": "2024-05-01"})
+    assert "<b>LES Fridge</b>" in popup
+    assert "Type: Community fridge" in popup
+    assert "Notes: Open 24/7" in popup
+    assert "Source: Fridge Map (community-reported)" in popup
+    assert "Last updated: 2024-05-01" in popup
+    official = webmap.asset_popup_html({"name": "", "type": "food_pantry", "notes": "",
+                                        "source": "HRA", "community_reported": False,
+                                        "updated": ""})
+    assert "Unnamed" in official and "(official list)" in official
+    assert "Notes" not in official and "Last updated" not in official
+
+
+def test_tract_popup_plain_language_and_optional_columns():
+    tracts, *_ = tiny_inputs()
+    row = tracts.drop(columns="geometry").iloc[15].to_dict()
+    thresholds = {"need_threshold": 0.75, "low_access_density": 1.0}
+    popup = webmap.tract_popup_html(row, "TRACT_CODE", ["assets_fridge", "assets_pantry"],
+                                    thresholds=thresholds, vintage="ACS 2013–2017",
+                                    access_pct=0.0)
+    assert "Tract T15" in popup and "<b>Mutual aid desert</b>" in popup
+    assert "need is in the top 25% of the region" in popup
+    assert "below 1 per km²" in popup
+    assert "Need: higher than 100% of tracts" in popup
+    assert "Fridge: 0 in tract, nearest 3.5 km" in popup
+    assert "Pantry: 0 in tract, nearest 3.2 km" in popup
+    assert "Data: ACS 2013–2017" in popup
+    assert "Robustness" not in popup and "resampling" not in popup
+    row.update(robustness_margin=0.5, desert_stability=0.92)
+    popup = webmap.tract_popup_html(row, "TRACT_CODE", [])
+    assert "Robustness margin: 0.5" in popup
+    assert "Stays in this class under resampling: 92%" in popup
+    suppressed = tracts.drop(columns="geometry").iloc[2].to_dict()
+    assert "too few respondents to show" in webmap.tract_popup_html(suppressed, "TRACT_CODE", [])
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_in_every_field_are_escaped(payload):
+    stories = pd.DataFrame({"TRACT_CODE": ["T15", "T15"], "story": [payload, NON_ASCII]})
+    text = render(names=[payload, "B", "C", NON_ASCII], types=[payload, "fridge", "x", "x"],
+                  notes=[payload] * 4, source=payload, title=payload, stories=stories,
+                  map_config={"about": payload, "credit": payload, "vintage": payload,
+                              "region_name": payload,
+                              "sources": [{"name": payload, "date": payload,
+                                           "url": "javascript:alert(5)"}]})
+    # Nothing the payload opens survives: no raw tag, and no `</script>` but the page's own.
+    assert "<img src=x" not in text and "<svg onload" not in text
+    assert text.count("</script>") == text.count("<script")
+    assert "alert(2)</script>" not in text
+    # The escaped text is there (inside JSON strings `<`/`>` are also \\u-escaped).
+    escaped = webmap.esc(payload)
+    json_escaped = escaped.replace("&", "\\u0026").replace("'", "\\u0027")
+    assert escaped in text or json_escaped in text
+    assert NON_ASCII in text
+    # A link with a javascript: URL would run when clicked: only http(s) links are made.
+    assert "javascript:alert(5)" not in text
+
+
+def test_offline_map_inlines_leaflet_and_needs_no_network():
+    text = render()
+    assert not re.search(r"<script[^>]+src=", text)
+    assert not re.search(r"<link[^>]+href=\"https?:", text)
+    assert "L.markerClusterGroup" in text and "Leaflet 1.9.3" in text or '"1.9.3"' in text
+    assert "https://cdn.jsdelivr.net" not in text
+    cdn = render(map_config={"offline": False})
+    assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">' in cdn
+    assert len(cdn) < len(text) - 100_000
+
+
+def test_layers_and_legends_present():
+    stories = pd.DataFrame({"TRACT_CODE": ["T15"], "story": ["We share bread on Sundays"]})
+    text = render(stories=stories, min_respondents=11)
+    for name in ["Tract classification", "Asset density (assets per km²)",
+                 "Community survey (per tract)", "Stories (shared with consent)"]:
+        assert contains(text, name), name
+    assert "assets per km²" in text
+    assert "Not shown: fewer than 11 respondents" in text
+    assert "We share bread on Sundays" in text
+    assert "About this map" in text and "Undercount" in text
+    assert "Fridge (2)" in text and "Pantry (2)" in text
+    without = render()
+    assert "Stories (shared with consent)" not in without
+
+
+def test_map_is_deterministic():
+    assert render() == render()
+
+
+def test_density_overlay_is_a_palette_png():
+    tracts, assets, values, grid = tiny_inputs()
+    index, bounds, vmax = webmap.density_image(values, grid, tracts.crs)
+    png = webmap.palette_png(index)
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "P"
+    assert "transparency" in image.info
+    assert vmax > 0 and bounds[0][0] < bounds[1][0]
+    assert np.array_equal(np.asarray(image), index)
+
+
+def test_survey_bins_and_story_grouping():
+    assert [webmap.survey_bin(r) for r in (0.0, 0.24, 0.25, 0.6, 1.0)] == [0, 0, 1, 2, 3]
+    grouped = webmap.stories_by_tract(pd.DataFrame({"g": ["1", "1", "2"],
+                                                    "story": ["a", " ", "b"]}), "g")
+    assert grouped == {"1": ["a"], "2": ["b"]}
+    with pytest.raises(ValueError, match="story"):
+        webmap.stories_by_tract(pd.DataFrame({"g": ["1"]}), "g")
