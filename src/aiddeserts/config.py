@@ -14,7 +14,7 @@ import yaml
 
 from aiddeserts.errors import InputError
 
-SECTIONS = ("density", "classification", "survey_rules")
+SECTIONS = ("density", "classification", "survey_rules", "privacy")
 
 
 @cache

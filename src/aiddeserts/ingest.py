@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from aiddeserts import privacy
 from aiddeserts.config import asset_sources, need_variables
 from aiddeserts.errors import InputError
 
@@ -268,7 +269,9 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         points, table, bad = read_points(source, name)
         read[name] = len(table)
         require_columns(list(table.columns), {"name": source.get("name"),
-                                              "type": source.get("type")}, source["path"])
+                                              "type": source.get("type"),
+                                              "visibility": source.get("visibility")},
+                        source["path"])
         points, outside = assign_tracts(points, tracts, id_col, name)
         attrs = table.set_index("row").loc[points["row"]]
         points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
@@ -279,21 +282,32 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
             points["type"] = types.where(types != "", "unspecified").to_numpy()
         else:
             points["type"] = source.get("type_value", "asset")
+        points["visibility"] = (privacy.parse_visibility(
+            attrs[source["visibility"]], source["path"], source["visibility"],
+            rows=attrs.index.to_numpy()).to_numpy() if source.get("visibility")
+            else source.get("visibility_value", "public"))
         points["source"] = source.get("label", Path(source["path"]).name)
         kept.append(points)
         rejects += [bad, outside]
     assets = pd.concat(kept, ignore_index=True)
     assets = gpd.GeoDataFrame(assets, geometry="geometry", crs=tracts.crs)
-    columns = ["asset_id", "name", "type", "source", id_col, "geometry"]
+    columns = ["asset_id", "name", "type", "source", "visibility", id_col, "geometry"]
     return assets[columns], pd.concat(rejects, ignore_index=True), read
 
 
-def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_col: str
-                ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
+def survey_allow_list(survey_config: Mapping[str, Any]) -> list[str]:
+    """The only survey columns the pipeline reads: location, unmet need, story, consent."""
+    keys = {"lat": "lat", "lon": "lon", "need": None, "story": None, "consent": None}
+    return [c for k, d in keys.items() if (c := survey_config.get(k, d))]
+
+
+def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_col: str,
+                min_respondents: int = 11) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
     """Survey responses reduced to an allow-list: location, unmet need, consented story.
 
     Names, phones, emails and every other column are dropped here and never written.
-    A story is kept only when the consent column says yes.
+    A story is kept only when the consent column says yes, with personal details redacted
+    (see :func:`aiddeserts.privacy.redact`; `min_respondents` as in privacy.personal_values).
     """
     name = f"survey:{survey_config['path']}"
     points, table, rejects = read_points(survey_config, name)
@@ -307,6 +321,9 @@ def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_c
                  if consent else np.zeros(len(points), bool))
     stories = (attrs[story].astype("string").fillna("").str.strip().to_numpy()
                if story else np.full(len(points), ""))
+    personal = privacy.personal_values(table, survey_allow_list(survey_config), min_respondents)
+    stories = np.array(privacy.redact_stories(np.where(consented, stories, ""), personal),
+                       dtype=object)
     survey = gpd.GeoDataFrame({
         id_col: points[id_col].to_numpy(),
         "unmet_need": pd.array(unmet, dtype="boolean"),

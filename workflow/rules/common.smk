@@ -27,7 +27,7 @@ def settings(section):
 def all_settings(wildcards):
     return {
         section: region_settings(CONFIG, wildcards.region, section)
-        for section in ("density", "classification", "survey_rules")
+        for section in ("density", "classification", "survey_rules", "privacy")
     }
 
 

@@ -19,6 +19,7 @@ rule web_map:
     params:
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
+        privacy=settings("privacy"),
     message:
         "Drawing the map of {wildcards.region}"
     script:

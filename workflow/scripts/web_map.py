@@ -6,4 +6,4 @@ from aiddeserts.pipeline import make_map
 run_logged(snakemake.log[0], lambda: make_map(
     snakemake.params.region, snakemake.params.region_name, tracts_path=snakemake.input.tracts,
     assets_path=snakemake.input.assets, density_path=snakemake.input.density,
-    out_html=snakemake.output.html), snakemake.rule)
+    out_html=snakemake.output.html, privacy_settings=snakemake.params.privacy), snakemake.rule)
