@@ -58,6 +58,8 @@ class Secrets:
     respondents: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     private_assets: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     public: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    #: Displayed asset positions: the user declared them public, so a pin there is no leak.
+    public_assets: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     #: kind of leak → values, e.g. "personal value from survey column 'email'" → [...]
     values: dict[str, list[str]] = field(default_factory=dict)
 
@@ -105,8 +107,7 @@ def text_pairs(text: str, out: Candidates) -> None:
 
 
 def _decimals(text: pd.Series) -> np.ndarray:
-    parts = text.str.split(".", n=1).str[1].fillna("")
-    return parts.str.len().to_numpy(dtype=int)
+    return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(dtype=int)
 
 
 def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
@@ -128,21 +129,32 @@ def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
 
 
 def find_values(texts: Sequence[str], values: Sequence[str]) -> int:
-    """How many of `values` occur (whole words, as written) in any of `texts`."""
-    if not values:
-        return 0
-    tokens: set[str] = set()
-    for text in texts:
-        tokens.update(TOKEN.findall(text))
-    found = 0
+    """How many of `values` occur in any of `texts` as the same sequence of words (separators
+    may differ, so `555-0101` also matches `555 0101`). Case-insensitive, except one-word
+    alphabetic values (a lone surname like "White" must not match the colour "white")."""
+    exact: dict[str, set[tuple[str, ...]]] = {}
+    folded: dict[str, dict[int, set[tuple[str, ...]]]] = {}
     for value in values:
-        value_tokens = TOKEN.findall(value)
-        if not value_tokens or not all(t in tokens for t in value_tokens):
-            continue
-        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)")
-        if any(pattern.search(text) for text in texts):
-            found += 1
-    return found
+        tokens = tuple(TOKEN.findall(value))
+        if len(tokens) == 1 and tokens[0].isalpha():
+            exact.setdefault(tokens[0], set()).add(tokens)
+        elif tokens:
+            low = tuple(t.lower() for t in tokens)
+            folded.setdefault(low[0], {}).setdefault(len(low), set()).add(low)
+    found: set[tuple[str, ...]] = set()
+    for text in texts:
+        sequence = TOKEN.findall(text)
+        lowered = [t.lower() for t in sequence]
+        for i, token in enumerate(sequence):
+            if token in exact:
+                found.add(("=", token))
+            by_length = folded.get(lowered[i])
+            if by_length:
+                for n, wanted in by_length.items():
+                    window = tuple(lowered[i:i + n])
+                    if window in wanted:
+                        found.add(window)
+    return len(found)
 
 
 def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
@@ -222,11 +234,12 @@ def coordinate_leaks(points: np.ndarray, tolerance: np.ndarray, public_tolerance
                      secrets: Secrets) -> dict[str, int]:
     """Counts of points near a respondent / a protected asset that are not public."""
     public = _near(points, public_tolerance, secrets.public)
+    pins = _near(points, public_tolerance, secrets.public_assets)
     out = {}
-    for kind, targets in (("coordinates near a survey respondent", secrets.respondents),
-                          ("exact location of a hidden or approximate asset",
-                           secrets.private_assets)):
-        hits = int((_near(points, tolerance, targets) & ~public).sum())
+    for kind, targets, allowed in (
+            ("coordinates near a survey respondent", secrets.respondents, public | pins),
+            ("exact location of a hidden or approximate asset", secrets.private_assets, public)):
+        hits = int((_near(points, tolerance, targets) & ~allowed).sum())
         if hits:
             out[kind] = hits
     return out
@@ -282,6 +295,9 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
         "passed": True,
         "files": checked,
         "respondents_checked": int(len(secrets.respondents)),
+        "public_asset_pins_near_respondents": int(
+            _near(secrets.public_assets, np.full(len(secrets.public_assets), slack),
+                  secrets.respondents).sum()),
         "protected_asset_locations_checked": int(len(secrets.private_assets)),
         "personal_values_checked": {k: len(v) for k, v in sorted(secrets.values.items())},
         "rules": {"audit_min_decimals": min_decimals, "audit_slack_m": slack,
@@ -308,6 +324,8 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
     if "visibility" in assets.columns:
         protected = assets.loc[assets["visibility"] != "public"]
         secrets.private_assets = shapely.get_coordinates(protected.geometry.to_numpy())
+    secrets.public_assets = shapely.get_coordinates(displayed.geometry.to_numpy())
+    if "visibility" in assets.columns:
         shown = set(displayed["name"].astype(str))
         hidden = assets.loc[assets["visibility"] == "hidden", "name"].astype(str)
         names = sorted({n.strip() for n in hidden if n not in shown
