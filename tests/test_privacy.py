@@ -230,3 +230,30 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
             in message)
     assert "Quill" not in message
+
+
+def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
+    from aiddeserts.privacy_audit import collect_secrets
+
+    tracts = grid_tracts(2)
+    lat, lon = points_lonlat([(X0 + 100 + 30 * i, Y0 + 100) for i in range(6)])
+    pd.DataFrame({"lat": lat, "lon": lon, "need": "yes",
+                  "tract": ["T00"] * 6,  # geocoded tract id: public, not personal
+                  "name": [f"Resp {i}" for i in range(6)],
+                  "story": ["shared tale", "shared tale", "only mine, no consent", "x", "",
+                            "shared tale"],
+                  "ok": ["yes", "no", "no", "no", "no", "no"]}).to_csv(tmp_path / "s.csv",
+                                                                       index=False)
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "survey": {"path": str(tmp_path / "s.csv"), "need": "need", "story": "story",
+                         "consent": "ok"}}
+    assets = asset_frame()
+    shown = assets_for_display(assets, tracts, "TRACT_CODE")
+    found = collect_secrets(region, tracts, assets, shown, min_respondents=5)
+    assert found.values == {
+        "personal value from survey column 'name'": [f"Resp {i}" for i in range(6)],
+        "story without consent": ["only mine, no consent"],
+        "name of a hidden asset": ["Home"],
+    }
+    assert found.respondents.shape == (6, 2) and found.private_assets.shape == (2, 2)
+    assert found.respondents[0] == pytest.approx((X0 + 100, Y0 + 100), abs=0.01)

@@ -338,8 +338,12 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
     points, table, _ = ingest.read_points(survey, "survey")
     secrets.respondents = shapely.get_coordinates(points.to_crs(crs).geometry.to_numpy())
     allowed = [*ingest.survey_allow_list(survey), *ignore_columns]
+    public_values = {str(v).strip().lower() for column in ("name", "type", "source")
+                     if column in displayed.columns for v in displayed[column]}
+    public_values |= {str(v).strip().lower() for v in tracts[region["tracts"]["id"]]}
     for column, values in privacy.personal_values_by_column(table, allowed,
                                                              min_respondents).items():
+        values = [v for v in values if v.lower() not in public_values]
         if values:
             secrets.values[f"personal value from survey column '{column}'"] = values
     if survey.get("story") and survey["story"] in table.columns:
