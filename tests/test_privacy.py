@@ -257,3 +257,8 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
     }
     assert found.respondents.shape == (6, 2) and found.private_assets.shape == (2, 2)
     assert found.respondents[0] == pytest.approx((X0 + 100, Y0 + 100), abs=0.01)
+
+
+def test_redact_matches_values_whatever_the_separators():
+    assert redact("ring Ana  Lima or 555.0101.0001!", ["Ana Lima", "555-0101-0001"]) == \
+        f"ring {REDACTED} or {REDACTED}!"

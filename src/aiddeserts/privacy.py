@@ -154,13 +154,19 @@ def personal_values(table: pd.DataFrame, allowed: Iterable[str], min_respondents
 
 def redact(text: str, personal: Sequence[str] = ()) -> str:
     """`text` with emails, URLs, phone numbers, @handles and the given personal values (whole
-    words, case-insensitive) replaced by "[redacted]"."""
+    words, case-insensitive, any separators between words) replaced by "[redacted]"."""
     if not text:
         return text
-    for value in sorted(personal, key=len, reverse=True):
-        pattern = re.compile(rf"(?<!\w){re.escape(value.strip())}(?!\w)", re.IGNORECASE)
+    for pattern in (EMAIL, URL):
         text = pattern.sub(REDACTED, text)
-    for pattern in (EMAIL, URL, PHONE, HANDLE):
+    for value in sorted(personal, key=len, reverse=True):
+        tokens = TOKEN.findall(value)
+        if not tokens:
+            continue
+        # The value's words with any separators between them ("555-0101" = "555 0101").
+        body = r"[\W_]+".join(re.escape(t) for t in tokens)
+        text = re.sub(rf"(?<!\w){body}(?!\w)", REDACTED, text, flags=re.IGNORECASE)
+    for pattern in (PHONE, HANDLE):
         text = pattern.sub(REDACTED, text)
     return text
 
