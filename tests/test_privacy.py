@@ -236,9 +236,13 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
     from aiddeserts.privacy_audit import collect_secrets
 
     tracts = grid_tracts(2)
+    ids = {f"T{k:02d}": f"3606100{k:04d}" for k in range(4)}
+    tracts["TRACT_CODE"] = tracts["TRACT_CODE"].map(ids)
     lat, lon = points_lonlat([(X0 + 100 + 30 * i, Y0 + 100) for i in range(6)])
     pd.DataFrame({"lat": lat, "lon": lon, "need": "yes",
-                  "tract": ["T00"] * 6,  # geocoded tract id: public, not personal
+                  # A geocoded tract id (11 digits, < k rows each) is public, not personal.
+                  "tract": [ids["T00"], ids["T01"], ids["T02"], ids["T03"], ids["T00"],
+                            ids["T01"]],
                   "name": [f"Resp {i}" for i in range(6)],
                   "story": ["shared tale", "shared tale", "only mine, no consent", "x", "",
                             "shared tale"],
@@ -248,6 +252,7 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
               "survey": {"path": str(tmp_path / "s.csv"), "need": "need", "story": "story",
                          "consent": "ok"}}
     assets = asset_frame()
+    assets["TRACT_CODE"] = assets["TRACT_CODE"].map(ids)
     shown = assets_for_display(assets, tracts, "TRACT_CODE")
     found = collect_secrets(region, tracts, assets, shown, min_respondents=5)
     assert found.values == {

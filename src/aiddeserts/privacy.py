@@ -157,7 +157,7 @@ def redact(text: str, personal: Sequence[str] = ()) -> str:
     words, case-insensitive, any separators between words) replaced by "[redacted]"."""
     if not text:
         return text
-    for pattern in (EMAIL, URL):
+    for pattern in (EMAIL, URL, PHONE):
         text = pattern.sub(REDACTED, text)
     for value in sorted(personal, key=len, reverse=True):
         tokens = TOKEN.findall(value)
@@ -166,7 +166,7 @@ def redact(text: str, personal: Sequence[str] = ()) -> str:
         # The value's words with any separators between them ("555-0101" = "555 0101").
         body = r"[\W_]+".join(re.escape(t) for t in tokens)
         text = re.sub(rf"(?<!\w){body}(?!\w)", REDACTED, text, flags=re.IGNORECASE)
-    for pattern in (PHONE, HANDLE):
+    for pattern in (PHONE, HANDLE):  # phones again: digits a redacted value had split
         text = pattern.sub(REDACTED, text)
     return text
 

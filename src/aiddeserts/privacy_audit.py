@@ -338,9 +338,9 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
     points, table, _ = ingest.read_points(survey, "survey")
     secrets.respondents = shapely.get_coordinates(points.to_crs(crs).geometry.to_numpy())
     allowed = [*ingest.survey_allow_list(survey), *ignore_columns]
-    public_values = {str(v).strip().lower() for column in ("name", "type", "source")
-                     if column in displayed.columns for v in displayed[column]}
-    public_values |= {str(v).strip().lower() for v in tracts[region["tracts"]["id"]]}
+    # Tract ids are public (a survey may carry its geocoded tract); asset names are not
+    # exempt: a respondent's name pasted into the asset list is exactly a leak to catch.
+    public_values = {str(v).strip().lower() for v in tracts[region["tracts"]["id"]]}
     for column, values in privacy.personal_values_by_column(table, allowed,
                                                              min_respondents).items():
         values = [v for v in values if v.lower() not in public_values]
