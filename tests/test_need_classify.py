@@ -30,8 +30,11 @@ def test_need_score_combines_variables_and_reranks():
 
 
 def test_survey_rates_are_suppressed_below_k():
-    survey = pd.DataFrame({"tid": ["a"] * 12 + ["b"] * 4, "unmet_need": [True] * 6 + [False] * 10})
-    table = survey_by_tract(survey, "tid", pd.Series(["a", "b", "c"]), min_respondents=11)
+    # b (4) and d (9) are suppressed together (13 ≥ k between them), so a stays shown; see
+    # tests/test_privacy.py for complementary suppression.
+    survey = pd.DataFrame({"tid": ["a"] * 12 + ["b"] * 4 + ["d"] * 9,
+                           "unmet_need": [True] * 6 + [False] * 19})
+    table = survey_by_tract(survey, "tid", pd.Series(["a", "b", "c", "d"]), min_respondents=11)
     assert table["survey_unmet_rate"].iloc[0] == pytest.approx(0.5)
     assert table["survey_respondents"].iloc[0] == 12
     assert pd.isna(table["survey_respondents"].iloc[1]) and table["survey_suppressed"].iloc[1]

@@ -10,8 +10,7 @@ import numpy as np
 import rasterio
 from conftest import run_snakemake
 
-PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
-            "map.pdf"]
+from aiddeserts.config import PRODUCTS
 
 
 def digest(path) -> str:

@@ -11,8 +11,9 @@ import geopandas as gpd
 import pandas as pd
 from conftest import run_snakemake
 
+from aiddeserts.config import PRODUCTS
+
 FIXTURES = Path(__file__).parent / "fixtures"
-PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv"]
 
 
 def config(messy_csv: Path) -> dict:

@@ -14,7 +14,10 @@ import yaml
 
 from aiddeserts.errors import InputError
 
-SECTIONS = ("density", "classification", "survey_rules")
+#: Files published under outputs/<region>/ (a public contract: extend, never rename).
+PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
+            "map.pdf")
+SECTIONS = ("density", "classification", "survey_rules", "privacy")
 
 
 @cache

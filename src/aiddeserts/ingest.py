@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from aiddeserts import privacy
 from aiddeserts.config import asset_sources, need_variables
 from aiddeserts.errors import InputError
 from aiddeserts.readers import (
@@ -513,7 +514,9 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         require_columns(list(table.columns), {"name": source.get("name"),
                                               "type": source.get("type"),
                                               "notes": source.get("notes"),
-                                              "updated": source.get("updated")}, source["path"])
+                                              "updated": source.get("updated"),
+                                              "visibility": source.get("visibility")},
+                        source["path"])
         points, outside = assign_tracts(points, tracts, id_col, name)
         attrs = table.set_index("row").loc[points["row"]]
         points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
@@ -524,6 +527,10 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
             points["type"] = types.where(types != "", "unspecified").to_numpy()
         else:
             points["type"] = source.get("type_value", "asset")
+        points["visibility"] = (privacy.parse_visibility(
+            attrs[source["visibility"]], source["path"], source["visibility"],
+            rows=attrs.index.to_numpy()).to_numpy() if source.get("visibility")
+            else source.get("visibility_value", "public"))
         points["source"] = source.get("label", Path(source["path"]).name)
         points["capacity"] = asset_capacity(attrs, source)
         for key in ("notes", "updated"):
@@ -548,17 +555,26 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                          fix="check the asset files and their coordinates (`aiddeserts check` "
                              "lists every rejected row and why).")
     columns = ["asset_id", "name", "type", "source", "capacity", "notes", "updated",
-               "community_reported", id_col, "geometry"]
+               "community_reported", "visibility", id_col, "geometry"]
     return assets[columns], _concat(rejects), read
 
 
-def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_col: str
-                ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
+def survey_allow_list(survey_config: Mapping[str, Any]) -> list[str]:
+    """The only survey columns the pipeline reads: location, unmet need, story, consent."""
+    keys = {"lat": "lat", "lon": "lon", "geopoint": None, "need": None, "story": None,
+            "consent": None}
+    return [c for k, d in keys.items() if (c := survey_config.get(k, d))]
+
+
+def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_col: str,
+                min_respondents: int = 11) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
     """Survey responses reduced to an allow-list: location, unmet need, consented story.
 
     Names, phones, emails and every other column are dropped here and never written.
-    A story is kept only when the consent column says yes (yes/Y/true/1/sí...); a consent answer
-    that is not recognised withholds the story and is flagged.
+    A story is kept only when the consent column says yes (yes/Y/true/1/sí...), with personal
+    details redacted (see :func:`aiddeserts.privacy.redact`; `min_respondents` as in
+    privacy.personal_values); a consent answer that is not recognised withholds the story
+    and is flagged.
     """
     name = f"survey:{survey_config['path']}"
     points, table, rejects = read_points(survey_config, name, tracts)
@@ -578,6 +594,9 @@ def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_c
     else:
         consented = np.zeros(len(points), bool)
         unclear = np.zeros(len(points), bool)
+    personal = privacy.personal_values(table, survey_allow_list(survey_config), min_respondents)
+    stories = np.array(privacy.redact_stories(np.where(consented, stories, ""), personal),
+                       dtype=object)
     survey = gpd.GeoDataFrame({
         id_col: points[id_col].to_numpy(),
         "unmet_need": pd.array(unmet, dtype="boolean"),

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from aiddeserts.privacy import suppression_mask
+
 
 def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Series:
     """(rank − 1) / (N − 1) with ties given the lowest rank, as CDC/ATSDR SVI does.
@@ -50,15 +52,18 @@ def survey_by_tract(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
     """Respondents and unmet-need rate per tract; tracts under `min_respondents` are suppressed.
 
     Suppressed tracts report neither count nor rate (both NaN) and `survey_suppressed` True.
+    Suppression is primary (fewer than `min_respondents`) and complementary, so a suppressed
+    count cannot be derived from the region's total (see privacy.suppression_mask).
     """
     grouped = survey.groupby(id_col)["unmet_need"].agg(["size", "sum"])
     n = tract_ids.map(grouped["size"]).fillna(0).astype(int)
     unmet = tract_ids.map(grouped["sum"]).fillna(0).astype(int)
-    shown = n >= min_respondents
+    suppressed = suppression_mask(n, min_respondents)
+    shown = (n >= min_respondents) & ~suppressed
     return pd.DataFrame({
         "survey_respondents": n.where(shown).astype("Int64"),
         "survey_unmet_rate": (unmet / n.where(shown)).where(shown),
-        "survey_suppressed": (n > 0) & ~shown,
+        "survey_suppressed": suppressed,
     }, index=tract_ids.index)
 
 

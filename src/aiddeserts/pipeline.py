@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import access, catchment, confidence, density, ingest, need
+from aiddeserts import access, catchment, confidence, density, ingest, need, privacy
 from aiddeserts import classify as classify_mod
+from aiddeserts import privacy_audit as privacy_audit_mod
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
     atomic_path,
@@ -46,22 +48,36 @@ def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
 
 
 def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
-                   out_rejects: str, out_counts: str) -> None:
-    """Read every asset source, join to tracts, keep the allow-listed columns."""
+                   out_rejects: str, out_counts: str,
+                   privacy_settings: Mapping[str, Any] | None = None,
+                   out_exact: str | None = None) -> None:
+    """Read every asset source, join to tracts, keep the allow-listed columns.
+
+    `out_assets` holds every asset at the location analysis may use: `approximate` and `hidden`
+    assets moved to a coarse place (privacy.protected_locations), so density and distances
+    never rest on their exact place; `out_exact` keeps exact locations for the privacy audit.
+    """
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = ingest.read_assets(region, tracts)
+    if out_exact:
+        write_gpkg(assets, out_exact, layer="assets")
+    settings = privacy_settings or {}
+    assets = privacy.protected_locations(assets, tracts, region["tracts"]["id"],
+                                         settings.get("approximate_to", "tract"),
+                                         settings.get("approximate_grid_m", 500.0))
     write_gpkg(assets, out_assets, layer="assets")
     write_csv(rejects, out_rejects)
     write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
 
 
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
-                   out_rejects: str, out_counts: str) -> None:
+                   out_rejects: str, out_counts: str, min_respondents: int = 11) -> None:
     """Read the survey (if any) keeping only allow-listed fields. Stays under data/processed/."""
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
     if region.get("survey"):
-        survey, rejects, read = ingest.read_survey(region["survey"], tracts, id_col)
+        survey, rejects, read = ingest.read_survey(region["survey"], tracts, id_col,
+                                                   min_respondents)
         counts = ingest.count_rows({f"survey:{region['survey']['path']}": read}, rejects)
     else:
         survey = tracts.iloc[:0][[id_col, "geometry"]].assign(
@@ -295,26 +311,61 @@ def confidence_summary(tracts: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def publish(staged: Sequence[str], published: Sequence[str]) -> None:
-    """Copy staged files into outputs/, each replaced atomically."""
+def publish(staged: Sequence[str], published: Sequence[str],
+            privacy_report: str | None = None) -> None:
+    """Copy staged files into outputs/, each replaced atomically.
+
+    With `privacy_report` (the audit's JSON, counts only), summary.json is published with it as
+    its `privacy` section.
+    """
     for src, dst in zip(staged, published, strict=True):
+        if privacy_report and Path(dst).name == "summary.json":
+            write_json({**read_json(src), "privacy": read_json(privacy_report)}, dst)
+            continue
         with atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
+
+
+def make_stories(region: Mapping[str, Any], survey_path: str, out_csv: str) -> None:
+    """Consented, redacted stories attached to their tract only: [<tract id>, story]."""
+    id_col = region["tracts"]["id"]
+    write_csv(privacy.stories_by_tract(read_gpkg(survey_path), id_col), out_csv)
+
+
+def privacy_audit(region: Mapping[str, Any], tracts_path: str, assets_exact_path: str,
+                  staged: Sequence[str], privacy_settings: Mapping[str, Any],
+                  survey_rules: Mapping[str, Any], out_report: str) -> None:
+    """Audit staged outputs for respondents, personal values and hidden assets; write the report
+    only when nothing leaks (else raise PrivacyLeakError, so publication never starts)."""
+    tracts = read_gpkg(tracts_path)
+    assets = read_gpkg(assets_exact_path)
+    displayed = privacy.assets_for_display(assets, tracts, region["tracts"]["id"],
+                                           privacy_settings)
+    secrets = privacy_audit_mod.collect_secrets(
+        region, tracts, assets, displayed, survey_rules["min_respondents"],
+        privacy_settings.get("audit_ignore_columns", []))
+    report = privacy_audit_mod.audit_files(staged, secrets, privacy_settings)
+    write_json(report, out_report)
 
 
 def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, assets_path: str,
              density_path: str, out_html: str, classification: Mapping[str, Any] | None = None,
              survey_rules: Mapping[str, Any] | None = None,
-             stories: pd.DataFrame | None = None) -> None:
+             stories: pd.DataFrame | None = None, stories_path: str | None = None,
+             privacy_settings: Mapping[str, Any] | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
-    `stories` (columns: the tract id, ``"story"``; consented and redacted) adds a stories layer.
+    `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
+    redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
     """
     from aiddeserts import webmap
 
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_path)
+    assets = privacy.assets_for_display(read_gpkg(assets_path), tracts, region["tracts"]["id"],
+                                        privacy_settings)
     values, grid, crs = read_geotiff(density_path)
+    if stories is None and stories_path:
+        stories = pd.read_csv(stories_path, dtype=str, keep_default_na=False)
     map_config = region.get("map", {})
     fmap = webmap.build_map(tracts, assets, values, grid, id_col=region["tracts"]["id"],
                             title=map_title(region, region_name),

@@ -5,19 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 
-from aiddeserts.config import region_settings, validate_config  # noqa: E402
+from aiddeserts.config import PRODUCTS, region_settings, validate_config  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
-PRODUCTS = [
-    "density.tif",
-    "tracts.gpkg",
-    "map.html",
-    "summary.json",
-    "rejects.csv",
-    "map.png",
-    "map.pdf",
-]
 STAGE = "data/processed/{region}/stage"
 
 
@@ -36,7 +27,7 @@ def settings(section):
 def all_settings(wildcards):
     return {
         section: region_settings(CONFIG, wildcards.region, section)
-        for section in ("density", "classification", "survey_rules")
+        for section in ("density", "classification", "survey_rules", "privacy")
     }
 
 

@@ -30,6 +30,7 @@ rule ingest_assets:
         assets="data/processed/{region}/assets.gpkg",
         rejects="data/processed/{region}/rejects_assets.csv",
         counts="data/processed/{region}/counts_assets.json",
+        exact="data/processed/{region}/assets_exact.gpkg",
     log:
         "logs/{region}/ingest_assets.log",
     conda:
@@ -38,6 +39,7 @@ rule ingest_assets:
         mem_mb=2000,
     params:
         region=region_config,
+        privacy=settings("privacy"),
     message:
         "Reading assets of {wildcards.region}"
     script:
@@ -60,6 +62,7 @@ rule ingest_survey:
         mem_mb=2000,
     params:
         region=region_config,
+        survey_rules=settings("survey_rules"),
     message:
         "Reading the survey of {wildcards.region} (allow-listed fields only)"
     script:

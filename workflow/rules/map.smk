@@ -6,6 +6,7 @@ rule web_map:
         tracts=f"{STAGE}/tracts.gpkg",
         assets="data/processed/{region}/assets.gpkg",
         density=f"{STAGE}/density.tif",
+        stories=f"{STAGE}/stories.csv",
     output:
         html=f"{STAGE}/map.html",
     log:
@@ -21,6 +22,7 @@ rule web_map:
         region_name=lambda wildcards: wildcards.region,
         classification=settings("classification"),
         survey_rules=settings("survey_rules"),
+        privacy=settings("privacy"),
     message:
         "Drawing the map of {wildcards.region}"
     script:

@@ -36,6 +36,7 @@ rule summarize:
 rule publish:
     input:
         staged=expand(f"{STAGE}/{{product}}", product=PRODUCTS, allow_missing=True),
+        audit="data/processed/{region}/privacy_audit.json",
     output:
         published=expand("outputs/{{region}}/{product}", product=PRODUCTS),
     log:

@@ -6,4 +6,5 @@ from aiddeserts.pipeline import prepare_assets
 run_logged(snakemake.log[0], lambda: prepare_assets(
     snakemake.params.region, tracts_path=snakemake.input.tracts,
     out_assets=snakemake.output.assets, out_rejects=snakemake.output.rejects,
-    out_counts=snakemake.output.counts), snakemake.rule)
+    out_counts=snakemake.output.counts, privacy_settings=snakemake.params.privacy,
+    out_exact=snakemake.output.exact), snakemake.rule)

@@ -4,4 +4,5 @@ from aiddeserts.logs import run_logged
 from aiddeserts.pipeline import publish
 
 run_logged(snakemake.log[0], lambda: publish(
-    list(snakemake.input.staged), list(snakemake.output.published)), snakemake.rule)
+    list(snakemake.input.staged), list(snakemake.output.published),
+    privacy_report=snakemake.input.audit), snakemake.rule)

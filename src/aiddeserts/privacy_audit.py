@@ -1,0 +1,358 @@
+"""The privacy audit that gates publication: staged outputs must hold no respondent and no hidden
+asset, neither as a coordinate pair (text or vector geometry) nor as a personal value.
+
+Coordinate rule: a number pair written with `d` decimals (degrees) or as metres in the working
+CRS locates a point to within its rounding cell; the pair is a leak when it lies within that
+cell's diagonal plus `audit_slack_m` of a survey respondent (or of a hidden/approximate asset's
+true place), unless it is a public coordinate (a tract vertex, representative point or
+centroid, within the cell diagonal + 0.5 m). Pairs with fewer than `audit_min_decimals` decimals
+(3 decimals ≈ 111 m) are too coarse to locate a home and are not examined. The report never
+holds a value: only file, kind of leak and how many.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+import shapely
+from pyproj import CRS, Transformer
+from scipy.spatial import cKDTree
+
+from aiddeserts.errors import InputError
+from aiddeserts.privacy import TOKEN
+
+#: Metres per degree of latitude; a degree of longitude is never longer.
+M_PER_DEGREE = 111_320.0
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.(\d+))?(?![\w.])")
+#: What may stand between the two numbers of a pair: `a, b`, `a b`, `"a","b"`, `a, "lng": b`.
+PAIR_SEPARATOR = re.compile(
+    r"""["']?\s*[,;\s]\s*["']?|["']?\s*,\s*["']?[A-Za-z_]{1,12}["']?\s*[:=]\s*["']?""")
+DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
+UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+TEXT_SUFFIXES = {".html", ".htm", ".json", ".geojson", ".csv", ".txt", ".js", ".svg", ".xml"}
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".fgb"}
+RASTER_SUFFIXES = {".tif", ".tiff"}
+
+
+class PrivacyLeakError(InputError):
+    """The audit found personal data in an output; nothing is published."""
+
+
+@dataclass
+class Secrets:
+    """What must not appear in any output. Coordinates in the working CRS."""
+
+    crs: CRS
+    respondents: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    private_assets: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    public: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    #: Displayed asset positions: the user declared them public, so a pin there is no leak.
+    public_assets: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    #: kind of leak → values, e.g. "personal value from survey column 'email'" → [...]
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Candidates:
+    """Number pairs found in a file, as (a, b) with the decimals of the coarser number."""
+
+    a: list[np.ndarray] = field(default_factory=list)
+    b: list[np.ndarray] = field(default_factory=list)
+    decimals: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, a: np.ndarray, b: np.ndarray, decimals: np.ndarray) -> None:
+        self.a.append(np.asarray(a, float))
+        self.b.append(np.asarray(b, float))
+        self.decimals.append(np.asarray(decimals, int))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.a:
+            return np.empty(0), np.empty(0), np.empty(0, int)
+        return np.concatenate(self.a), np.concatenate(self.b), np.concatenate(self.decimals)
+
+
+# ------------------------------------------------------------------------------- extraction
+def text_variants(text: str) -> list[str]:
+    """The text as written, HTML-unescaped and with JSON \\uXXXX escapes decoded, so a value
+    hidden behind an escape is still found. Base64 data URIs (embedded images) are removed."""
+    raw = DATA_URI.sub(" ", text)
+    unescaped = html.unescape(raw)
+    decoded = UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace("\\/", "/")
+    return list(dict.fromkeys([raw, unescaped, decoded]))
+
+
+def text_pairs(text: str, out: Candidates) -> None:
+    """Adjacent number pairs in free text (GeoJSON, JS arrays, CSV rows, WKT)."""
+    matches = list(NUMBER.finditer(text))
+    a, b, dec = [], [], []
+    for first, second in zip(matches, matches[1:], strict=False):
+        if PAIR_SEPARATOR.fullmatch(text, first.end(), second.start()):
+            a.append(float(first.group(0)))
+            b.append(float(second.group(0)))
+            dec.append(min(len(first.group(1) or ""), len(second.group(1) or "")))
+    if a:
+        out.add(np.array(a), np.array(b), np.array(dec))
+
+
+def _decimals(text: pd.Series) -> np.ndarray:
+    return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(dtype=int)
+
+
+def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
+    """Every ordered pair of numeric columns, row by row (a CSV may keep lat and lon apart)."""
+    numeric: list[tuple[np.ndarray, np.ndarray]] = []
+    for column in table.columns:
+        text = table[column].astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        if values.notna().any():
+            keep = values.notna().to_numpy()
+            numeric.append((np.where(keep, values.to_numpy(dtype=float, na_value=np.nan), np.nan),
+                            np.where(keep, _decimals(text.fillna("")), 0)))
+    for i, (va, da) in enumerate(numeric):
+        for j, (vb, db) in enumerate(numeric):
+            if i != j:
+                ok = np.isfinite(va) & np.isfinite(vb)
+                if ok.any():
+                    out.add(va[ok], vb[ok], np.minimum(da, db)[ok])
+
+
+def find_values(texts: Sequence[str], values: Sequence[str]) -> int:
+    """How many of `values` occur in any of `texts` as the same sequence of words (separators
+    may differ, so `555-0101` also matches `555 0101`). Case-insensitive, except one-word
+    alphabetic values (a lone surname like "White" must not match the colour "white")."""
+    exact: dict[str, set[tuple[str, ...]]] = {}
+    folded: dict[str, dict[int, set[tuple[str, ...]]]] = {}
+    for value in values:
+        tokens = tuple(TOKEN.findall(value))
+        if len(tokens) == 1 and tokens[0].isalpha():
+            exact.setdefault(tokens[0], set()).add(tokens)
+        elif tokens:
+            low = tuple(t.lower() for t in tokens)
+            folded.setdefault(low[0], {}).setdefault(len(low), set()).add(low)
+    found: set[tuple[str, ...]] = set()
+    for text in texts:
+        sequence = TOKEN.findall(text)
+        lowered = [t.lower() for t in sequence]
+        for i, token in enumerate(sequence):
+            if token in exact:
+                found.add(("=", token))
+            by_length = folded.get(lowered[i])
+            if by_length:
+                for n, wanted in by_length.items():
+                    window = tuple(lowered[i:i + n])
+                    if window in wanted:
+                        found.add(window)
+    return len(found)
+
+
+def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
+    """Texts to search for values, number pairs, and vector vertices with their layer's CRS."""
+    suffix = path.suffix.lower()
+    pairs = Candidates()
+    texts: list[str] = []
+    vertices: list[tuple[np.ndarray, CRS]] = []
+    if suffix in VECTOR_SUFFIXES:
+        for layer, _ in pyogrio.list_layers(path):
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)
+                                 if isinstance(frame, gpd.GeoDataFrame) else frame)
+            as_text = attrs.astype(str)
+            texts.append(as_text.to_csv(index=False))
+            table_pairs(as_text, pairs)
+            if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+                vertices.append((shapely.get_coordinates(frame.geometry.to_numpy()),
+                                 CRS(frame.crs)))
+    elif suffix in RASTER_SUFFIXES:
+        with rasterio.open(path) as src:
+            meta = {"tags": src.tags(), "band": [src.tags(b) for b in src.indexes],
+                    "descriptions": src.descriptions, "units": src.units}
+        text = json.dumps(meta, default=str)
+        texts.extend(text_variants(text))
+        text_pairs(text, pairs)
+    else:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.extend(text_variants(text))
+        for variant in texts[:1]:
+            text_pairs(variant, pairs)
+        if suffix == ".csv":
+            with contextlib.suppress(pd.errors.ParserError, pd.errors.EmptyDataError):
+                table_pairs(pd.read_csv(path, dtype=str, keep_default_na=False), pairs)
+    return texts, pairs, vertices
+
+
+# ------------------------------------------------------------------------------- geometry
+def _near(points: np.ndarray, tolerance: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    if len(points) == 0 or len(targets) == 0:
+        return np.zeros(len(points), bool)
+    dist, _ = cKDTree(targets).query(points, k=1)
+    return dist <= tolerance
+
+
+def candidate_points(pairs: Candidates, crs: CRS, min_decimals: int, slack_m: float,
+                     bounds: tuple[float, float, float, float]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every reading of every pair as a point in the working CRS: (lat, lon), (lon, lat) when
+    fine enough (≥ min_decimals), and (x, y), (y, x) as metres. Returns points, the leak
+    tolerance (cell diagonal + slack) and the public-match tolerance (cell diagonal + 0.5 m)."""
+    a, b, dec = pairs.arrays()
+    to_working = Transformer.from_crs(4326, crs, always_xy=True)
+    pts, cells = [], []
+    fine = dec >= min_decimals
+    for lat, lon in ((a, b), (b, a)):
+        ok = fine & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        if ok.any():
+            x, y = to_working.transform(lon[ok], lat[ok])
+            pts.append(np.column_stack([x, y]))
+            cells.append(M_PER_DEGREE * np.sqrt(2) * 10.0 ** -dec[ok])
+    for x, y in ((a, b), (b, a)):
+        ok = (np.abs(x) >= 1000) & (np.abs(y) >= 1000)
+        if ok.any():
+            pts.append(np.column_stack([x[ok], y[ok]]))
+            cells.append(np.sqrt(2) * 10.0 ** -dec[ok])
+    if not pts:
+        return np.empty((0, 2)), np.empty(0), np.empty(0)
+    points, cell = np.concatenate(pts), np.concatenate(cells)
+    minx, miny, maxx, maxy = bounds
+    inside = ((points[:, 0] >= minx) & (points[:, 0] <= maxx) & (points[:, 1] >= miny)
+              & (points[:, 1] <= maxy) & np.isfinite(points).all(axis=1))
+    return points[inside], cell[inside] + slack_m, cell[inside] + 0.5
+
+
+def coordinate_leaks(points: np.ndarray, tolerance: np.ndarray, public_tolerance: np.ndarray,
+                     secrets: Secrets) -> dict[str, int]:
+    """Counts of points near a respondent / a protected asset that are not public."""
+    public = _near(points, public_tolerance, secrets.public)
+    pins = _near(points, public_tolerance, secrets.public_assets)
+    out = {}
+    for kind, targets, allowed in (
+            ("coordinates near a survey respondent", secrets.respondents, public | pins),
+            ("exact location of a hidden or approximate asset", secrets.private_assets, public)):
+        hits = int((_near(points, tolerance, targets) & ~allowed).sum())
+        if hits:
+            out[kind] = hits
+    return out
+
+
+# ---------------------------------------------------------------------------------- audit
+def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping[str, Any]
+                ) -> dict[str, Any]:
+    """Audit every file; return the report, or raise :class:`PrivacyLeakError` naming each
+    file and kind of leak (never the value)."""
+    min_decimals = int(settings.get("audit_min_decimals", 3))
+    slack = float(settings.get("audit_slack_m", 10.0))
+    targets = [t for t in (secrets.respondents, secrets.private_assets) if len(t)]
+    if targets:
+        allpts = np.concatenate(targets)
+        margin = 1000.0
+        bounds = (allpts[:, 0].min() - margin, allpts[:, 1].min() - margin,
+                  allpts[:, 0].max() + margin, allpts[:, 1].max() + margin)
+    else:
+        bounds = (np.inf, np.inf, -np.inf, -np.inf)
+    leaks: list[tuple[str, str, int]] = []
+    checked: dict[str, dict[str, int]] = {}
+    for path in map(Path, files):
+        texts, pairs, vertices = file_contents(path)
+        points, tol, public_tol = candidate_points(pairs, secrets.crs, min_decimals, slack,
+                                                   bounds)
+        found = coordinate_leaks(points, tol, public_tol, secrets)
+        n_vertices = 0
+        for coords, crs in vertices:
+            if len(coords) == 0:
+                continue
+            x, y = Transformer.from_crs(crs, secrets.crs, always_xy=True).transform(
+                coords[:, 0], coords[:, 1])
+            xy = np.column_stack([x, y])
+            n_vertices += len(xy)
+            for kind, hits in coordinate_leaks(xy, np.full(len(xy), slack),
+                                               np.full(len(xy), 0.5), secrets).items():
+                found[f"{kind} (vector geometry)"] = hits
+        for kind, values in sorted(secrets.values.items()):
+            hits = find_values(texts, values)
+            if hits:
+                found[kind] = hits
+        leaks += [(path.name, kind, n) for kind, n in sorted(found.items())]
+        checked[path.name] = {"number_pairs": int(len(pairs.arrays()[0])),
+                              "vector_vertices": int(n_vertices)}
+    if leaks:
+        lines = "; ".join(f"{name}: {kind} ({n} found)" for name, kind, n in leaks)
+        raise PrivacyLeakError(
+            f"privacy audit failed, nothing was published (outputs/ is unchanged): {lines}.",
+            fix="mark the asset approximate or hidden, or remove the personal data from the "
+            "input that carried it into the output; see docs/privacy.md.")
+    return {
+        "passed": True,
+        "files": checked,
+        "respondents_checked": int(len(secrets.respondents)),
+        "public_asset_pins_near_respondents": int(
+            _near(secrets.public_assets, np.full(len(secrets.public_assets), slack),
+                  secrets.respondents).sum()),
+        "protected_asset_locations_checked": int(len(secrets.private_assets)),
+        "personal_values_checked": {k: len(v) for k, v in sorted(secrets.values.items())},
+        "rules": {"audit_min_decimals": min_decimals, "audit_slack_m": slack,
+                  "public_coordinates": int(len(secrets.public))},
+    }
+
+
+def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
+                    assets: gpd.GeoDataFrame, displayed: gpd.GeoDataFrame,
+                    min_respondents: int, ignore_columns: Sequence[str] = ()) -> Secrets:
+    """What the outputs must not hold, read from the raw survey (every row, every column) and
+    the assets; and the public coordinates (tract vertices, representative points, centroids).
+
+    `displayed` are the assets the map draws (names of displayed assets are not secret).
+    """
+    from aiddeserts import ingest, privacy
+
+    crs = CRS(tracts.crs)
+    geoms = tracts.geometry.to_numpy()
+    public = np.concatenate([shapely.get_coordinates(geoms),
+                             shapely.get_coordinates(shapely.point_on_surface(geoms)),
+                             shapely.get_coordinates(shapely.centroid(geoms))])
+    secrets = Secrets(crs=crs, public=public)
+    if "visibility" in assets.columns:
+        protected = assets.loc[assets["visibility"] != "public"]
+        secrets.private_assets = shapely.get_coordinates(protected.geometry.to_numpy())
+    secrets.public_assets = shapely.get_coordinates(displayed.geometry.to_numpy())
+    if "visibility" in assets.columns:
+        shown = set(displayed["name"].astype(str))
+        hidden = assets.loc[assets["visibility"] == "hidden", "name"].astype(str)
+        names = sorted({n.strip() for n in hidden if n not in shown
+                        and privacy.is_distinctive(n)})
+        if names:
+            secrets.values["name of a hidden asset"] = names
+    survey = region.get("survey")
+    if not survey:
+        return secrets
+    points, table, _ = ingest.read_points(survey, "survey")
+    secrets.respondents = shapely.get_coordinates(points.to_crs(crs).geometry.to_numpy())
+    allowed = [*ingest.survey_allow_list(survey), *ignore_columns]
+    # Tract ids are public (a survey may carry its geocoded tract); asset names are not
+    # exempt: a respondent's name pasted into the asset list is exactly a leak to catch.
+    public_values = {str(v).strip().lower() for v in tracts[region["tracts"]["id"]]}
+    for column, values in privacy.personal_values_by_column(table, allowed,
+                                                             min_respondents).items():
+        values = [v for v in values if v.lower() not in public_values]
+        if values:
+            secrets.values[f"personal value from survey column '{column}'"] = values
+    if survey.get("story") and survey["story"] in table.columns:
+        stories = table[survey["story"]].astype(str).str.strip()
+        consented = (ingest.parse_yes_no(table[survey["consent"]]).fillna(False).to_numpy(bool)
+                     if survey.get("consent") in table.columns else np.zeros(len(table), bool))
+        published = set(stories[consented])
+        private = sorted({s for s in stories[~consented]
+                          if s not in published and privacy.is_distinctive(s)})
+        if private:
+            secrets.values["story without consent"] = private
+    return secrets
