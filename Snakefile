@@ -17,6 +17,7 @@ include: "workflow/rules/density.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/map.smk"
 include: "workflow/rules/publish.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:

@@ -6,8 +6,10 @@ so every stage can also be run from a Python shell for debugging.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import geopandas as gpd
@@ -157,10 +159,15 @@ def summarize(region_name: str, region: Mapping[str, Any], counts_paths: Sequenc
 
 
 def publish(staged: Sequence[str], published: Sequence[str]) -> None:
-    """Copy staged files into outputs/, each replaced atomically."""
-    for src, dst in zip(staged, published, strict=True):
-        with atomic_path(dst) as tmp:
+    """Copy staged files into outputs/: all are first copied to temporary files next to their
+    targets, then renamed into place one after another (each rename is atomic), so a run killed
+    while copying leaves the previous outputs untouched and the renames take microseconds."""
+    with ExitStack() as stack:
+        temporaries = [stack.enter_context(atomic_path(dst, commit=False)) for dst in published]
+        for src, tmp in zip(staged, temporaries, strict=True):
             shutil.copyfile(src, tmp)
+        for tmp, dst in zip(temporaries, published, strict=True):
+            os.replace(tmp, dst)
 
 
 def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, assets_path: str,

@@ -16,8 +16,10 @@ rule classify_tracts:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=4000,
+        mem_mb=mem("classify_tracts"),
+        runtime=runtime("classify_tracts"),
     params:
+        code=code("classify_tracts.py"),
         region=region_config,
         classification=settings("classification"),
         survey_rules=settings("survey_rules"),

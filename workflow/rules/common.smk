@@ -5,10 +5,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 
 from aiddeserts.config import region_settings, validate_config  # noqa: E402
+from aiddeserts.manifest import (
+    RUN_STARTED_FILE,
+    code_version,
+    sidecars,
+    utc_now,
+)  # noqa: E402
+from aiddeserts.sizing import mem_mb, runtime_min  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
-PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv"]
+PRODUCTS = [
+    "density.tif",
+    "tracts.gpkg",
+    "map.html",
+    "summary.json",
+    "rejects.csv",
+    "manifest.json",
+]
+MANIFESTED = [product for product in PRODUCTS if product != "manifest.json"]
 STAGE = "data/processed/{region}/stage"
 
 
@@ -37,7 +52,7 @@ def input_files(wildcards):
     paths = [region["tracts"]["path"]]
     if region["tracts"].get("attributes"):
         paths.append(region["tracts"]["attributes"]["path"])
-    return paths
+    return [p for path in paths for p in sidecars(path)]
 
 
 def asset_paths(wildcards):
@@ -45,9 +60,34 @@ def asset_paths(wildcards):
     sources = (
         region["assets"] if isinstance(region["assets"], list) else [region["assets"]]
     )
-    return [source["path"] for source in sources]
+    return [p for source in sources for p in sidecars(source["path"])]
 
 
 def survey_paths(wildcards):
     survey = CONFIG["regions"][wildcards.region].get("survey")
-    return [survey["path"]] if survey else []
+    return sidecars(survey["path"]) if survey else []
+
+
+def code(script):
+    """Hash of the package modules `script` imports: a rule's params change when its code does."""
+    return code_version(
+        Path(workflow.basedir, "workflow", "scripts", script),
+        Path(workflow.basedir, "src", "aiddeserts"),
+    )
+
+
+def mem(rule_name):
+    """Memory request (MB) from the job's input size; doubled on a retry (attempt 2)."""
+    return lambda wildcards, input, attempt: mem_mb(rule_name, input.size_mb, attempt)
+
+
+def runtime(rule_name):
+    """Wall-time request (minutes) from the job's input size; scaled on a retry."""
+    return lambda wildcards, input, attempt: runtime_min(
+        rule_name, input.size_mb, attempt
+    )
+
+
+def code_versions(wildcards):
+    """Code hash of every rule that runs a script, for the manifest."""
+    return {r.name: code(Path(r.script).name) for r in workflow.rules if r.script}

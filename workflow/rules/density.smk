@@ -15,8 +15,10 @@ rule asset_density:
         "../envs/aiddeserts.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=mem("asset_density"),
+        runtime=runtime("asset_density"),
     params:
+        code=code("asset_density.py"),
         density=settings("density"),
     message:
         "Asset density of {wildcards.region}"

@@ -13,8 +13,10 @@ rule ingest_tracts:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_tracts"),
+        runtime=runtime("ingest_tracts"),
     params:
+        code=code("ingest_tracts.py"),
         region=region_config,
     message:
         "Reading tracts of {wildcards.region}"
@@ -35,8 +37,10 @@ rule ingest_assets:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_assets"),
+        runtime=runtime("ingest_assets"),
     params:
+        code=code("ingest_assets.py"),
         region=region_config,
     message:
         "Reading assets of {wildcards.region}"
@@ -57,8 +61,10 @@ rule ingest_survey:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_survey"),
+        runtime=runtime("ingest_survey"),
     params:
+        code=code("ingest_survey.py"),
         region=region_config,
     message:
         "Reading the survey of {wildcards.region} (allow-listed fields only)"

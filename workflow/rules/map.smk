@@ -15,8 +15,10 @@ rule web_map:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("web_map"),
+        runtime=runtime("web_map"),
     params:
+        code=code("web_map.py"),
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
     message:
