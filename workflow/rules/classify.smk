@@ -24,6 +24,6 @@ rule classify_tracts:
         classification=settings("classification"),
         survey_rules=settings("survey_rules"),
     message:
-        "Classifying tracts of {wildcards.region}"
+        "Classifying tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/classify_tracts.py"

@@ -21,6 +21,6 @@ rule asset_density:
         code=code("asset_density.py"),
         density=settings("density"),
     message:
-        "Asset density of {wildcards.region}"
+        "Asset density of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/asset_density.py"

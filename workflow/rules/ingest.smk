@@ -19,7 +19,7 @@ rule ingest_tracts:
         code=code("ingest_tracts.py"),
         region=region_config,
     message:
-        "Reading tracts of {wildcards.region}"
+        "Reading tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_tracts.py"
 
@@ -43,7 +43,7 @@ rule ingest_assets:
         code=code("ingest_assets.py"),
         region=region_config,
     message:
-        "Reading assets of {wildcards.region}"
+        "Reading assets of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_assets.py"
 
@@ -67,6 +67,6 @@ rule ingest_survey:
         code=code("ingest_survey.py"),
         region=region_config,
     message:
-        "Reading the survey of {wildcards.region} (allow-listed fields only)"
+        "Reading the survey of {wildcards.region} (allow-listed fields only) [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_survey.py"

@@ -6,6 +6,12 @@ onstart:
     Path(RUN_STARTED_FILE).write_text(utc_now() + "\n")
 
 
+# Quick file copies and hashing: on a cluster, run them on the submit host instead of queueing.
+localrules:
+    manifest,
+    publish,
+
+
 rule manifest:
     input:
         tracts=input_files,
@@ -30,6 +36,6 @@ rule manifest:
         code_versions=code_versions,
         repo_dir=workflow.basedir,
     message:
-        "Writing the run manifest of {wildcards.region}"
+        "Writing the run manifest of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/manifest.py"

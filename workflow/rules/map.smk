@@ -22,6 +22,6 @@ rule web_map:
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
     message:
-        "Drawing the map of {wildcards.region}"
+        "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/web_map.py"

@@ -29,7 +29,7 @@ rule summarize:
         region_name=lambda wildcards: wildcards.region,
         parameters=all_settings,
     message:
-        "Summarising {wildcards.region}"
+        "Summarising {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/summarize.py"
 
@@ -51,6 +51,6 @@ rule publish:
     params:
         code=code("publish.py"),
     message:
-        "Publishing outputs/{wildcards.region}/"
+        "Publishing outputs/{wildcards.region}/ [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/publish.py"
