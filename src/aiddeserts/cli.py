@@ -241,7 +241,7 @@ def cmd_run(inv: Invocation, cores: str | None, profile: str | None, extra: list
     log_path = inv.workdir / LAST_RUN_LOG
     if code == EXIT_OK:
         code = _locked_run(inv, cores, profile, extra, log_path)
-    if code != EXIT_OK and on_failure:
+    if code not in (EXIT_OK, EXIT_BUSY) and on_failure:
         run_on_failure(on_failure, code, inv.workdir, log_path)
     return code
 
