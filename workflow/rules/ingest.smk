@@ -10,6 +10,8 @@ rule ingest_tracts:
         counts="data/processed/{region}/counts_tracts.json",
     log:
         "logs/{region}/ingest_tracts.log",
+    benchmark:
+        "benchmarks/{region}/ingest_tracts.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -34,6 +36,8 @@ rule ingest_assets:
         counts="data/processed/{region}/counts_assets.json",
     log:
         "logs/{region}/ingest_assets.log",
+    benchmark:
+        "benchmarks/{region}/ingest_assets.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -58,6 +62,8 @@ rule ingest_survey:
         counts="data/processed/{region}/counts_survey.json",
     log:
         "logs/{region}/ingest_survey.log",
+    benchmark:
+        "benchmarks/{region}/ingest_survey.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
