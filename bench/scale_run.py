@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,13 @@ def grid_cells(area_km2: pd.Series | float, cell_size_m: float) -> pd.Series | f
     return area_km2 * 1e6 / cell_size_m**2
 
 
+def compute_seconds(log: Path) -> float:
+    """The step's own time ("<rule> done in X s", logged by aiddeserts.logs.run_logged): the
+    job's time without the start-up of a Python process and its imports."""
+    match = re.search(r"done in ([0-9.]+) s", log.read_text())
+    return float(match.group(1)) if match else float("nan")
+
+
 def read_benchmarks(workdir: Path, states: list[str]) -> pd.DataFrame:
     """One row per (state, rule): seconds and peak RSS (MB) from Snakemake's benchmark files."""
     rows = []
@@ -60,18 +68,21 @@ def read_benchmarks(workdir: Path, states: list[str]) -> pd.DataFrame:
             path = workdir / "benchmarks" / state / f"{rule}.tsv"
             bench = pd.read_csv(path, sep="\t")
             rows.append({"state": state, "rule": rule, "s": float(bench["s"].iloc[0]),
+                         "compute_s": compute_seconds(workdir / "logs" / state / f"{rule}.log"),
                          "max_rss_mb": float(bench["max_rss"].iloc[0])})
     return pd.DataFrame(rows)
 
 
 def fit_lines(measured: pd.DataFrame, table: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
-    """Per rule: [intercept, slope] of seconds and of peak RSS against the rule's driver."""
+    """Per rule: [intercept, slope] of compute seconds and of peak RSS against the rule's driver,
+    and the job's start-up overhead (median of benchmark seconds minus compute seconds)."""
     fits = {}
     for rule, driver in DRIVER.items():
         rows = measured[measured["rule"] == rule].merge(table, on="state")
         x = rows[driver].to_numpy(dtype=float)
         fits[rule] = {"driver": driver}
-        for column in ("s", "max_rss_mb"):
+        fits[rule]["overhead_s"] = float((rows["s"] - rows["compute_s"]).median())
+        for column in ("compute_s", "max_rss_mb"):
             slope, intercept = np.polyfit(x, rows[column].to_numpy(dtype=float), 1)
             # A negative intercept or slope is noise on few points: clamp to a physical line.
             fits[rule][column] = [max(float(intercept), 0.0), max(float(slope), 0.0)]
@@ -83,7 +94,7 @@ def extrapolate(table: pd.DataFrame, fits: dict) -> pd.DataFrame:
     out = table[["state", "tracts", "assets", "survey_points", "cells"]].copy()
     for rule, fit in fits.items():
         x = table[fit["driver"]].to_numpy(dtype=float)
-        out[f"{rule}_s"] = fit["s"][0] + fit["s"][1] * x
+        out[f"{rule}_s"] = fit["overhead_s"] + fit["compute_s"][0] + fit["compute_s"][1] * x
         out[f"{rule}_mb"] = fit["max_rss_mb"][0] + fit["max_rss_mb"][1] * x
     out["cpu_s"] = out[[f"{r}_s" for r in fits]].sum(axis=1) + SMALL_JOBS_S
     out["critical_path_s"] = out[[f"{r}_s" for r in CRITICAL]].sum(axis=1) + SMALL_JOBS_S
@@ -101,6 +112,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where to generate and run (default: a temporary directory)")
     parser.add_argument("--out", type=Path, default=BENCH)
+    parser.add_argument("--analyse-only", action="store_true",
+                        help="re-read the benchmarks of a finished --workdir; generate/run nothing")
     args = parser.parse_args()
 
     spec = NationSpec()
@@ -110,24 +123,27 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aiddeserts-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
-    regions, generate_s = {}, {}
-    for state in states:
+    regions, generate_s, wall_s = {}, {}, float("nan")
+    if args.analyse_only:
+        previous = json.loads((args.out / "scale_results.json").read_text())
+        generate_s, wall_s = previous["generate_s"], previous["sample_wall_s"]
+    else:
+        for state in states:
+            start = time.perf_counter()
+            row = table.set_index("state").loc[state].to_dict() | {"state": state}
+            regions[state] = generate_state(row, workdir / "raw" / state)
+            generate_s[state] = round(time.perf_counter() - start, 2)
+            print(f"generated {state} in {generate_s[state]} s", file=sys.stderr)
+        config = {"regions": regions, "density": {"cell_size_m": args.cell_size}}
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         start = time.perf_counter()
-        row = table.set_index("state").loc[state].to_dict() | {"state": state}
-        regions[state] = generate_state(row, workdir / "raw" / state)
-        generate_s[state] = round(time.perf_counter() - start, 2)
-        print(f"generated {state} in {generate_s[state]} s", file=sys.stderr)
-    config = {"regions": regions, "density": {"cell_size_m": args.cell_size}}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-
-    start = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(BENCH.parent / "src")}
-    result = subprocess.run([sys.executable, "-m", "aiddeserts.cli", "run", "--cores", args.cores,
-                             "--configfile", str(workdir / "config.yaml"), "-d", str(workdir)],
-                            env=env, capture_output=True, text=True)
-    wall_s = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(result.stderr[-5000:])
+        env = {**os.environ, "PYTHONPATH": str(BENCH.parent / "src")}
+        result = subprocess.run([sys.executable, "-m", "aiddeserts.cli", "run", "--cores",
+                                 args.cores, "--configfile", str(workdir / "config.yaml"),
+                                 "-d", str(workdir)], env=env, capture_output=True, text=True)
+        wall_s = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(result.stderr[-5000:])
 
     measured = read_benchmarks(workdir, states)
     fits = fit_lines(measured, table)
@@ -158,6 +174,7 @@ def report(results: dict, measured: pd.DataFrame, predicted: pd.DataFrame,
            table: pd.DataFrame) -> str:
     """Markdown tables of the measured sample and the extrapolated nation."""
     sample = measured.pivot(index="state", columns="rule", values="s").round(2)
+    compute = measured.pivot(index="state", columns="rule", values="compute_s").round(2)
     rss = measured.pivot(index="state", columns="rule", values="max_rss_mb").round(0)
     drivers = table.set_index("state").loc[results["sample"],
                                            ["tracts", "assets", "survey_points", "cells"]]
@@ -168,7 +185,10 @@ def report(results: dict, measured: pd.DataFrame, predicted: pd.DataFrame,
         f"{results['cores']} cores, density cell {results['cell_size_m']:.0f} m; "
         f"wall time of `aiddeserts run` on the sample: {results['sample_wall_s']} s.", "",
         "## Sample: what drives each state", "", drivers.to_markdown(), "",
-        "## Measured seconds per rule", "", sample.to_markdown(), "",
+        "## Measured seconds per job (Snakemake benchmark, with process start-up)", "",
+        sample.to_markdown(), "",
+        "## Measured compute seconds per job (the step itself, from its log)", "",
+        compute.to_markdown(), "",
         "## Measured peak memory (MB) per rule", "", rss.to_markdown(), "",
         "## Whole nation (extrapolated)", "",
         "| quantity | value |", "| --- | --- |",

@@ -356,8 +356,14 @@ def cmd_status(inv: Invocation, extra: list[str]) -> int:
 
 def cmd_check(inv: Invocation) -> int:
     """`aiddeserts check`: validation only (aiddeserts.check.run_check)."""
-    from aiddeserts.check import run_check
-
+    try:
+        from aiddeserts.check import run_check
+    except ModuleNotFoundError as exc:
+        if exc.name != "aiddeserts.check":
+            raise
+        print("aiddeserts: `check` is not available in this installation (no aiddeserts.check).",
+              file=sys.stderr)
+        return EXIT_FAILURE
     path = inv.configfile or str(inv.workdir / "config" / "config.yaml")
     return int(run_check(path, inv.regions))
 
