@@ -39,7 +39,7 @@ DRIVER = {
     "ingest_assets": "assets",
     "ingest_survey": "survey_points",
     "asset_density": "cells",
-    "classify_tracts": "cells",
+    "classify_tracts": "tracts",
     "web_map": "assets",
 }
 #: The chain of jobs one state cannot run in parallel (the surveys and assets ingests overlap).
@@ -157,6 +157,13 @@ def main() -> None:
         "largest_state_peak_mb": float(predicted["peak_mb"].max()),
         "median_state_peak_mb": float(predicted["peak_mb"].median()),
     }
+    # The density grid at the default 50 m cells instead of the run's cells (same fit per cell).
+    fit = fits["asset_density"]
+    cells_50 = grid_cells(table["area_km2"], 50.0)
+    nation["density_at_50m_largest_state_mb"] = float(
+        fit["max_rss_mb"][0] + fit["max_rss_mb"][1] * cells_50.max())
+    nation["density_at_50m_cpu_hours"] = float(
+        (fit["overhead_s"] + fit["compute_s"][0] + fit["compute_s"][1] * cells_50).sum() / 3600)
     results = {
         "spec": vars(spec), "cell_size_m": args.cell_size, "cores": cores,
         "sample": states, "generate_s": generate_s, "sample_wall_s": round(wall_s, 1),
