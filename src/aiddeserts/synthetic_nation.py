@@ -84,7 +84,11 @@ def _seed_points(n: int, side_m: float, rng: np.random.Generator) -> np.ndarray:
         sigma = 1_200.0 * np.sqrt(max(k, 1))  # ≈ 1.2 km tract spacing at the core
         parts.append(rng.normal((cx, cy), sigma, (k, 2)))
     parts.append(rng.uniform(0, side_m, (n - n_urban, 2)))
-    xy = np.clip(np.vstack(parts), 0.0, side_m * (1 - 1e-9))
+    xy = np.vstack(parts)
+    # Seeds that fell outside the state move to random places inside (clipping would stack
+    # them on the border, and Voronoi cells need distinct seeds).
+    outside = ((xy < 0) | (xy >= side_m)).any(axis=1)
+    xy[outside] = rng.uniform(0, side_m, (int(outside.sum()), 2))
     return xy
 
 
