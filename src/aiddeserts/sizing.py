@@ -7,14 +7,16 @@ profile) with twice, then three times the request.
 
 The coefficients are a linear model ``base + per_mb × input MB`` per rule, set from the
 synthetic-nation measurements in ``bench/SCALE.md`` with head-room: peak memory of the vector
-stages grows with the GeoPackages they read (geometries inflate ~10–20× in memory); the density
-stage's memory grows with the grid, which follows the region's extent, so it is costed from the
-tract file (a proxy of extent) with a larger base.
+stages grows with the files they read. The density stage's memory grows with its grid — the
+region's extent over the cell size — so :func:`density_mem_mb` costs it from the prepared tracts'
+extent and the configured cell size instead.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,35 @@ def runtime_min(rule: str, input_mb: float, attempt: int = 1) -> int:
     estimate = (cost.runtime_base_min + cost.runtime_per_input_mb * max(input_mb, 0.0)) * max(
         attempt, 1)
     return int(min(MAX_RUNTIME_MIN, round(estimate)))
+
+
+#: Density memory per grid cell (bytes): measured ≈ 47 B/cell (bench/SCALE.md), with head-room.
+DENSITY_BYTES_PER_CELL = 64
+DENSITY_BASE_MB = 1000
+
+
+def density_cells(bounds: tuple[float, float, float, float], cell_size_m: float,
+                  bandwidth_m: float) -> int:
+    """Cells of the density grid over `bounds` (projected metres), with the kernel's margin that
+    the FFT convolution adds on every side."""
+    minx, miny, maxx, maxy = bounds
+    margin = 2 * bandwidth_m
+    return int(((maxx - minx + margin) / cell_size_m + 1) * ((maxy - miny + margin) / cell_size_m + 1))
+
+
+def density_mem_mb(tracts_path: str, cell_size_m: float, bandwidth_m: float,
+                   attempt: int = 1) -> int:
+    """Memory (MB) for the density job: it grows with the grid — the region's extent over the
+    cell size — not with the size of its files. Reads only the extent of the prepared tracts.
+
+    Raises FileNotFoundError while the tracts are not built yet; Snakemake then shows the
+    request as <TBD> and evaluates it when the job is scheduled.
+    """
+    import pyogrio
+
+    if not Path(tracts_path).exists():
+        raise FileNotFoundError(errno.ENOENT, "not built yet", str(tracts_path))
+    bounds = tuple(pyogrio.read_info(tracts_path, force_total_bounds=True)["total_bounds"])
+    cells = density_cells(bounds, cell_size_m, bandwidth_m)
+    estimate = (DENSITY_BASE_MB + DENSITY_BYTES_PER_CELL * cells / 2**20) * max(attempt, 1)
+    return int(min(MAX_MEM_MB, round(estimate)))

@@ -11,7 +11,7 @@ from aiddeserts.manifest import (
     sidecars,
     utc_now,
 )  # noqa: E402
-from aiddeserts.sizing import mem_mb, runtime_min  # noqa: E402
+from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
@@ -91,3 +91,11 @@ def runtime(rule_name):
 def code_versions(wildcards):
     """Code hash of every rule that runs a script, for the manifest."""
     return {r.name: code(Path(r.script).name) for r in workflow.rules if r.script}
+
+
+def density_mem(wildcards, input, attempt):
+    """Memory request (MB) of the density job, from the grid size (extent / cell size)."""
+    density = region_settings(CONFIG, wildcards.region, "density")
+    return density_mem_mb(
+        input.tracts, density["cell_size_m"], density["bandwidth_m"], attempt
+    )

@@ -15,7 +15,7 @@ rule asset_density:
         "../envs/aiddeserts.yaml"
     threads: 2
     resources:
-        mem_mb=mem("asset_density"),
+        mem_mb=density_mem,
         runtime=runtime("asset_density"),
     params:
         code=code("asset_density.py"),
