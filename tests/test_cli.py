@@ -203,4 +203,5 @@ def test_parse_summary_and_region_of():
     report = cli.status_report(rows, ["a", "b", "c"])
     assert report.splitlines() == [
         "a: would rerun 2 step(s)", "  publish: an earlier step reruns",
-        "  asset_density: params changed", "b: up to date", "c: not built yet"]
+        "  asset_density: params changed (a config value or the package code it runs)",
+        "b: up to date", "c: not built yet"]

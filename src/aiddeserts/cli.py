@@ -310,6 +310,13 @@ def region_of(path: str) -> str | None:
     return None
 
 
+#: Snakemake's summary statuses in plain words (others are shown as Snakemake words them).
+REASONS = {
+    "ok": "an earlier step reruns",
+    "params changed": "params changed (a config value or the package code it runs)",
+}
+
+
 def status_report(rows: Sequence[FileStatus], regions: Sequence[str]) -> str:
     """Plain-text report: per region, up to date, or which steps would rerun and why."""
     out = []
@@ -323,8 +330,8 @@ def status_report(rows: Sequence[FileStatus], regions: Sequence[str]) -> str:
         else:
             out.append(f"{region}: would rerun {len({r.rule for r in pending})} step(s)")
             for rule in dict.fromkeys(r.rule for r in pending):
-                reasons = sorted({r.status if r.status != "ok" else "an earlier step reruns"
-                                  for r in pending if r.rule == rule})
+                reasons = sorted({REASONS.get(r.status, r.status) for r in pending
+                                  if r.rule == rule})
                 out.append(f"  {rule}: {'; '.join(reasons)}")
     return "\n".join(out)
 
