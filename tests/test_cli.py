@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,3 +206,31 @@ def test_parse_summary_and_region_of():
         "a: would rerun 2 step(s)", "  publish: an earlier step reruns",
         "  asset_density: params changed (a config value or the package code it runs)",
         "b: up to date", "c: not built yet"]
+
+
+def test_a_code_change_reruns_only_the_rules_that_run_that_code(tmp_path, tiny_region):
+    # A copy of the workflow and package, so the test can edit "the code".
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for part in ("Snakefile", "workflow", "src", "profiles"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, repo / part)
+    work = tmp_path / "run"
+    cfg = write_config(work, tiny_region)
+    snakefile = str(repo / "Snakefile")
+    first = aiddeserts(work, "run", "--snakefile", snakefile, "--configfile", str(cfg),
+                       "--cores", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    status = aiddeserts(work, "status", "--snakefile", snakefile, "--configfile", str(cfg))
+    assert status.stdout.strip() == "tiny: up to date"
+
+    with open(repo / "src" / "aiddeserts" / "manifest.py", "a") as handle:
+        handle.write("\n# a change in the code of the manifest step\n")
+    report = aiddeserts(work, "status", "--snakefile", snakefile, "--configfile", str(cfg)).stdout
+    assert "manifest: params changed (a config value or the package code it runs)" in report
+    assert "publish: an earlier step reruns" in report
+    for untouched in ("ingest_tracts", "asset_density", "classify_tracts", "web_map"):
+        assert untouched not in report, report
