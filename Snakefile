@@ -20,6 +20,7 @@ include: "workflow/rules/map.smk"
 include: "workflow/rules/privacy.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/check.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:

@@ -61,14 +61,16 @@ def test_rerun_does_no_work_and_outputs_are_deterministic(tmp_path, tiny_region)
     work = tmp_path / "run"
     assert run_snakemake(work, tiny_region).returncode == 0
     out = work / "outputs" / "tiny"
-    before = {p: digest(out / p) for p in PRODUCTS}
+    # manifest.json records the run's start and end times, so only it may differ on a forced rerun.
+    stable = [p for p in PRODUCTS if p != "manifest.json"]
+    before = {p: digest(out / p) for p in stable}
 
     again = run_snakemake(work, tiny_region, extra=("--dry-run",))
     assert "Nothing to be done" in again.stdout + again.stderr
 
     forced = run_snakemake(work, tiny_region, extra=("--forceall",))
     assert forced.returncode == 0, forced.stderr[-3000:]
-    assert {p: digest(out / p) for p in PRODUCTS} == before
+    assert {p: digest(out / p) for p in stable} == before
 
 
 def test_bad_input_stops_before_any_output(tmp_path, tiny_region):

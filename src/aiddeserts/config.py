@@ -16,7 +16,7 @@ from aiddeserts.errors import InputError
 
 #: Files published under outputs/<region>/ (a public contract: extend, never rename).
 PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
-            "map.pdf")
+            "map.pdf", "manifest.json")
 SECTIONS = ("density", "classification", "survey_rules", "privacy")
 
 

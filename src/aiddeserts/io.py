@@ -25,8 +25,10 @@ NODATA = -9999.0
 
 
 @contextmanager
-def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path next to `path`; move it into place only if the block succeeds."""
+def atomic_path(path: str | Path, suffix: str = "", commit: bool = True) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; move it into place only if the block succeeds.
+
+    With ``commit=False`` the caller moves it (``os.replace``) itself; a leftover is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix,
@@ -35,7 +37,8 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     os.unlink(tmp)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        if commit:
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

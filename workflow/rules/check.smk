@@ -11,8 +11,10 @@ rule check_inputs:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("check_inputs"),
+        runtime=runtime("check_inputs"),
     params:
+        code=code("check_inputs.py"),
         config=CONFIG,
     message:
         "Checking every input (nothing is written)"

@@ -16,12 +16,14 @@ rule classify_tracts:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=4000,
+        mem_mb=mem("classify_tracts"),
+        runtime=runtime("classify_tracts"),
     params:
+        code=code("classify_tracts.py"),
         region=region_config,
         classification=settings("classification"),
         survey_rules=settings("survey_rules"),
     message:
-        "Classifying tracts of {wildcards.region}"
+        "Classifying tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/classify_tracts.py"

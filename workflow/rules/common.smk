@@ -6,9 +6,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 
 from aiddeserts.config import PRODUCTS, region_settings, validate_config  # noqa: E402
+from aiddeserts.manifest import (
+    RUN_STARTED_FILE,
+    code_version,
+    sidecars,
+    utc_now,
+)  # noqa: E402
+from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
+MANIFESTED = [product for product in PRODUCTS if product != "manifest.json"]
 STAGE = "data/processed/{region}/stage"
 
 
@@ -37,7 +45,7 @@ def input_files(wildcards):
     paths = [region["tracts"]["path"]]
     if region["tracts"].get("attributes"):
         paths.append(region["tracts"]["attributes"]["path"])
-    return paths
+    return [p for path in paths for p in sidecars(path)]
 
 
 def asset_paths(wildcards):
@@ -45,12 +53,12 @@ def asset_paths(wildcards):
     sources = (
         region["assets"] if isinstance(region["assets"], list) else [region["assets"]]
     )
-    return [source["path"] for source in sources]
+    return [p for source in sources for p in sidecars(source["path"])]
 
 
 def survey_paths(wildcards):
     survey = CONFIG["regions"][wildcards.region].get("survey")
-    return [survey["path"]] if survey else []
+    return sidecars(survey["path"]) if survey else []
 
 
 def retrieve_settings(wildcards):
@@ -69,3 +77,39 @@ def all_input_files(wildcards):
         wc = SimpleNamespace(region=region)
         paths += input_files(wc) + asset_paths(wc) + survey_paths(wc)
     return sorted(set(paths))
+
+
+def code(script):
+    """Hash of the package modules `script` imports: a rule's params change when its code does."""
+    return code_version(
+        Path(workflow.basedir, "workflow", "scripts", script),
+        Path(workflow.basedir, "src", "aiddeserts"),
+    )
+
+
+def mem(rule_name):
+    """Memory request (MB) from the job's input size; doubled on a retry (attempt 2)."""
+    return lambda wildcards, input, attempt: mem_mb(rule_name, input.size_mb, attempt)
+
+
+def runtime(rule_name):
+    """Wall-time request (minutes) from the job's input size; scaled on a retry."""
+    return lambda wildcards, input, attempt: runtime_min(
+        rule_name, input.size_mb, attempt
+    )
+
+
+def code_versions(wildcards):
+    """Code hash of every rule that runs a script, for the manifest."""
+    return {r.name: code(Path(r.script).name) for r in workflow.rules if r.script}
+
+
+def density_mem(wildcards, input, attempt):
+    """Memory request (MB) of the density job, from the grid size (extent / cell size)."""
+    density = region_settings(CONFIG, wildcards.region, "density")
+    bandwidth = density["bandwidth_m"]
+    if not isinstance(
+        bandwidth, (int, float)
+    ):  # "auto": resolved in the job; assume 2 km
+        bandwidth = 2000
+    return density_mem_mb(input.tracts, density["cell_size_m"], bandwidth, attempt)

@@ -15,10 +15,12 @@ rule asset_density:
         "../envs/aiddeserts.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=density_mem,
+        runtime=runtime("asset_density"),
     params:
+        code=code("asset_density.py"),
         density=settings("density"),
     message:
-        "Asset density of {wildcards.region}"
+        "Asset density of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/asset_density.py"

@@ -10,14 +10,18 @@ rule ingest_tracts:
         counts="data/processed/{region}/counts_tracts.json",
     log:
         "logs/{region}/ingest_tracts.log",
+    benchmark:
+        "benchmarks/{region}/ingest_tracts.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_tracts"),
+        runtime=runtime("ingest_tracts"),
     params:
+        code=code("ingest_tracts.py"),
         region=region_config,
     message:
-        "Reading tracts of {wildcards.region}"
+        "Reading tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_tracts.py"
 
@@ -33,15 +37,19 @@ rule ingest_assets:
         exact="data/processed/{region}/assets_exact.gpkg",
     log:
         "logs/{region}/ingest_assets.log",
+    benchmark:
+        "benchmarks/{region}/ingest_assets.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_assets"),
+        runtime=runtime("ingest_assets"),
     params:
+        code=code("ingest_assets.py"),
         region=region_config,
         privacy=settings("privacy"),
     message:
-        "Reading assets of {wildcards.region}"
+        "Reading assets of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_assets.py"
 
@@ -56,14 +64,18 @@ rule ingest_survey:
         counts="data/processed/{region}/counts_survey.json",
     log:
         "logs/{region}/ingest_survey.log",
+    benchmark:
+        "benchmarks/{region}/ingest_survey.tsv"
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("ingest_survey"),
+        runtime=runtime("ingest_survey"),
     params:
+        code=code("ingest_survey.py"),
         region=region_config,
         survey_rules=settings("survey_rules"),
     message:
-        "Reading the survey of {wildcards.region} (allow-listed fields only)"
+        "Reading the survey of {wildcards.region} (allow-listed fields only) [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/ingest_survey.py"

@@ -16,15 +16,17 @@ rule web_map:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=mem("web_map"),
+        runtime=runtime("web_map"),
     params:
+        code=code("web_map.py"),
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
         classification=settings("classification"),
         survey_rules=settings("survey_rules"),
         privacy=settings("privacy"),
     message:
-        "Drawing the map of {wildcards.region}"
+        "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/web_map.py"
 
@@ -42,8 +44,10 @@ rule static_map:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=1500,
+        mem_mb=mem("static_map"),
+        runtime=runtime("static_map"),
     params:
+        code=code("static_map.py"),
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
     message:

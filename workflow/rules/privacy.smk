@@ -12,8 +12,10 @@ rule stories:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=1000,
+        mem_mb=mem("stories"),
+        runtime=runtime("stories"),
     params:
+        code=code("stories.py"),
         region=region_config,
     message:
         "Consented stories of {wildcards.region}, by tract"
@@ -40,8 +42,10 @@ rule privacy_audit:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=4000,
+        mem_mb=mem("privacy_audit"),
+        runtime=runtime("privacy_audit"),
     params:
+        code=code("privacy_audit.py"),
         region=region_config,
         privacy=settings("privacy"),
         survey_rules=settings("survey_rules"),

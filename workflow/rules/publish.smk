@@ -22,13 +22,15 @@ rule summarize:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=1000,
+        mem_mb=mem("summarize"),
+        runtime=runtime("summarize"),
     params:
+        code=code("summarize.py"),
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
         parameters=all_settings,
     message:
-        "Summarising {wildcards.region}"
+        "Summarising {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/summarize.py"
 
@@ -38,14 +40,19 @@ rule publish:
         staged=expand(f"{STAGE}/{{product}}", product=PRODUCTS, allow_missing=True),
         audit="data/processed/{region}/privacy_audit.json",
     output:
-        published=expand("outputs/{{region}}/{product}", product=PRODUCTS),
+        # update(): Snakemake leaves the old outputs in place while the job runs (and restores
+        # them if it fails); the script swaps in the new files by atomic renames.
+        published=update(expand("outputs/{{region}}/{product}", product=PRODUCTS)),
     log:
         "logs/{region}/publish.log",
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=mem("publish"),
+        runtime=runtime("publish"),
+    params:
+        code=code("publish.py"),
     message:
-        "Publishing outputs/{wildcards.region}/"
+        "Publishing outputs/{wildcards.region}/ [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/publish.py"

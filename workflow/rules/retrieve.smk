@@ -12,9 +12,11 @@ rule retrieve_tracts:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=mem("retrieve_tracts"),
+        runtime=runtime("retrieve_tracts"),
         downloads=1,
     params:
+        code=code("retrieve_tracts.py"),
         settings=retrieve_settings,
     message:
         "Downloading TIGER/Line tracts for {wildcards.region}"
@@ -31,9 +33,11 @@ rule retrieve_acs:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=mem("retrieve_acs"),
+        runtime=runtime("retrieve_acs"),
         downloads=1,
     params:
+        code=code("retrieve_acs.py"),
         settings=retrieve_settings,
     message:
         "Downloading ACS variables for {wildcards.region}"

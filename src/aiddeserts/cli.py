@@ -1,0 +1,428 @@
+"""The `aiddeserts` command: unattended runs, validation and status of the Snakemake workflow.
+
+    aiddeserts run [REGION ...] [--configfile FILE] [--cores N] [--profile P] [SNAKEMAKE FLAGS]
+    aiddeserts check [REGION ...] [--configfile FILE]
+    aiddeserts status [REGION ...] [--configfile FILE]
+
+Exit codes (stable; scripts and the systemd unit rely on them):
+
+====  =====================================================================================
+0     done (``status``: the report was printed, whether or not work is pending)
+1     other failure (a job crashed, Snakemake error, missing Snakefile...)
+2     command-line usage error (argparse)
+3     bad input: the config or an input file is invalid (an ``InputError``); fix the input
+4     privacy audit failed: a job of a rule named ``privacy_audit*`` failed, so nothing of
+      that region was published
+5     another run is already working in this directory; nothing was done (try again later)
+====  =====================================================================================
+
+Unknown flags are passed through to Snakemake (e.g. ``--dry-run``, ``--forceall``,
+``--set-resources``). A run always adds ``--rerun-incomplete``, so a run that was killed is
+completed by the next one, and removes a stale Snakemake lock left by a killed run — but only
+when no other process is still working in the directory (see :func:`live_runs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fcntl
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+EXIT_PRIVACY = 4
+EXIT_BUSY = 5
+
+#: Rules whose failure means the privacy audit failed (the contract with the audit rule).
+PRIVACY_RULE_PREFIX = "privacy_audit"
+#: Output of the last `aiddeserts run`, kept for the on_failure command (overwritten each run).
+LAST_RUN_LOG = Path(".snakemake") / "aiddeserts" / "last-run.log"
+CLI_LOCK = Path(".snakemake") / "aiddeserts-cli.lock"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def default_snakefile() -> Path:
+    """The workflow's Snakefile: next to the package's source tree (an editable install)."""
+    return REPO / "Snakefile"
+
+
+def resolve_profile(profile: str | None) -> str | None:
+    """A profile name that exists under the repository's profiles/ becomes its path."""
+    if profile and os.sep not in profile and (REPO / "profiles" / profile).is_dir():
+        return str(REPO / "profiles" / profile)
+    return profile
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifying Snakemake's output into an exit code.
+
+_RULE_ERROR = re.compile(r"Error in rule (\w+)")
+_INPUT_ERROR = re.compile(r"^(aiddeserts: |InputError\b)|\bInputError in ", re.MULTILINE)
+
+
+def failed_rules(output: str) -> list[str]:
+    """Rules whose jobs failed, in the order Snakemake reported them ("Error in rule X:")."""
+    return list(dict.fromkeys(_RULE_ERROR.findall(output)))
+
+
+def classify_failure(returncode: int, output: str) -> int:
+    """Map Snakemake's return code and combined output onto this command's exit codes.
+
+    The privacy audit wins over bad input (an audit failure must never look like a typo);
+    bad input is recognised by the ``aiddeserts: `` line every stage prints for an
+    :class:`~aiddeserts.errors.InputError` or by ``InputError`` raised while parsing the config.
+    """
+    if returncode == 0:
+        return EXIT_OK
+    if any(rule.startswith(PRIVACY_RULE_PREFIX) for rule in failed_rules(output)):
+        return EXIT_PRIVACY
+    if _INPUT_ERROR.search(output):
+        return EXIT_BAD_INPUT
+    if "LockException" in output or "Directory cannot be locked" in output:
+        return EXIT_BUSY
+    return EXIT_FAILURE
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlapping runs.
+
+def live_runs(workdir: Path, exclude: Sequence[int] = ()) -> list[int]:
+    """Ids of live processes that run Snakemake (or a job of it) in `workdir` (Linux /proc).
+
+    A Snakemake job's script runs as ``python .snakemake/scripts/...`` with the working directory
+    as its cwd, so a job left running after its Snakemake was killed counts too.
+    """
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    target = workdir.resolve()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if "snakemake" in cmdline and cwd == target:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@contextmanager
+def cli_lock(workdir: Path) -> Iterator[bool]:
+    """Hold an exclusive flock on .snakemake/aiddeserts-cli.lock; yields False when another
+    `aiddeserts` process holds it. The kernel releases it when the holder dies, even killed."""
+    path = workdir / CLI_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def stale_snakemake_lock(workdir: Path) -> bool:
+    """True when Snakemake's own lock files exist in `workdir`/.snakemake/locks."""
+    locks = workdir / ".snakemake" / "locks"
+    return locks.is_dir() and any(locks.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------
+# Running Snakemake.
+
+@dataclass
+class Invocation:
+    """What every subcommand needs to call Snakemake the same way."""
+
+    snakefile: Path
+    workdir: Path
+    configfile: str | None
+    regions: list[str]
+
+
+def snakemake_command(inv: Invocation, *flags: str, targets: Sequence[str] = ()) -> list[str]:
+    """The Snakemake command line; targets come before --configfile (it takes several values)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(inv.snakefile), "-d", str(inv.workdir),
+           *targets, *flags]
+    if inv.configfile:
+        cmd += ["--configfile", inv.configfile]
+    return cmd
+
+
+def region_targets(regions: Sequence[str]) -> list[str]:
+    """One published file per region: asking for it builds and publishes the whole region."""
+    return [f"outputs/{region}/manifest.json" for region in regions]
+
+
+def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, str]:
+    """Run `cmd`, echoing its combined output to stderr (and `log_path`); return code and text."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    lines: list[str] = []
+    log = None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                sys.stderr.write(line)
+                if log:
+                    log.write(line)
+                    log.flush()
+            returncode = proc.wait()
+    finally:
+        if log:
+            log.close()
+    return returncode, "".join(lines)
+
+
+def validate_regions(inv: Invocation) -> int:
+    """Validate the config (schema) and the requested region names before starting Snakemake."""
+    from aiddeserts.config import load_config
+    from aiddeserts.errors import InputError
+
+    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
+    if not path.is_absolute():
+        path = inv.workdir / path
+    try:
+        config = load_config(path)
+    except InputError as exc:
+        print(f"aiddeserts: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    unknown = [r for r in inv.regions if r not in config["regions"]]
+    if unknown:
+        print(f"aiddeserts: file {path}: no region named {', '.join(map(repr, unknown))}. "
+              f"Fix: use one of {', '.join(sorted(config['regions']))}.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def run_on_failure(command: str, code: int, workdir: Path, log_path: Path) -> None:
+    """Run the user's on_failure shell command with the failure described in its environment."""
+    reason = {EXIT_BAD_INPUT: "bad input", EXIT_PRIVACY: "privacy audit failed",
+              EXIT_BUSY: "another run is active"}.get(code, "failure")
+    env = {**os.environ, "AIDDESERTS_EXIT_CODE": str(code), "AIDDESERTS_REASON": reason,
+           "AIDDESERTS_WORKDIR": str(workdir), "AIDDESERTS_LOG": str(log_path)}
+    try:
+        subprocess.run(command, shell=True, cwd=workdir, env=env, check=False, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"aiddeserts: the on_failure command failed: {exc}", file=sys.stderr)
+
+
+def cmd_run(inv: Invocation, cores: str | None, profile: str | None, extra: list[str],
+            on_failure: str | None) -> int:
+    """`aiddeserts run`: build (and publish) all or the named regions."""
+    code = validate_regions(inv)
+    log_path = inv.workdir / LAST_RUN_LOG
+    if code == EXIT_OK:
+        code = _locked_run(inv, cores, profile, extra, log_path)
+    if code not in (EXIT_OK, EXIT_BUSY) and on_failure:
+        run_on_failure(on_failure, code, inv.workdir, log_path)
+    return code
+
+
+def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: list[str],
+                log_path: Path) -> int:
+    with cli_lock(inv.workdir) as acquired:
+        others = live_runs(inv.workdir, exclude=(os.getpid(),))
+        if not acquired or others:
+            print(f"aiddeserts: another run is working in {inv.workdir} (process "
+                  f"{', '.join(map(str, others)) or 'holding ' + str(CLI_LOCK)}); nothing done. "
+                  "Fix: wait for it to finish (a scheduled run will retry next time).",
+                  file=sys.stderr)
+            return EXIT_BUSY
+        if stale_snakemake_lock(inv.workdir):
+            # No live process works here, so the lock was left by a killed run.
+            print("aiddeserts: removing the stale Snakemake lock of a run that was killed.",
+                  file=sys.stderr)
+            subprocess.run(snakemake_command(inv, "--unlock"), cwd=inv.workdir,
+                           capture_output=True, check=False)
+        flags = ["--rerun-incomplete"]
+        profile = resolve_profile(profile)
+        if profile:
+            flags += ["--profile", profile]
+        if cores:
+            flags += ["--cores", cores]
+        elif not profile:
+            flags += ["--cores", "all"]
+        returncode, output = stream(
+            snakemake_command(inv, *flags, *extra, targets=region_targets(inv.regions)),
+            inv.workdir, log_path)
+        return classify_failure(returncode, output)
+
+
+# ---------------------------------------------------------------------------------------------
+# Status.
+
+@dataclass(frozen=True)
+class FileStatus:
+    """One row of ``snakemake --summary``."""
+
+    path: str
+    rule: str
+    status: str
+    plan: str
+
+
+def parse_summary(text: str) -> list[FileStatus]:
+    """Rows of ``snakemake --summary`` output (a tab-separated table after Snakemake's banner)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("output_file\t")), None)
+    if start is None:
+        return []
+    rows = csv.DictReader(io.StringIO("\n".join(lines[start:])), delimiter="\t")
+    return [FileStatus(r["output_file"], r["rule"], r["status"], r["plan"]) for r in rows
+            if r.get("output_file") and r.get("plan") is not None]
+
+
+def region_of(path: str) -> str | None:
+    """The region a workflow file belongs to (outputs/<r>/..., data/processed/<r>/...)."""
+    parts = Path(path).parts
+    if len(parts) >= 2 and parts[0] == "outputs":
+        return parts[1]
+    if len(parts) >= 3 and parts[:2] == ("data", "processed"):
+        return parts[2]
+    return None
+
+
+#: Snakemake's summary statuses in plain words (others are shown as Snakemake words them).
+REASONS = {
+    "ok": "an earlier step reruns",
+    "params changed": "params changed (a config value or the package code it runs)",
+}
+
+
+def status_report(rows: Sequence[FileStatus], regions: Sequence[str]) -> str:
+    """Plain-text report: per region, up to date, or which steps would rerun and why."""
+    out = []
+    for region in regions:
+        mine = [r for r in rows if region_of(r.path) == region]
+        pending = [r for r in mine if r.plan != "no update"]
+        if not mine:
+            out.append(f"{region}: not built yet")
+        elif not pending:
+            out.append(f"{region}: up to date")
+        else:
+            out.append(f"{region}: would rerun {len({r.rule for r in pending})} step(s)")
+            for rule in dict.fromkeys(r.rule for r in pending):
+                reasons = sorted({REASONS.get(r.status, r.status) for r in pending
+                                  if r.rule == rule})
+                out.append(f"  {rule}: {'; '.join(reasons)}")
+    return "\n".join(out)
+
+
+def cmd_status(inv: Invocation, extra: list[str]) -> int:
+    """`aiddeserts status`: what is up to date and what would rerun, and why."""
+    code = validate_regions(inv)
+    if code != EXIT_OK:
+        return code
+    from aiddeserts.config import load_config
+
+    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
+    regions = inv.regions or sorted(load_config(inv.workdir / path)["regions"])
+    result = subprocess.run(
+        snakemake_command(inv, "--summary", "--cores", "1", *extra,
+                          targets=region_targets(regions)),
+        cwd=inv.workdir, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        return classify_failure(result.returncode, result.stdout + result.stderr)
+    print(status_report(parse_summary(result.stdout), regions))
+    if stale_snakemake_lock(inv.workdir):
+        running = live_runs(inv.workdir, exclude=(os.getpid(),))
+        print("note: a run is in progress (process " + ", ".join(map(str, running)) + ")"
+              if running else "note: a killed run left a lock; the next `aiddeserts run` "
+              "removes it and completes the run")
+    return EXIT_OK
+
+
+def cmd_check(inv: Invocation) -> int:
+    """`aiddeserts check`: validation only (aiddeserts.check.run_check)."""
+    try:
+        from aiddeserts.check import run_check
+    except ModuleNotFoundError as exc:
+        if exc.name != "aiddeserts.check":
+            raise
+        print("aiddeserts: `check` is not available in this installation (no aiddeserts.check).",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    path = inv.configfile or str(inv.workdir / "config" / "config.yaml")
+    # run_check returns 0 (inputs pass) or 2 (bad input); the CLI's code for bad input is 3.
+    return EXIT_OK if int(run_check(path, inv.regions)) == 0 else EXIT_BAD_INPUT
+
+
+# ---------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiddeserts", description="Map mutual aid deserts: run, check or inspect the "
+        "workflow. Flags not listed here are passed to Snakemake.",
+        epilog="Exit codes: 0 done, 1 other failure, 2 usage, 3 bad input, "
+        "4 privacy audit failed, 5 another run is active.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("regions", nargs="*", metavar="REGION",
+                        help="regions to process (default: every region of the config)")
+    common.add_argument("--configfile", help="config file (default: config/config.yaml)")
+    common.add_argument("--directory", "-d", default=".",
+                        help="working directory: inputs' relative paths, data/, outputs/, logs/")
+    common.add_argument("--snakefile", help="the workflow's Snakefile (default: the installed one)")
+    run = sub.add_parser("run", parents=[common], help="build and publish regions")
+    run.add_argument("--cores", "-c", help="cores to use (default: all, or the profile's)")
+    run.add_argument("--profile", help="Snakemake profile: a path or a name under profiles/ "
+                     "(default, slurm)")
+    run.add_argument("--on-failure", default=os.environ.get("AIDDESERTS_ON_FAILURE"),
+                     help="shell command run when the run fails (default: $AIDDESERTS_ON_FAILURE)"
+                     "; it gets AIDDESERTS_EXIT_CODE, AIDDESERTS_REASON, AIDDESERTS_LOG")
+    sub.add_parser("check", parents=[common], help="validate config and inputs only")
+    sub.add_parser("status", parents=[common], help="what is up to date and what would rerun")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "check":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    extra = [a for a in extra if a != "--"]
+    snakefile = Path(args.snakefile) if args.snakefile else default_snakefile()
+    if not snakefile.exists():
+        print(f"aiddeserts: no Snakefile at {snakefile}. Fix: pass --snakefile or install the "
+              "package from a clone of the repository (pip install -e .).", file=sys.stderr)
+        return EXIT_FAILURE
+    configfile = str(Path(args.configfile).resolve()) if args.configfile else None
+    inv = Invocation(snakefile, Path(args.directory).resolve(), configfile, list(args.regions))
+    if args.command == "run":
+        return cmd_run(inv, args.cores, args.profile, extra, args.on_failure)
+    if args.command == "status":
+        return cmd_status(inv, extra)
+    return cmd_check(inv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

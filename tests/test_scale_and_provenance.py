@@ -1,0 +1,82 @@
+"""The synthetic nation (lazy, per state) and the code-version hash that makes code changes rerun."""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import REPO
+from shapely.geometry import box
+
+from aiddeserts.config import validate_config
+from aiddeserts.manifest import code_version, config_hash, module_closure, sidecars
+from aiddeserts.synthetic_nation import NationSpec, generate_state, state_table
+
+
+def test_state_table_partitions_the_nation_exactly():
+    table = state_table()
+    spec = NationSpec()
+    assert len(table) == spec.states == table["state"].nunique()
+    assert table["tracts"].sum() == spec.tracts == 85_000
+    assert table["assets"].sum() == spec.assets == 1_000_000
+    assert table["survey_points"].sum() == spec.survey_points == 5_000_000
+    assert table["area_km2"].sum() == pytest.approx(spec.land_km2, rel=1e-6)
+    assert (table["tracts"] >= 60).all()
+    assert table["tracts"].max() > 10 * table["tracts"].min()  # a long tail, like real states
+    pd.testing.assert_frame_equal(table, state_table())  # seeded
+
+
+def test_generate_state_writes_a_valid_region(tmp_path):
+    row = {"state": "S99", "tracts": 80, "assets": 300, "survey_points": 1_000,
+           "area_km2": 400.0, "seed": 7}
+    config = generate_state(row, tmp_path / "a")
+    tracts = gpd.read_file(config["tracts"]["path"], layer="tracts")
+    assert len(tracts) == 80 and tracts["GEOID"].is_unique
+    assert tracts.geometry.is_valid.all() and not tracts.geometry.is_empty.any()
+    # Voronoi cells tile the state's 20 km square: no gap, no overlap.
+    assert tracts.area.sum() == pytest.approx(400e6, rel=1e-9)
+    square = box(*tracts.total_bounds)
+    assert square.area == pytest.approx(400e6, rel=1e-9)
+    assets = pd.read_csv(config["assets"]["path"])
+    survey = pd.read_csv(config["survey"]["path"])
+    assert len(assets) == 300 and len(survey) == 1_000
+    assert set(survey["unmet_need"]) <= {"yes", "no"}
+    validate_config({"regions": {"S99": config}})
+    again = generate_state(row, tmp_path / "b")
+    for key in ("assets", "survey"):
+        assert (tmp_path / "a" / f"{key}.csv").read_bytes() == (
+            tmp_path / "b" / f"{key}.csv").read_bytes()
+    assert again["tracts"]["id"] == "GEOID"
+
+
+def test_code_version_follows_the_modules_a_script_imports(tmp_path):
+    package = tmp_path / "aiddeserts"
+    shutil.copytree(REPO / "src" / "aiddeserts", package)
+    scripts = tmp_path / "scripts"
+    shutil.copytree(REPO / "workflow" / "scripts", scripts)
+    manifest_script = scripts / "manifest.py"
+    ingest_script = scripts / "ingest_tracts.py"
+    closure = {p.name for p in module_closure(manifest_script, package)}
+    assert {"__init__.py", "manifest.py", "logs.py", "errors.py"} <= closure
+    assert "webmap.py" not in closure and "ingest.py" not in closure
+    before = {s: code_version(s, package) for s in (manifest_script, ingest_script)}
+    code_version.cache_clear()
+    # A change to the ingest module changes the ingest rule's code version, not the manifest's.
+    with open(package / "ingest.py", "a") as handle:
+        handle.write("\n# changed\n")
+    after = {s: code_version(s, package) for s in (manifest_script, ingest_script)}
+    code_version.cache_clear()
+    assert after[ingest_script] != before[ingest_script]
+    assert after[manifest_script] == before[manifest_script]
+
+
+def test_config_hash_is_canonical_and_sidecars_list_shapefile_parts(tmp_path):
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+    for ext in (".shp", ".shx", ".dbf"):
+        (tmp_path / f"t{ext}").write_text("x")
+    parts = [str(tmp_path / f"t{ext}") for ext in (".shp", ".shx", ".dbf")]
+    assert sidecars(tmp_path / "t.shp") == parts
+    assert sidecars(tmp_path / "t.gpkg") == [str(tmp_path / "t.gpkg")]

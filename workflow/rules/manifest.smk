@@ -1,0 +1,41 @@
+# Manifest: which inputs, configuration and code made a region's outputs (outputs/{region}/manifest.json).
+# Published with the other products; rebuilt only when a staged product or an input changes.
+onstart:
+    # The run's start time, read by the manifest rule (kept out of params so it triggers no rerun).
+    Path(RUN_STARTED_FILE).parent.mkdir(parents=True, exist_ok=True)
+    Path(RUN_STARTED_FILE).write_text(utc_now() + "\n")
+
+
+# Quick file copies and hashing: on a cluster, run them on the submit host instead of queueing.
+localrules:
+    manifest,
+    publish,
+
+
+rule manifest:
+    input:
+        tracts=input_files,
+        assets=asset_paths,
+        survey=survey_paths,
+        staged=expand(f"{STAGE}/{{product}}", product=MANIFESTED, allow_missing=True),
+    output:
+        manifest=f"{STAGE}/manifest.json",
+    log:
+        "logs/{region}/manifest.log",
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("manifest"),
+        runtime=runtime("manifest"),
+    params:
+        code=code("manifest.py"),
+        region=region_config,
+        region_name=lambda wildcards: wildcards.region,
+        settings=all_settings,
+        products=MANIFESTED,
+        code_versions=code_versions,
+        repo_dir=workflow.basedir,
+    message:
+        "Writing the run manifest of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/manifest.py"
