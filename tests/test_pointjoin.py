@@ -50,7 +50,8 @@ def test_join_equals_geopandas_sjoin_including_edges_vertices_and_outside(min_po
     np.testing.assert_array_equal(got, expected)
     assert (got == -1).sum() > len(extra) // 2  # the boundary points really are in no polygon
     in_square = (x > 2000) & (x < 4000) & (y > 2000) & (y < 4000)
-    assert in_square.sum() > 1000 and not (got == len(polygons) - 1).any()  # tiles come first
+    # Inside the square the tiles come first; only points on a tile edge fall to the square.
+    assert in_square.sum() > 1000 and (got[in_square] < len(polygons) - 1).mean() > 0.99
 
 
 def test_overlap_goes_to_the_lowest_position_and_missing_polygons_match_nothing():
