@@ -15,6 +15,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -292,21 +293,33 @@ def bench_growth(repeats: int) -> None:
 
 
 # ------------------------------------------------------------------------------ end to end
-def run_pipeline(workdir: Path, configfile: Path | None) -> tuple[float, float]:
-    """Wall time and max RSS (MB, largest single process) of one forced Snakemake run."""
+def run_pipeline(workdir: Path, configfile: Path | None, targets: tuple[str, ...] = ("all",),
+                 timeout: float | None = None) -> tuple[float, float, float]:
+    """Wall time, max RSS (MB, largest single process) and CPU seconds (all processes) of one
+    forced Snakemake run. CPU time is far less sensitive than wall time to a loaded machine."""
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
-           "-d", str(workdir), "--cores", "2", "--quiet", "all", "--forceall"]
+           "-d", str(workdir), "--cores", "2", "--quiet", *targets, "--forceall"]
     if configfile:
         cmd += ["--configfile", str(configfile)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
-    result = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    # Own process group, so a timeout stops Snakemake's jobs too.
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate()
+        return math.inf, math.nan, math.nan
+    result = subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)
     wall = time.perf_counter() - t0
     if result.returncode != 0:
         raise RuntimeError(f"pipeline failed in {workdir}:\n{result.stderr[-3000:]}")
-    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return wall, rss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, max(before, usage.ru_maxrss) / 1024, usage.ru_utime + usage.ru_stime - cpu0
 
 
 def write_metro_inputs(root: Path) -> Path:
@@ -350,7 +363,7 @@ def write_metro_inputs(root: Path) -> Path:
     return path
 
 
-def bench_end_to_end(repeats: int) -> None:
+def bench_end_to_end(repeats: int, metro_timeout: float) -> None:
     print("End to end (Snakemake, --cores 2, --forceall)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         nyc = Path(tmp) / "nyc"
@@ -360,7 +373,9 @@ def bench_end_to_end(repeats: int) -> None:
         runs = [run_pipeline(nyc, None) for _ in range(repeats)]
         wall = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
-        absolute("end to end: NYC demo", wall, 20, "s", f"max RSS of one process {rss:.0f} MB")
+        cpu = statistics.median(r[2] for r in runs)
+        absolute("end to end: NYC demo", wall, 20, "s",
+                 f"CPU {cpu:.1f} s over 2 cores; max RSS of one process {rss:.0f} MB")
         map_html = nyc / "outputs" / "nyc" / "map.html"
         size = map_html.stat().st_size / 1e6
         absolute("map: NYC demo map.html size", size, 5, "MB")
@@ -368,11 +383,19 @@ def bench_end_to_end(repeats: int) -> None:
 
         metro = Path(tmp) / "metro"
         configfile = write_metro_inputs(metro)
-        runs = [run_pipeline(metro, configfile) for _ in range(repeats)]
+        staged = ("data/processed/metro/stage/summary.json",)  # every stage but the map
+        runs = [run_pipeline(metro, configfile, staged) for _ in range(repeats)]
         wall = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
-        absolute("end to end: metro 1,000 tracts, 1e5 assets, 1e5 survey, 25 m", wall, 30, "s")
-        absolute("end to end: peak memory (largest process)", rss, 2048, "MB")
+        cpu = statistics.median(r[2] for r in runs)
+        info("end to end: metro without the map (ingest → density → classify → summary)",
+             f"{wall:.1f} s wall, CPU {cpu:.1f} s, max RSS {rss:.0f} MB")
+        full, full_rss, full_cpu = run_pipeline(metro, configfile, timeout=metro_timeout)
+        absolute("end to end: metro 1,000 tracts, 1e5 assets, 1e5 survey, 25 m", full, 30, "s",
+                 f"1 run, CPU {full_cpu:.1f} s" if math.isfinite(full) else
+                 f"1 run stopped after {metro_timeout:.0f} s: the map stage had not finished")
+        absolute("end to end: peak memory (largest process)", max(rss, full_rss
+                 if math.isfinite(full_rss) else 0), 2048, "MB")
         bench_dir = metro / "benchmarks" / "metro"
         if bench_dir.exists():
             parts = []
@@ -388,18 +411,27 @@ def first_render(map_html: Path) -> None:
     if not chromium:
         info("map: first render in headless Chromium", "not measured: no chromium on PATH")
         return
-    times = []
-    for _ in range(3):
-        with tempfile.TemporaryDirectory() as profile:
-            cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
-                   f"--user-data-dir={profile}", "--dump-dom", map_html.as_uri()]
-            t0 = time.perf_counter()
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            times.append(time.perf_counter() - t0)
-    rendered = "leaflet-container" in out.stdout
-    absolute("map: first render in headless Chromium (--dump-dom, incl. browser start)",
-             statistics.median(times), 3, "s",
-             "Leaflet rendered" if rendered else "Leaflet did NOT render (no network for its CDN)")
+    def load(page: Path) -> tuple[float, str]:
+        times, out = [], ""
+        for _ in range(3):
+            with tempfile.TemporaryDirectory() as profile:
+                cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+                       f"--user-data-dir={profile}", "--dump-dom", page.as_uri()]
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+                times.append(time.perf_counter() - t0)
+        return statistics.median(times), out
+
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = Path(tmp) / "blank.html"
+        blank.write_text("<!doctype html><title>blank</title><p>blank</p>")
+        start, _ = load(blank)
+    total, dom = load(map_html)
+    rendered = "leaflet-container" in dom
+    absolute("map: first render in headless Chromium (map − blank page)", total - start, 3, "s",
+             f"{total:.2f} s with the browser's start-up ({start:.2f} s for a blank page); "
+             + ("Leaflet rendered" if rendered else
+                "Leaflet did NOT render (its CDN is unreachable offline)"))
 
 
 # ------------------------------------------------------------------------------------ main
@@ -436,6 +468,8 @@ def main() -> None:
     parser.add_argument("--slow-repeats", type=int, default=3,
                         help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
     parser.add_argument("--only", nargs="*", default=["e2e", "kde", "zonal", "join", "growth"])
+    parser.add_argument("--metro-timeout", type=float, default=120.0,
+                        help="stop the full synthetic-metro run (with its map) after this long")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
     args = parser.parse_args()
     header = f"Machine: {machine()}"
@@ -443,7 +477,7 @@ def main() -> None:
     stages = {"kde": lambda: bench_kde(args.repeats, args.slow_repeats),
               "zonal": lambda: bench_zonal(args.repeats), "join": lambda: bench_join(args.repeats),
               "growth": lambda: bench_growth(args.repeats),
-              "e2e": lambda: bench_end_to_end(args.repeats)}
+              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout)}
     for name in args.only:
         stages[name]()
     print()
