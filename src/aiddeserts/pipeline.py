@@ -6,7 +6,6 @@ so every stage can also be run from a Python shell for debugging.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import access, density, ingest, need
+from aiddeserts import access, density, ingest, need, publishing
 from aiddeserts import classify as classify_mod
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
@@ -157,10 +156,8 @@ def summarize(region_name: str, region: Mapping[str, Any], counts_paths: Sequenc
 
 
 def publish(staged: Sequence[str], published: Sequence[str]) -> None:
-    """Copy staged files into outputs/, each replaced atomically."""
-    for src, dst in zip(staged, published, strict=True):
-        with atomic_path(dst) as tmp:
-            shutil.copyfile(src, tmp)
+    """Copy staged files into outputs/, each replaced atomically (see aiddeserts.publishing)."""
+    publishing.publish(staged, published)
 
 
 def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, assets_path: str,
