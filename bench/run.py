@@ -298,7 +298,7 @@ def run_pipeline(workdir: Path, configfile: Path | None, targets: tuple[str, ...
     """Wall time, max RSS (MB, largest single process) and CPU seconds (all processes) of one
     forced Snakemake run. CPU time is far less sensitive than wall time to a loaded machine."""
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
-           "-d", str(workdir), "--cores", "2", "--quiet", *targets, "--forceall"]
+           "-d", str(workdir), "--cores", "2", "--forceall", *targets, "--quiet", "all"]
     if configfile:
         cmd += ["--configfile", str(configfile)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
