@@ -157,7 +157,7 @@ def bench_kde(repeats: int, slow_repeats: int) -> None:
     grid25 = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)
     cx, cy = grid25.cell_centres()
     sub = slice(3, None, 7)  # the exact sum on every 7th row and column (52 k cells)
-    for kernel, h in (("gaussian", 800.0), ("quartic", 1000.0)):
+    for kernel, h in (("gaussian", 800.0), ("quartic", 1000.0), ("quartic", 1500.0)):
         binned = kernel_density(xs4, ys4, grid25, kernel=kernel, bandwidth=h)[sub, sub]
         exact = np.empty_like(binned)
         for i, yy in enumerate(cy[sub]):

@@ -89,3 +89,15 @@ def test_binned_kde_within_1e3_of_exact_sum_on_clustered_points(kernel, bandwidt
                         mode="same")[2::5, 2::5] * 1e6
     plain_error = np.max(np.abs(plain[strong] - exact[strong]) / exact[strong])
     assert plain_error > np.max(np.abs(binned[strong] - exact[strong]) / exact[strong])
+
+
+def test_points_between_the_outer_cell_centres_and_the_edge_keep_their_place():
+    """A point 2 m inside the grid's west edge (10.5 m beyond the outer centre) is not moved."""
+    grid = Grid(0.0, 8000.0, 25.0, 320, 320)
+    x, y = np.array([2.0]), np.array([4000.0])
+    binned = kernel_density(x, y, grid, kernel="gaussian", bandwidth=800.0)
+    xs, ys = grid.cell_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    exact = kernel_value("gaussian", np.hypot(gx - 2.0, gy - 4000.0), 800.0) * 1e6
+    strong = exact > 0.01 * exact.max()
+    assert np.max(np.abs(binned[strong] - exact[strong]) / exact[strong]) < 1e-3

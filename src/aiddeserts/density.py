@@ -123,12 +123,13 @@ def binned_kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.nd
     return values
 
 
-def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
-                   weights: np.ndarray | None = None) -> np.ndarray:
-    """Spread each point's weight over its four nearest cell centres (bilinear shares).
+def _padded_linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
+                           weights: np.ndarray | None = None) -> np.ndarray:
+    """Linear binning onto the grid padded by one cell on every side, shape (H + 2, W + 2).
 
-    Points beyond the outer cell centres give their share to the edge cells. One
-    `numpy.bincount` over a grid padded by one cell does all four shares at once.
+    The pad keeps the exact bilinear shares of points between the outer cell centres and the
+    grid's edge; points beyond the pad are moved onto it. One `numpy.bincount` does all four
+    shares at once.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -136,10 +137,10 @@ def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
     n = len(x)
     fx = (x - grid.x_min) * (1.0 / grid.cell_size) - 0.5
     fy = (grid.y_max - y) * (1.0 / grid.cell_size) - 0.5
-    np.clip(fx, -1.0, width - 1.0, out=fx)
-    np.clip(fy, -1.0, height - 1.0, out=fy)
-    ix = np.floor(fx)
-    iy = np.floor(fy)
+    np.clip(fx, -1.0, float(width), out=fx)  # the pad's centres are at −1 and width
+    np.clip(fy, -1.0, float(height), out=fy)
+    ix = np.minimum(np.floor(fx), width - 1.0)
+    iy = np.minimum(np.floor(fy), height - 1.0)
     tx = fx - ix  # share of the right-hand column
     ty = fy - iy  # share of the lower row
     padded_width = width + 2
@@ -162,8 +163,18 @@ def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
     np.multiply(tx, sy, out=shares[1])
     np.multiply(sx, ty, out=shares[2])
     np.multiply(tx, ty, out=shares[3])
-    padded = np.bincount(index.ravel(), weights=shares.ravel(),
-                         minlength=(height + 2) * padded_width).reshape(height + 2, padded_width)
+    return np.bincount(index.ravel(), weights=shares.ravel(),
+                       minlength=(height + 2) * padded_width).reshape(height + 2, padded_width)
+
+
+def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """Spread each point's weight over its four nearest cell centres (bilinear shares).
+
+    Points beyond the outer cell centres give their share to the edge cells.
+    """
+    height, width = grid.height, grid.width
+    padded = _padded_linear_binning(x, y, grid, weights)
     padded[1, :] += padded[0, :]  # fold the pad back onto the edge cells
     padded[height, :] += padded[height + 1, :]
     padded[:, 1] += padded[:, 0]
@@ -188,22 +199,25 @@ def kernel_density(x: np.ndarray, y: np.ndarray, grid: Grid, *, kernel: str = "q
                    workers: int = -1) -> np.ndarray:
     """Density of points on `grid` in points per km² (coordinates in metres).
 
-    Binned KDE: linear binning onto the cell centres, then one real FFT convolution with the
+    Binned KDE: linear binning onto the cell centres (and a one-cell pad around the grid, so
+    points between the outer centres and the edge are not moved), then one real FFT convolution
+    with the
     binning-corrected kernel (`binned_kernel_grid`), done in float32 (relative round-off ~1e-6,
     far below the binning error). Values below round-off are set to zero, so the result is ≥ 0.
     """
     kernel_value(kernel, np.zeros(1), bandwidth)  # validates the kernel name and bandwidth
-    counts = linear_binning(x, y, grid, weights)
+    # Binned on the grid plus a one-cell pad, so points near the grid's edge keep their place.
+    counts = _padded_linear_binning(x, y, grid, weights)
     if not counts.any():
         return np.zeros(grid.shape)
     half = math.ceil(kernel_support(kernel, bandwidth) / grid.cell_size)
-    fft_shape = (scipy.fft.next_fast_len(grid.height + 2 * half, real=True),
-                 scipy.fft.next_fast_len(grid.width + 2 * half, real=True))
+    fft_shape = (scipy.fft.next_fast_len(grid.height + 2 + 2 * half, real=True),
+                 scipy.fft.next_fast_len(grid.width + 2 + 2 * half, real=True))
     spectrum = _kernel_spectrum(kernel, float(bandwidth), float(grid.cell_size), fft_shape, workers)
     freq = scipy.fft.rfft2(counts.astype(np.float32), s=fft_shape, workers=workers)
     freq *= spectrum
     full = scipy.fft.irfft2(freq, s=fft_shape, workers=workers)
-    density = full[half:half + grid.height, half:half + grid.width].astype(float)
+    density = full[half + 1:half + 1 + grid.height, half + 1:half + 1 + grid.width].astype(float)
     peak = float(np.abs(density).max())
     density[density < 1e-6 * peak] = 0.0  # float32 round-off and the corrected kernel's rim
     density *= 1e6
