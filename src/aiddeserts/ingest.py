@@ -253,10 +253,11 @@ def assign_tracts(points: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: st
     # Same answer as gpd.sjoin(predicate="within"), first tract on overlaps; see pointjoin.
     xy = shapely.get_coordinates(points.geometry.values)
     position = containing_polygon(xy[:, 0], xy[:, 1], tracts.geometry.values)
-    joined = points.copy()
-    joined[id_col] = tracts[id_col].to_numpy()[position]
-    joined.loc[position < 0, id_col] = np.nan
     outside = position < 0
+    ids = np.full(len(position), np.nan, dtype=object)
+    ids[~outside] = tracts[id_col].to_numpy()[position[~outside]]
+    joined = points.copy()
+    joined[id_col] = ids
     rejects = make_rejects(source_name, joined.loc[outside, "row"].tolist(),
                            "outside the study area (in no tract)")
     return joined.loc[~outside], rejects
