@@ -201,9 +201,10 @@ def kernel_density(x: np.ndarray, y: np.ndarray, grid: Grid, *, kernel: str = "q
 
     Binned KDE: linear binning onto the cell centres (and a one-cell pad around the grid, so
     points between the outer centres and the edge are not moved), then one real FFT convolution
-    with the
-    binning-corrected kernel (`binned_kernel_grid`), done in float32 (relative round-off ~1e-6,
-    far below the binning error). Values below round-off are set to zero, so the result is ≥ 0.
+    with the binning-corrected kernel (`binned_kernel_grid`), in float32 (relative round-off
+    ~1e-6, far below the binning error); the kernel's spectrum is cached per kernel, bandwidth,
+    cell and FFT shape. Values below 1e-6 of the peak (round-off, and the corrected kernel's
+    slightly negative rim) are set to zero, so the result is ≥ 0.
     """
     kernel_value(kernel, np.zeros(1), bandwidth)  # validates the kernel name and bandwidth
     # Binned on the grid plus a one-cell pad, so points near the grid's edge keep their place.
