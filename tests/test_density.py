@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import fftconvolve
 
 from aiddeserts.density import (
     KERNELS,
@@ -65,3 +66,38 @@ def test_binned_kde_matches_exact_sum(kernel):
 def test_no_points_gives_zero_density():
     grid = Grid(0.0, 100.0, 10.0, 10, 10)
     assert not kernel_density(np.array([]), np.array([]), grid).any()
+
+
+@pytest.mark.parametrize(("kernel", "bandwidth"), [("quartic", 1000.0), ("gaussian", 800.0)])
+def test_binned_kde_within_1e3_of_exact_sum_on_clustered_points(kernel, bandwidth):
+    """The accuracy target of issue 8: bandwidth/cell = 40 (quartic) and 32 (Gaussian σ)."""
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(2000, 8000, (8, 2))
+    pick = rng.integers(0, 8, 2000)
+    x = centres[pick, 0] + rng.normal(0, 700, 2000)
+    y = centres[pick, 1] + rng.normal(0, 700, 2000)
+    grid = grid_for_bounds((0, 0, 10000, 10000), 25.0)
+    binned = kernel_density(x, y, grid, kernel=kernel, bandwidth=bandwidth)[2::5, 2::5]
+    xs, ys = grid.cell_centres()
+    gx, gy = np.meshgrid(xs[2::5], ys[2::5])
+    d = np.hypot(gx.ravel()[:, None] - x[None, :], gy.ravel()[:, None] - y[None, :])
+    exact = kernel_value(kernel, d, bandwidth).sum(axis=1).reshape(gx.shape) * 1e6
+    strong = exact > 0.01 * exact.max()
+    assert np.max(np.abs(binned[strong] - exact[strong]) / exact[strong]) < 1e-3
+    # Without the binning correction the same quartic errs by more than the target.
+    plain = fftconvolve(linear_binning(x, y, grid), kernel_grid(kernel, bandwidth, 25.0),
+                        mode="same")[2::5, 2::5] * 1e6
+    plain_error = np.max(np.abs(plain[strong] - exact[strong]) / exact[strong])
+    assert plain_error > np.max(np.abs(binned[strong] - exact[strong]) / exact[strong])
+
+
+def test_points_between_the_outer_cell_centres_and_the_edge_keep_their_place():
+    """A point 2 m inside the grid's west edge (10.5 m beyond the outer centre) is not moved."""
+    grid = Grid(0.0, 8000.0, 25.0, 320, 320)
+    x, y = np.array([2.0]), np.array([4000.0])
+    binned = kernel_density(x, y, grid, kernel="gaussian", bandwidth=800.0)
+    xs, ys = grid.cell_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    exact = kernel_value("gaussian", np.hypot(gx - 2.0, gy - 4000.0), 800.0) * 1e6
+    strong = exact > 0.01 * exact.max()
+    assert np.max(np.abs(binned[strong] - exact[strong]) / exact[strong]) < 1e-3

@@ -196,8 +196,10 @@ def test_asset_contributions_add_up_to_the_tract_density():
                                         bandwidth=800.0)
     density = kernel_density(x, y, grid, kernel="quartic", bandwidth=800.0)
     expected = tract_density(tracts, density, grid, zones)
+    # The KDE runs its FFT in float32 (relative round-off ~1e-6) and zeroes values below 1e-6 of
+    # its peak; the per-asset sums are float64.
     np.testing.assert_allclose(np.asarray(contributions.sum(axis=1)).ravel(), expected,
-                               rtol=1e-9, atol=1e-9)
+                               rtol=1e-4, atol=1e-5 * expected.max())
 
 
 def test_robustness_margin_rules():

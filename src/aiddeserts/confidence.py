@@ -22,7 +22,7 @@ import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control, norm
 
-from aiddeserts.density import Grid, kernel_grid
+from aiddeserts.density import Grid, binned_kernel_grid
 
 #: Nearest assets kept per population point for the bootstrap's distance test. A point counts as
 #: far in a resample only if all of its (up to) K nearest assets within the threshold are absent:
@@ -55,7 +55,7 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
     the cell sampled for a tract holding no cell centre.
     """
     n_tracts = fallback_cells.shape[0]
-    kern = kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
+    kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
     half = kern.shape[0] // 2
     cells_per_zone = np.bincount(zones.ravel(), minlength=n_tracts + 1)[1:].astype(float)
     fb_tracts = np.flatnonzero(fallback_cells[:, 0] >= 0)

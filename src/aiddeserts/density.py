@@ -1,4 +1,4 @@
-"""Kernel density of assets on a grid: linear binning + FFT convolution (scipy).
+"""Kernel density of assets on a grid: linear binning + one real FFT convolution (scipy.fft).
 
 Density values are assets per km². The grid is aligned to multiples of the cell size in the
 working CRS, so the same inputs always give the same grid.
@@ -6,6 +6,7 @@ working CRS, so the same inputs always give the same grid.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -93,26 +94,105 @@ def kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.ndarray:
     return kernel_value(kernel, distance, bandwidth)
 
 
-def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
-                   weights: np.ndarray | None = None) -> np.ndarray:
-    """Spread each point's weight over its four nearest cell centres (bilinear shares)."""
+def kernel_laplacian(kernel: str, distance: np.ndarray, bandwidth: float) -> np.ndarray:
+    """∇²K (per unit⁴) of the smooth kernels at `distance`: quartic 3/(πh²)·(16u²−8)/h²,
+    Gaussian K·(u²−2)/h²; zero outside the support."""
+    u2 = (np.asarray(distance, dtype=float) / bandwidth) ** 2
+    h2 = bandwidth**2
+    if kernel == "quartic":
+        return np.where(u2 < 1.0, 3.0 / (math.pi * h2) * (16.0 * u2 - 8.0) / h2, 0.0)
+    if kernel == "gaussian":
+        return kernel_value(kernel, distance, bandwidth) * (u2 - 2.0) / h2
+    raise ValueError(f"no Laplacian for the {kernel!r} kernel")
+
+
+def binned_kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.ndarray:
+    """The kernel grid to convolve linearly binned counts with.
+
+    Linear binning evaluates, for each point, the bilinear interpolant of the kernel between the
+    four cell centres around it; averaged over positions in a cell that overestimates K by
+    cell²/12·∇²K. For the smooth kernels (quartic, Gaussian) that bias is subtracted from the
+    samples, which cuts the error near the quartic's edge ~5× at no run-time cost (mass is kept:
+    ∇²K integrates to zero because K′ vanishes at the edge). Other kernels are sampled as is.
+    """
+    n = math.ceil(kernel_support(kernel, bandwidth) / cell_size)
+    offsets = np.arange(-n, n + 1) * cell_size
+    distance = np.hypot(offsets[None, :], offsets[:, None])
+    values = kernel_value(kernel, distance, bandwidth)
+    if kernel in ("quartic", "gaussian"):
+        values = values - cell_size**2 / 12.0 * kernel_laplacian(kernel, distance, bandwidth)
+    return values
+
+
+def _padded_linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
+                           weights: np.ndarray | None = None) -> np.ndarray:
+    """Linear binning onto the grid padded by one cell on every side, shape (H + 2, W + 2).
+
+    The pad keeps the exact bilinear shares of points between the outer cell centres and the
+    grid's edge; points beyond the pad are moved onto it. One `numpy.bincount` does all four
+    shares at once.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    fx = (x - grid.x_min) / grid.cell_size - 0.5
-    fy = (grid.y_max - y) / grid.cell_size - 0.5
-    ix = np.floor(fx).astype(np.int64)
-    iy = np.floor(fy).astype(np.int64)
-    tx = fx - ix
-    ty = fy - iy
-    counts = np.zeros(grid.height * grid.width)
-    for dy, dx, share in ((0, 0, (1 - tx) * (1 - ty)), (0, 1, tx * (1 - ty)),
-                          (1, 0, (1 - tx) * ty), (1, 1, tx * ty)):
-        cx = np.clip(ix + dx, 0, grid.width - 1)
-        cy = np.clip(iy + dy, 0, grid.height - 1)
-        counts += np.bincount(cy * grid.width + cx, weights=w * share,
-                              minlength=grid.height * grid.width)
-    return counts.reshape(grid.shape)
+    height, width = grid.height, grid.width
+    n = len(x)
+    fx = (x - grid.x_min) * (1.0 / grid.cell_size) - 0.5
+    fy = (grid.y_max - y) * (1.0 / grid.cell_size) - 0.5
+    np.clip(fx, -1.0, float(width), out=fx)  # the pad's centres are at −1 and width
+    np.clip(fy, -1.0, float(height), out=fy)
+    ix = np.minimum(np.floor(fx), width - 1.0)
+    iy = np.minimum(np.floor(fy), height - 1.0)
+    tx = fx - ix  # share of the right-hand column
+    ty = fy - iy  # share of the lower row
+    padded_width = width + 2
+    index = np.empty((4, n), dtype=np.int64)
+    np.multiply(iy, padded_width, out=fy)
+    fy += ix
+    fy += padded_width + 1  # (iy + 1, ix + 1) in the padded grid
+    index[0] = fy
+    np.add(index[0], 1, out=index[1])
+    np.add(index[0], padded_width, out=index[2])
+    np.add(index[0], padded_width + 1, out=index[3])
+    sx = 1.0 - tx
+    sy = 1.0 - ty
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        sy *= w
+        ty *= w
+    shares = np.empty((4, n))
+    np.multiply(sx, sy, out=shares[0])
+    np.multiply(tx, sy, out=shares[1])
+    np.multiply(sx, ty, out=shares[2])
+    np.multiply(tx, ty, out=shares[3])
+    return np.bincount(index.ravel(), weights=shares.ravel(),
+                       minlength=(height + 2) * padded_width).reshape(height + 2, padded_width)
+
+
+def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """Spread each point's weight over its four nearest cell centres (bilinear shares).
+
+    Points beyond the outer cell centres give their share to the edge cells.
+    """
+    height, width = grid.height, grid.width
+    padded = _padded_linear_binning(x, y, grid, weights)
+    padded[1, :] += padded[0, :]  # fold the pad back onto the edge cells
+    padded[height, :] += padded[height + 1, :]
+    padded[:, 1] += padded[:, 0]
+    padded[:, width] += padded[:, width + 1]
+    return padded[1:height + 1, 1:width + 1]
+
+
+@functools.lru_cache(maxsize=8)
+def _kernel_spectrum(kernel: str, bandwidth: float, cell_size: float,
+                     fft_shape: tuple[int, int], workers: int) -> np.ndarray:
+    """rfft2 of the (corrected) kernel grid zero-padded to `fft_shape`, float32 (cached)."""
+    cells = binned_kernel_grid(kernel, bandwidth, cell_size).astype(np.float32)
+    # Pruned 2-D transform: only the kernel's rows are non-zero, so transform them first.
+    rows = scipy.fft.rfft(cells, n=fft_shape[1], axis=1, workers=workers)
+    spectrum = scipy.fft.fft(rows, n=fft_shape[0], axis=0, workers=workers)
+    spectrum.flags.writeable = False
+    return spectrum
 
 
 def kernel_density(x: np.ndarray, y: np.ndarray, grid: Grid, *, kernel: str = "quartic",
@@ -120,16 +200,30 @@ def kernel_density(x: np.ndarray, y: np.ndarray, grid: Grid, *, kernel: str = "q
                    workers: int = -1) -> np.ndarray:
     """Density of points on `grid` in points per km² (coordinates in metres).
 
-    Binned KDE: linear binning onto the cell centres, then one FFT convolution with the kernel.
+    Binned KDE: linear binning onto the cell centres (and a one-cell pad around the grid, so
+    points between the outer centres and the edge are not moved), then one real FFT convolution
+    with the binning-corrected kernel (`binned_kernel_grid`), in float32 (relative round-off
+    ~1e-6, far below the binning error); the kernel's spectrum is cached per kernel, bandwidth,
+    cell and FFT shape. Values below 1e-6 of the peak (round-off, and the corrected kernel's
+    slightly negative rim) are set to zero, so the result is ≥ 0.
     """
-    counts = linear_binning(x, y, grid, weights)
-    kernel_cells = kernel_grid(kernel, bandwidth, grid.cell_size)
+    kernel_value(kernel, np.zeros(1), bandwidth)  # validates the kernel name and bandwidth
+    # Binned on the grid plus a one-cell pad, so points near the grid's edge keep their place.
+    counts = _padded_linear_binning(x, y, grid, weights)
     if not counts.any():
         return np.zeros(grid.shape)
-    with scipy.fft.set_workers(workers):
-        density = fftconvolve(counts, kernel_cells, mode="same")
-    density[density < 1e-12 * kernel_cells.max()] = 0.0  # FFT round-off below zero
-    return density * 1e6
+    half = math.ceil(kernel_support(kernel, bandwidth) / grid.cell_size)
+    fft_shape = (scipy.fft.next_fast_len(grid.height + 2 + 2 * half, real=True),
+                 scipy.fft.next_fast_len(grid.width + 2 + 2 * half, real=True))
+    spectrum = _kernel_spectrum(kernel, float(bandwidth), float(grid.cell_size), fft_shape, workers)
+    freq = scipy.fft.rfft2(counts.astype(np.float32), s=fft_shape, workers=workers)
+    freq *= spectrum
+    full = scipy.fft.irfft2(freq, s=fft_shape, workers=workers)
+    density = full[half + 1:half + 1 + grid.height, half + 1:half + 1 + grid.width].astype(float)
+    peak = float(np.abs(density).max())
+    density[density < 1e-6 * peak] = 0.0  # float32 round-off and the corrected kernel's rim
+    density *= 1e6
+    return density
 
 
 #: Per-axis variance of each kernel with bandwidth 1 (quartic 1/8, Epanechnikov 1/6, uniform 1/4,

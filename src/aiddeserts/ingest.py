@@ -25,6 +25,7 @@ from pyproj import CRS
 from aiddeserts import privacy
 from aiddeserts.config import asset_sources, need_variables
 from aiddeserts.errors import InputError
+from aiddeserts.pointjoin import containing_polygon
 from aiddeserts.readers import (
     GEOPOINT_NAMES,
     LAT_NAMES,
@@ -455,10 +456,14 @@ def assign_tracts(points: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: st
                   source_name: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Join points to the tract containing them; points in no tract become rejects."""
     points = points.to_crs(tracts.crs)
-    joined = gpd.sjoin(points, tracts[[id_col, tracts.geometry.name]], how="left",
-                       predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")].drop(columns="index_right")
-    outside = joined[id_col].isna()
+    # Same answer as gpd.sjoin(predicate="within"), first tract on overlaps; see pointjoin.
+    xy = shapely.get_coordinates(points.geometry.values)
+    position = containing_polygon(xy[:, 0], xy[:, 1], tracts.geometry.values)
+    outside = position < 0
+    ids = np.full(len(position), np.nan, dtype=object)
+    ids[~outside] = tracts[id_col].to_numpy()[position[~outside]]
+    joined = points.copy()
+    joined[id_col] = ids
     rejects = make_rejects(source_name, joined.loc[outside, "row"].tolist(),
                            "outside the study area (in no tract)")
     return joined.loc[~outside], rejects

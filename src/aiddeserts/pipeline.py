@@ -6,19 +6,23 @@ so every stage can also be run from a Python shell for debugging.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import access, catchment, confidence, density, ingest, need, privacy
+from aiddeserts import (
+    access,
+    catchment,
+    confidence,
+    density,
+    ingest,
+    need,
+    privacy,
+    publishing,
+)
 from aiddeserts import classify as classify_mod
 from aiddeserts import privacy_audit as privacy_audit_mod
 from aiddeserts.config import need_variables
@@ -316,38 +320,8 @@ def confidence_summary(tracts: pd.DataFrame) -> dict[str, int]:
 
 def publish(staged: Sequence[str], published: Sequence[str],
             privacy_report: str | None = None) -> None:
-    """Copy staged files into outputs/: all are first copied to temporary files next to their
-    targets, then renamed into place one after another (each rename is atomic), so a run killed
-    while copying leaves the previous outputs untouched and the renames take microseconds.
-
-    With `privacy_report` (the audit's JSON, counts only), summary.json is published with it as
-    its `privacy` section.
-    """
-    with ExitStack() as stack:
-        temporaries = [stack.enter_context(atomic_path(dst, commit=False)) for dst in published]
-        for src, tmp, dst in zip(staged, temporaries, published, strict=True):
-            if privacy_report and Path(dst).name == "summary.json":
-                write_json({**read_json(src), "privacy": read_json(privacy_report)}, tmp)
-                continue
-            shutil.copyfile(src, tmp)
-        if privacy_report:
-            _rehash_in_manifest({Path(dst).name: tmp
-                                 for dst, tmp in zip(published, temporaries, strict=True)})
-        for tmp, dst in zip(temporaries, published, strict=True):
-            os.replace(tmp, dst)
-
-
-def _rehash_in_manifest(files: Mapping[str, Path]) -> None:
-    """The manifest vouches for published bytes: after summary.json gains its `privacy` section,
-    its SHA-256 in manifest.json is updated to match."""
-    if "manifest.json" not in files or "summary.json" not in files:
-        return
-    manifest = read_json(files["manifest.json"])
-    digest = hashlib.sha256(Path(files["summary.json"]).read_bytes()).hexdigest()
-    for entry in manifest.get("outputs", []):
-        if entry.get("file") == "summary.json":
-            entry["sha256"] = digest
-    write_json(manifest, files["manifest.json"])
+    """Copy staged files into outputs/ (see aiddeserts.publishing)."""
+    publishing.publish(staged, published, privacy_report)
 
 
 def make_stories(region: Mapping[str, Any], survey_path: str, out_csv: str) -> None:

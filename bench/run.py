@@ -1,0 +1,496 @@
+"""aiddeserts against its peers, side by side in one run: `make bench` (or python bench/run.py).
+
+Every stage runs on the same seeded synthetic metro (bench/metro.py); each time is the median of
+`--repeats` runs (≥ 3); ratios are aiddeserts/peer from this run only. Results are checked for
+agreement before they are timed. Peak memory is the tracemalloc peak of one call (numpy and
+shapely buffers are traced), or the max RSS of a child process for end-to-end runs.
+Not a test: nothing here passes or fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "src"))
+
+from metro import CRS, X0, Y0, metro_points, metro_tracts  # noqa: E402
+
+ROWS: list[dict] = []
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time of `repeats` calls and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def peak_mb(fn: Callable[[], object]) -> float:
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def target(name: str, ours: float, peer: float, goal: float, how: str, note: str = "") -> None:
+    """Record a ratio target: holds when ours/peer ≤ goal (`how` says it in words)."""
+    ratio = ours / peer
+    ROWS.append({"target": name, "ours": ours, "peer": peer, "ratio": ratio, "goal": how,
+                 "holds": ratio <= goal, "note": note})
+    print(f"  {name}: {ours:.3f} s vs {peer:.3f} s → ratio {ratio:.4g} (goal {how}) "
+          f"{'HOLDS' if ratio <= goal else 'MISSED'} {note}", flush=True)
+
+
+def absolute(name: str, value: float, limit: float, unit: str, note: str = "") -> None:
+    ROWS.append({"target": name, "ours": value, "peer": math.nan, "ratio": math.nan,
+                 "goal": f"≤ {limit:g} {unit}", "holds": value <= limit, "note": note})
+    print(f"  {name}: {value:.4g} {unit} (goal ≤ {limit:g}) "
+          f"{'HOLDS' if value <= limit else 'MISSED'} {note}", flush=True)
+
+
+def info(name: str, note: str) -> None:
+    ROWS.append({"target": name, "ours": math.nan, "peer": math.nan, "ratio": math.nan,
+                 "goal": "report", "holds": None, "note": note})
+    print(f"  {name}: {note}", flush=True)
+
+
+# --------------------------------------------------------------------------------------- KDE
+def bench_kde(repeats: int, slow_repeats: int) -> None:
+    import scipy.fft
+    from KDEpy import FFTKDE
+    from scipy.stats import gaussian_kde
+    from sklearn.neighbors import KernelDensity
+
+    from aiddeserts.density import Grid, kernel_density, kernel_value, linear_binning
+
+    print("KDE: 1e6 points, 25 m grid over 40 km (2.56 M cells), Gaussian σ = 800 m", flush=True)
+    x, y = metro_points(1_000_000)
+    grid = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)
+    # KDEpy needs every point strictly inside its grid of cell centres: drop the few others.
+    keep = (x > X0 + 12.5) & (x < X0 + 39_987.5) & (y > Y0 + 12.5) & (y < Y0 + 39_987.5)
+    x, y = x[keep], y[keep]
+    sigma = 800.0
+    ours, dens = timed(lambda: kernel_density(x, y, grid, kernel="gaussian", bandwidth=sigma),
+                       repeats)
+    # Floor: linear binning + one real FFT convolution (rfft2 → multiply → irfft2, float64, both
+    # cores) at the padded size a non-circular 5σ convolution needs; kernel spectrum precomputed.
+    half = math.ceil(5 * sigma / grid.cell_size)
+    shape = (scipy.fft.next_fast_len(1600 + 2 * half, True),) * 2
+    spectrum = scipy.fft.rfft2(np.ones((2 * half + 1, 2 * half + 1)), s=shape, workers=-1)
+
+    def floor() -> np.ndarray:
+        counts = linear_binning(x, y, grid)
+        freq = scipy.fft.rfft2(counts, s=shape, workers=-1)
+        freq *= spectrum
+        return scipy.fft.irfft2(freq, s=shape, workers=-1)
+
+    floor_t, _ = timed(floor, repeats)
+    target("KDE 1e6 pts vs floor (binning + 1 rFFT conv)", ours, floor_t, 1.5, "≤ 1.5×")
+    quartic_t, _ = timed(lambda: kernel_density(x, y, grid, kernel="quartic", bandwidth=1000.0),
+                         repeats)
+    info("KDE 1e6 pts quartic h = 1000 m", f"{quartic_t:.3f} s")
+
+    # KDEpy in kilometres (in metres it truncates the Gaussian at ~1.8σ, see BASELINES).
+    xs, ys = grid.cell_centres()
+    gx, gy = np.meshgrid((xs - X0) / 1000, (ys[::-1] - Y0) / 1000, indexing="ij")
+    grid_km = np.column_stack([gx.ravel(), gy.ravel()])
+    data_km = np.column_stack([(x - X0) / 1000, (y - Y0) / 1000])
+
+    def kdepy() -> np.ndarray:
+        return FFTKDE(kernel="gaussian", bw=sigma / 1000).fit(data_km).evaluate(grid_km)
+
+    peer, values = timed(kdepy, repeats)
+    theirs = values.reshape(1600, 1600).T[::-1] * len(x)  # rows north→south, points per km²
+    strong = dens > 0.01 * dens.max()
+    diff = np.max(np.abs(dens[strong] - theirs[strong]) / theirs[strong])
+    target("KDE 1e6 pts vs KDEpy FFTKDE", ours, peer, 1 / 2.5, "≥ 2.5× faster",
+           f"max rel. diff {diff:.1e} where > 1 % of peak")
+    mem = peak_mb(lambda: kernel_density(x, y, grid, kernel="gaussian", bandwidth=sigma))
+    info("KDE 1e6 pts peak memory (tracemalloc)", f"{mem:.0f} MB")
+
+    print("KDE: 1e4 points on a 100 m grid (160 k cells), Gaussian σ = 800 m", flush=True)
+    xs4, ys4 = metro_points(10_000, seed=5)  # (scipy and sklearn evaluate anywhere)
+    grid4 = Grid(X0, Y0 + 40_000.0, 100.0, 400, 400)
+    ours4, d4 = timed(lambda: kernel_density(xs4, ys4, grid4, kernel="gaussian",
+                                             bandwidth=sigma), repeats)
+    cx, cy = grid4.cell_centres()
+    mx, my = np.meshgrid(cx, cy)
+    cells = np.column_stack([mx.ravel(), my.ravel()])
+    pts = np.column_stack([xs4, ys4])
+    kde = gaussian_kde(pts.T)
+    kde.set_bandwidth(bw_method=sigma / np.sqrt(kde.covariance[0, 0] / kde.factor**2))
+    scipy_t, _ = timed(lambda: kde(cells.T), slow_repeats)
+    target("KDE 1e4 pts/160k cells vs scipy gaussian_kde", ours4, scipy_t, 1e-3, "≥ 1000× faster",
+           f"median of {slow_repeats}")
+    skl = KernelDensity(bandwidth=sigma, kernel="gaussian").fit(pts)
+    sk_t, logd = timed(lambda: skl.score_samples(cells), slow_repeats)
+    sk = np.exp(logd).reshape(400, 400) * len(xs4) * 1e6
+    strong = sk > 0.01 * sk.max()
+    diff = np.max(np.abs(d4[strong] - sk[strong]) / sk[strong])
+    target("KDE 1e4 pts/160k cells vs sklearn KernelDensity", ours4, sk_t, 1e-3, "≥ 1000× faster",
+           f"max rel. diff {diff:.1e} (100 m cells: σ/cell = 8); median of {slow_repeats}")
+
+    print("KDE accuracy: 1e4 clustered points vs the exact kernel sum, 25 m cells", flush=True)
+    grid25 = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)
+    cx, cy = grid25.cell_centres()
+    sub = slice(3, None, 7)  # the exact sum on every 7th row and column (52 k cells)
+    for kernel, h in (("gaussian", 800.0), ("quartic", 1000.0), ("quartic", 1500.0)):
+        binned = kernel_density(xs4, ys4, grid25, kernel=kernel, bandwidth=h)[sub, sub]
+        exact = np.empty_like(binned)
+        for i, yy in enumerate(cy[sub]):
+            dist = np.hypot(cx[sub][:, None] - xs4[None, :], yy - ys4[None, :])
+            exact[i] = kernel_value(kernel, dist, h).sum(axis=1) * 1e6
+        strong = exact > 0.01 * exact.max()
+        err = float(np.max(np.abs(binned[strong] - exact[strong]) / exact[strong]))
+        absolute(f"KDE max rel. error, {kernel} h/cell = {h / 25:g}", err, 1e-3, "",
+                 "where density > 1 % of peak")
+
+
+# ------------------------------------------------------------------------------------- zonal
+def bench_zonal(repeats: int) -> None:
+    import rasterio
+    from exactextract import exact_extract
+    from rasterstats import zonal_stats
+
+    from aiddeserts.density import Grid, kernel_density
+    from aiddeserts.zonal import zonal_mean, zone_raster
+
+    print("Zonal mean of the 2.56 M-cell grid over 1,000 tracts", flush=True)
+    tracts = metro_tracts(1000)
+    x, y = metro_points(100_000)
+    grid = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)
+    values = kernel_density(x, y, grid, kernel="quartic", bandwidth=1000.0)
+
+    def ours() -> np.ndarray:
+        return zonal_mean(values, zone_raster(tracts.geometry, grid), len(tracts))
+
+    ours_t, mean = timed(ours, repeats)
+    rs_t, rs = timed(lambda: zonal_stats(tracts.geometry, values, affine=grid.transform,
+                                         stats=["mean"], nodata=-1e30), repeats)
+    rs_mean = np.array([r["mean"] for r in rs], dtype=float)
+    agree = np.nanmax(np.abs(mean - rs_mean) / np.maximum(np.abs(rs_mean), 1e-12))
+    target("zonal vs rasterstats (array)", ours_t, rs_t, 1 / 5, "≥ 5× faster",
+           f"max rel. diff {agree:.1e}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "density.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=1600, height=1600, count=1,
+                           dtype="float64", crs=CRS, transform=grid.transform) as dst:
+            dst.write(values, 1)
+        with rasterio.open(path) as src:
+            ee_t, ee = timed(lambda: exact_extract(src, tracts, "mean", output="pandas"),
+                             repeats)
+        rs_file_t, _ = timed(lambda: zonal_stats(tracts.geometry, str(path), stats=["mean"],
+                                                 nodata=-1e30), 1)
+    ee_mean = ee["mean"].to_numpy(dtype=float)
+    ee_diff = np.nanmax(np.abs(mean - ee_mean) / np.maximum(np.abs(ee_mean), 1e-12))
+    target("zonal vs exactextract", ours_t, ee_t, 1 / 4, "≥ 4× faster",
+           f"max rel. diff {ee_diff:.1e} (exactextract weights partial cells)")
+    info("zonal: rasterstats from GeoTIFF", f"{rs_file_t:.3f} s (1 run)")
+
+
+# ------------------------------------------------------------------------------ spatial join
+def bench_join(repeats: int) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from aiddeserts.pointjoin import containing_polygon
+
+    print("Spatial join: 1e6 points to 1,000 tracts (peers given prebuilt geometries)", flush=True)
+    tracts = metro_tracts(1000)
+    x, y = metro_points(1_000_000)
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=tracts.crs)
+    polys = tracts.geometry.values
+    ours_t, pos = timed(lambda: containing_polygon(x, y, polys), repeats)
+    sj_t, sj = timed(lambda: gpd.sjoin(points, tracts[["geometry"]], how="left",
+                                       predicate="within"), repeats)
+    tree = shapely.STRtree(polys)
+    geoms = points.geometry.values._data  # the shapely array
+    st_t, _ = timed(lambda: tree.query(geoms, predicate="within"), repeats)
+    ref = sj[~sj.index.duplicated()]["index_right"].fillna(-1).astype(int).to_numpy()
+    same = bool((ref == pos).all())
+    best = min(sj_t, st_t)
+    target("join vs faster of sjoin/STRtree", ours_t, best, 1.2, "≤ 1.2×",
+           f"sjoin {sj_t:.3f} s, STRtree {st_t:.3f} s; identical to sjoin: {same}")
+    print(f"  peak memory of containing_polygon: "
+          f"{peak_mb(lambda: containing_polygon(x, y, polys)):.0f} MB", flush=True)
+
+
+# ---------------------------------------------------------------------------------- growth
+def slope(sizes: list[float], times: list[float]) -> float:
+    return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
+
+
+def bench_growth(repeats: int) -> None:
+    from aiddeserts.density import Grid, kernel_density
+    from aiddeserts.pointjoin import containing_polygon
+    from aiddeserts.zonal import zonal_mean, zone_raster
+
+    print("Growth: time and memory against points and tracts", flush=True)
+    grid = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)
+    tracts = metro_tracts(1000)
+    sizes = [1_000, 10_000, 100_000, 1_000_000]
+    kde_t, join_t, kde_m = [], [], []
+    for n in sizes:
+        x, y = metro_points(n)
+        kde_t.append(timed(lambda x=x, y=y: kernel_density(x, y, grid, kernel="quartic",
+                                                           bandwidth=1000.0), repeats)[0])
+        kde_m.append(peak_mb(lambda x=x, y=y: kernel_density(x, y, grid, kernel="quartic",
+                                                             bandwidth=1000.0)))
+        join_t.append(timed(lambda x=x, y=y: containing_polygon(x, y, tracts.geometry.values),
+                            repeats)[0])
+    line = ", ".join(f"{n:.0e}: {t * 1000:.0f} ms/{m:.0f} MB" for n, t, m
+                     in zip(sizes, kde_t, kde_m, strict=True))
+    marg = (kde_t[-1] - kde_t[-2]) / (sizes[-1] - sizes[-2]) * 1e9
+    info("growth KDE vs points (2.56 M cells)", f"{line}; exponent {slope(sizes, kde_t):.2f} "
+         f"overall (fixed grid cost dominates below 1e5), marginal {marg:.0f} ns/point")
+    info("growth join vs points (1,000 tracts)",
+         ", ".join(f"{n:.0e}: {t * 1000:.0f} ms" for n, t in zip(sizes, join_t, strict=True))
+         + f"; exponent 1e4–1e6 {slope(sizes[1:], join_t[1:]):.2f}")
+    cells = [400, 800, 1600, 3200]
+    x, y = metro_points(100_000)
+    cell_t = []
+    for side in cells:
+        g = Grid(X0, Y0 + 40_000.0, 40_000.0 / side, side, side)
+        cell_t.append(timed(lambda g=g: kernel_density(x, y, g, kernel="quartic",
+                                                       bandwidth=1000.0), repeats)[0])
+    info("growth KDE vs cells (1e5 points)",
+         ", ".join(f"{s * s / 1e6:.2g} M: {t * 1000:.0f} ms" for s, t in zip(cells, cell_t, strict=True))
+         + f"; exponent {slope([s * s for s in cells], cell_t):.2f}")
+    n_tracts = [100, 1000, 10_000]
+    x, y = metro_points(1_000_000)
+    zt, jt = [], []
+    values = np.ones(grid.shape)
+    for k in n_tracts:
+        tr = metro_tracts(k)
+        zt.append(timed(lambda tr=tr: zonal_mean(values, zone_raster(tr.geometry, grid), len(tr)),
+                        repeats)[0])
+        jt.append(timed(lambda tr=tr: containing_polygon(x, y, tr.geometry.values), repeats)[0])
+    info("growth zonal vs tracts (2.56 M cells)",
+         ", ".join(f"{k}: {t * 1000:.0f} ms" for k, t in zip(n_tracts, zt, strict=True))
+         + f"; exponent {slope(n_tracts, zt):.2f}")
+    info("growth join vs tracts (1e6 points)",
+         ", ".join(f"{k}: {t * 1000:.0f} ms" for k, t in zip(n_tracts, jt, strict=True))
+         + f"; exponent {slope(n_tracts, jt):.2f}")
+
+
+# ------------------------------------------------------------------------------ end to end
+def run_pipeline(workdir: Path, configfile: Path | None, targets: tuple[str, ...] = ("all",),
+                 timeout: float | None = None) -> tuple[float, float, float]:
+    """Wall time, max RSS (MB, largest single process) and CPU seconds (all processes) of one
+    forced Snakemake run. CPU time is far less sensitive than wall time to a loaded machine."""
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
+           "-d", str(workdir), "--cores", "2", "--forceall", *targets, "--quiet", "all"]
+    if configfile:
+        cmd += ["--configfile", str(configfile)]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    t0 = time.perf_counter()
+    # Own process group, so a timeout stops Snakemake's jobs too.
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate()
+        return math.inf, math.nan, math.nan
+    result = subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)
+    wall = time.perf_counter() - t0
+    if result.returncode != 0:
+        raise RuntimeError(f"pipeline failed in {workdir}:\n{result.stderr[-3000:]}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, max(before, usage.ru_maxrss) / 1024, usage.ru_utime + usage.ru_stime - cpu0
+
+
+def write_metro_inputs(root: Path) -> Path:
+    """Synthetic metro (1,000 tracts, 1e5 assets, 1e5 survey points) as real input files."""
+    import geopandas as gpd
+    import pandas as pd
+    import yaml
+
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    tracts = metro_tracts(1000)
+    tracts.to_file(raw / "tracts.gpkg", layer="tracts")
+    ax, ay = metro_points(100_000, seed=7)
+    assets = gpd.GeoSeries(gpd.points_from_xy(ax, ay), crs=CRS).to_crs(4326)
+    kinds = np.array(["community_fridge", "food_pantry", "free_store", "mutual_aid_network"])
+    pd.DataFrame({"lat": assets.y.round(7), "lon": assets.x.round(7),
+                  "name": [f"Site {i}" for i in range(len(ax))],
+                  "kind": kinds[np.arange(len(ax)) % 4]}).to_csv(raw / "assets.csv", index=False)
+    sx, sy = metro_points(100_000, seed=8, n_clusters=200)
+    survey = gpd.GeoSeries(gpd.points_from_xy(sx, sy), crs=CRS).to_crs(4326)
+    rng = np.random.default_rng(9)
+    pd.DataFrame({"lat": survey.y.round(7), "lon": survey.x.round(7),
+                  "unmet": rng.choice(["yes", "no"], len(sx)), "story": "",
+                  "consent": rng.choice(["yes", "no"], len(sx))}).to_csv(raw / "survey.csv",
+                                                                          index=False)
+    config = {
+        "regions": {"metro": {
+            "title": "Synthetic metro",
+            "tracts": {"path": str(raw / "tracts.gpkg"), "layer": "tracts", "id": "geoid",
+                       "population": "pop",
+                       "need": ["poverty_pct", {"column": "median_income",
+                                                "higher_is_worse": False}]},
+            "assets": {"path": str(raw / "assets.csv"), "lat": "lat", "lon": "lon",
+                       "name": "name", "type": "kind"},
+            "survey": {"path": str(raw / "survey.csv"), "lat": "lat", "lon": "lon",
+                       "need": "unmet", "story": "story", "consent": "consent"}}},
+        "density": {"kernel": "quartic", "bandwidth_m": 1000, "cell_size_m": 25},
+    }
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def bench_end_to_end(repeats: int, metro_timeout: float) -> None:
+    print("End to end (Snakemake, --cores 2, --forceall)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        nyc = Path(tmp) / "nyc"
+        nyc.mkdir()
+        shutil.copytree(REPO / "data" / "raw", nyc / "data" / "raw")
+        shutil.copytree(REPO / "config", nyc / "config")
+        runs = [run_pipeline(nyc, None) for _ in range(repeats)]
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        cpu = statistics.median(r[2] for r in runs)
+        absolute("end to end: NYC demo", wall, 20, "s",
+                 f"CPU {cpu:.1f} s over 2 cores; max RSS of one process {rss:.0f} MB")
+        map_html = nyc / "outputs" / "nyc" / "map.html"
+        size = map_html.stat().st_size / 1e6
+        absolute("map: NYC demo map.html size", size, 5, "MB")
+        first_render(map_html)
+
+        metro = Path(tmp) / "metro"
+        configfile = write_metro_inputs(metro)
+        staged = ("data/processed/metro/stage/summary.json",)  # every stage but the map
+        runs = [run_pipeline(metro, configfile, staged) for _ in range(repeats)]
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        cpu = statistics.median(r[2] for r in runs)
+        info("end to end: metro without the map (ingest → density → classify → summary)",
+             f"{wall:.1f} s wall, CPU {cpu:.1f} s, max RSS {rss:.0f} MB")
+        full, full_rss, full_cpu = run_pipeline(metro, configfile, timeout=metro_timeout)
+        absolute("end to end: metro 1,000 tracts, 1e5 assets, 1e5 survey, 25 m", full, 30, "s",
+                 f"1 run, CPU {full_cpu:.1f} s" if math.isfinite(full) else
+                 f"1 run stopped after {metro_timeout:.0f} s: the map stage had not finished")
+        absolute("end to end: peak memory (largest process)", max(rss, full_rss
+                 if math.isfinite(full_rss) else 0), 2048, "MB")
+        bench_dir = metro / "benchmarks" / "metro"
+        if bench_dir.exists():
+            parts = []
+            for tsv in sorted(bench_dir.glob("*.tsv")):
+                lines = tsv.read_text().splitlines()
+                parts.append(f"{tsv.stem} {float(lines[1].split()[0]):.1f} s")
+            info("end to end: metro jobs (Snakemake benchmark:)", ", ".join(parts))
+
+
+def first_render(map_html: Path) -> None:
+    """Headless Chromium: time to the page's load event (virtual-time budget not used)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        info("map: first render in headless Chromium", "not measured: no chromium on PATH")
+        return
+    def load(page: Path) -> tuple[float, str]:
+        times, out = [], ""
+        for _ in range(3):
+            with tempfile.TemporaryDirectory() as profile:
+                cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+                       f"--user-data-dir={profile}", "--dump-dom", page.as_uri()]
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+                times.append(time.perf_counter() - t0)
+        return statistics.median(times), out
+
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = Path(tmp) / "blank.html"
+        blank.write_text("<!doctype html><title>blank</title><p>blank</p>")
+        start, _ = load(blank)
+    total, dom = load(map_html)
+    # Leaflet adds the class to the map's <div> when it runs (the page's CSS names it too).
+    rendered = re.search(r'<div[^>]*class="[^"]*leaflet-container', dom) is not None
+    absolute("map: first render in headless Chromium (map − blank page)", total - start, 3, "s",
+             f"{total:.2f} s with the browser's start-up ({start:.2f} s for a blank page); "
+             + ("Leaflet rendered" if rendered else
+                "Leaflet did NOT render (its CDN is unreachable offline)"))
+
+
+# ------------------------------------------------------------------------------------ main
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
+            f"load average at start {load[0]:.1f}")
+
+
+def table() -> str:
+    lines = ["| target | aiddeserts | peer | ratio | goal | holds | note |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in ROWS:
+        def f(v: float) -> str:
+            return "" if isinstance(v, float) and math.isnan(v) else f"{v:.4g}"
+        holds = {True: "yes", False: "**no**", None: ""}[r["holds"]]
+        lines.append(f"| {r['target']} | {f(r['ours'])} | {f(r['peer'])} | {f(r['ratio'])} | "
+                     f"{r['goal']} | {holds} | {r['note']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slow-repeats", type=int, default=3,
+                        help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
+    parser.add_argument("--only", nargs="*", default=["e2e", "kde", "zonal", "join", "growth"])
+    parser.add_argument("--metro-timeout", type=float, default=120.0,
+                        help="stop the full synthetic-metro run (with its map) after this long")
+    parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    args = parser.parse_args()
+    header = f"Machine: {machine()}"
+    print(header, flush=True)
+    stages = {"kde": lambda: bench_kde(args.repeats, args.slow_repeats),
+              "zonal": lambda: bench_zonal(args.repeats), "join": lambda: bench_join(args.repeats),
+              "growth": lambda: bench_growth(args.repeats),
+              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout)}
+    for name in args.only:
+        stages[name]()
+    print()
+    print(header)
+    print(table())
+    if args.out:
+        args.out.write_text(f"{header}\n\n{table()}\n")
+
+
+if __name__ == "__main__":
+    main()
