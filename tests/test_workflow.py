@@ -52,6 +52,8 @@ def test_tiny_region_runs_to_all_outputs(tmp_path, tiny_region):
 
     html = (out / "map.html").read_text()
     assert "Fridge 3" in html and "Mutual aid desert" in html
+    # Popups list asset types only, not the method's assets_within_* counts as a "type".
+    assert "Fridge: " in html and "Within threshold" not in html
     for canary in ["Canary Name", "canary1@example.invalid"]:
         for product in PRODUCTS:
             assert canary not in (out / product).read_text(errors="ignore"), (canary, product)

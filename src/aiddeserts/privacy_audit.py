@@ -132,29 +132,40 @@ def find_values(texts: Sequence[str], values: Sequence[str]) -> int:
     """How many of `values` occur in any of `texts` as the same sequence of words (separators
     may differ, so `555-0101` also matches `555 0101`). Case-insensitive, except one-word
     alphabetic values (a lone surname like "White" must not match the colour "white")."""
-    exact: dict[str, set[tuple[str, ...]]] = {}
-    folded: dict[str, dict[int, set[tuple[str, ...]]]] = {}
-    for value in values:
-        tokens = tuple(TOKEN.findall(value))
-        if len(tokens) == 1 and tokens[0].isalpha():
-            exact.setdefault(tokens[0], set()).add(tokens)
-        elif tokens:
-            low = tuple(t.lower() for t in tokens)
-            folded.setdefault(low[0], {}).setdefault(len(low), set()).add(low)
-    found: set[tuple[str, ...]] = set()
+    return find_values_by_kind(texts, {"values": values}).get("values", 0)
+
+
+def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Sequence[str]]
+                        ) -> dict[str, int]:
+    """:func:`find_values` for several kinds of value at once: each text is tokenised and
+    scanned once, whatever the number of kinds. Returns the kinds found with their counts."""
+    exact: dict[str, set[str]] = {}
+    folded: dict[str, dict[int, dict[tuple[str, ...], set[str]]]] = {}
+    for kind, values in values_by_kind.items():
+        for value in values:
+            tokens = tuple(TOKEN.findall(value))
+            if len(tokens) == 1 and tokens[0].isalpha():
+                exact.setdefault(tokens[0], set()).add(kind)
+            elif tokens:
+                low = tuple(t.lower() for t in tokens)
+                folded.setdefault(low[0], {}).setdefault(len(low), {}).setdefault(
+                    low, set()).add(kind)
+    found: dict[str, set[tuple[str, ...]]] = {}
     for text in texts:
         sequence = TOKEN.findall(text)
         lowered = [t.lower() for t in sequence]
         for i, token in enumerate(sequence):
-            if token in exact:
-                found.add(("=", token))
+            kinds = exact.get(token)
+            if kinds:
+                for kind in kinds:
+                    found.setdefault(kind, set()).add(("=", token))
             by_length = folded.get(lowered[i])
             if by_length:
                 for n, wanted in by_length.items():
                     window = tuple(lowered[i:i + n])
-                    if window in wanted:
-                        found.add(window)
-    return len(found)
+                    for kind in wanted.get(window, ()):
+                        found.setdefault(kind, set()).add(window)
+    return {kind: len(hits) for kind, hits in found.items()}
 
 
 def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
@@ -278,10 +289,7 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
             for kind, hits in coordinate_leaks(xy, np.full(len(xy), slack),
                                                np.full(len(xy), 0.5), secrets).items():
                 found[f"{kind} (vector geometry)"] = hits
-        for kind, values in sorted(secrets.values.items()):
-            hits = find_values(texts, values)
-            if hits:
-                found[kind] = hits
+        found.update(find_values_by_kind(texts, secrets.values))
         leaks += [(path.name, kind, n) for kind, n in sorted(found.items())]
         checked[path.name] = {"number_pairs": int(len(pairs.arrays()[0])),
                               "vector_vertices": int(n_vertices)}

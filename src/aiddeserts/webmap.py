@@ -602,9 +602,10 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     tiles.add_to(fmap)
 
     # --- shared tract GeoJSON: class, popups, survey bins, stories -------------------------
+    # assets_<type> counts; not the totals and the method's assets_within_* counts.
     type_columns = sorted(c for c in tracts.columns
-                          if c.startswith("assets_") and c not in ("assets_total",
-                                                                    "assets_within_catchment"))
+                          if c.startswith("assets_") and c != "assets_total"
+                          and not c.startswith("assets_within_"))
     access_pct = percentile_rank(tracts["access_score"]) if "access_score" in tracts else None
     records = tracts.drop(columns="geometry").to_dict("records")
     tract_stories = stories_by_tract(stories, id_col)
