@@ -19,6 +19,11 @@ def slug(text: str) -> str:
     return out or "unspecified"
 
 
+def slug_types(types: pd.Series) -> pd.Series:
+    """:func:`slug` of every asset type, computed once per distinct type."""
+    return types.map({value: slug(value) for value in types.unique()})
+
+
 def tract_density(tracts: gpd.GeoDataFrame, density: np.ndarray, grid: Grid,
                   zones: np.ndarray | None = None) -> np.ndarray:
     """Mean density (assets/km²) over each tract's cells; tracts smaller than a cell are
@@ -34,7 +39,7 @@ def tract_density(tracts: gpd.GeoDataFrame, density: np.ndarray, grid: Grid,
 
 def counts_by_type(assets: pd.DataFrame, id_col: str, tract_ids: pd.Series) -> pd.DataFrame:
     """Number of assets of each type inside each tract (`assets_<type>`) and in all (`assets_total`)."""
-    table = pd.crosstab(assets[id_col], assets["type"].map(slug))
+    table = pd.crosstab(assets[id_col], slug_types(assets["type"]))
     table.columns = [f"assets_{c}" for c in table.columns]
     out = table.reindex(tract_ids.to_numpy()).fillna(0).astype(int)
     out = out[sorted(out.columns)]
@@ -56,7 +61,7 @@ def nearest_distances(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
     tree = shapely.STRtree(assets.geometry.to_numpy())
     (origin_idx, _), dist = tree.query_nearest(origins, return_distance=True, all_matches=False)
     out["nearest_asset_m"] = pd.Series(dist, index=tracts.index[origin_idx]).round(1)
-    for asset_type, group in sorted(assets.groupby(assets["type"].map(slug))):
+    for asset_type, group in sorted(assets.groupby(slug_types(assets["type"]))):
         sub = shapely.STRtree(group.geometry.to_numpy())
         (oi, _), d = sub.query_nearest(origins, return_distance=True, all_matches=False)
         out[f"nearest_{asset_type}_m"] = pd.Series(d, index=tracts.index[oi]).round(1)
