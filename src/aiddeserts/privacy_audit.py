@@ -153,18 +153,22 @@ def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Seque
     found: dict[str, set[tuple[str, ...]]] = {}
     for text in texts:
         sequence = TOKEN.findall(text)
+        # Set intersections find the few tokens that can start a match; only their positions
+        # are then examined (outputs hold millions of tokens, personal values a few thousand).
+        for token in exact.keys() & set(sequence):
+            for kind in exact[token]:
+                found.setdefault(kind, set()).add(("=", token))
+        if not folded:
+            continue
         lowered = [t.lower() for t in sequence]
-        for i, token in enumerate(sequence):
-            kinds = exact.get(token)
-            if kinds:
-                for kind in kinds:
-                    found.setdefault(kind, set()).add(("=", token))
-            by_length = folded.get(lowered[i])
-            if by_length:
-                for n, wanted in by_length.items():
-                    window = tuple(lowered[i:i + n])
-                    for kind in wanted.get(window, ()):
-                        found.setdefault(kind, set()).add(window)
+        starts = folded.keys() & set(lowered)
+        if not starts:
+            continue
+        for i in [i for i, token in enumerate(lowered) if token in starts]:
+            for n, wanted in folded[lowered[i]].items():
+                window = tuple(lowered[i:i + n])
+                for kind in wanted.get(window, ()):
+                    found.setdefault(kind, set()).add(window)
     return {kind: len(hits) for kind, hits in found.items()}
 
 
