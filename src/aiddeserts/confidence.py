@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control, norm
 
@@ -53,60 +54,82 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
 
     `zones` is the 1-based tract raster; `fallback_cells` (tracts × 2, row/col, −1 if unused) is
     the cell sampled for a tract holding no cell centre.
+
+    Computed per tract, not per point: a tract's response R_t = (Z_t ∗ K) / n_t (its cell mask
+    convolved with the binned kernel, over its bounding box widened by the kernel) gives, at any
+    cell p, what a unit weight binned at p adds to the tract's mean; a point's contribution is the
+    bilinear-share-weighted sum of R_t at its four binning cells.
     """
     n_tracts = fallback_cells.shape[0]
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    y = np.atleast_1d(np.asarray(y, dtype=float))
+    n_points = len(x)
     kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
     half = kern.shape[0] // 2
-    cells_per_zone = np.bincount(zones.ravel(), minlength=n_tracts + 1)[1:].astype(float)
-    fb_tracts = np.flatnonzero(fallback_cells[:, 0] >= 0)
+    corners = _bilinear(x, y, grid)
+    corner_rows = np.stack([c[0] for c in corners])
+    corner_cols = np.stack([c[1] for c in corners])
+    shares = np.stack([c[2] for c in corners])
+    lo_r, hi_r = corner_rows.min(axis=0), corner_rows.max(axis=0)
+    lo_c, hi_c = corner_cols.min(axis=0), corner_cols.max(axis=0)
+
+    flat = zones.ravel()
+    inside = np.flatnonzero(flat)
+    zone_of = flat[inside]
+    cell_rows, cell_cols = np.divmod(inside, grid.width)
+    cells_per_zone = np.bincount(zone_of, minlength=n_tracts + 1)
+    big = np.iinfo(np.int64).max
+    box = np.stack([np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1),
+                    np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1)])
+    np.minimum.at(box[0], zone_of, cell_rows)
+    np.maximum.at(box[1], zone_of, cell_rows)
+    np.minimum.at(box[2], zone_of, cell_cols)
+    np.maximum.at(box[3], zone_of, cell_cols)
+
     rows_out: list[np.ndarray] = []
     cols_out: list[np.ndarray] = []
     vals_out: list[np.ndarray] = []
-    corners = _bilinear(x, y, grid)
-    for j in range(len(np.atleast_1d(x))):
-        r_lo = max(0, int(min(c[0][j] for c in corners)) - half)
-        r_hi = min(grid.height, int(max(c[0][j] for c in corners)) + half + 1)
-        c_lo = max(0, int(min(c[1][j] for c in corners)) - half)
-        c_hi = min(grid.width, int(max(c[1][j] for c in corners)) + half + 1)
-        window = np.zeros((r_hi - r_lo, c_hi - c_lo))
-        for r, c, share in corners:
-            if share[j] == 0:
-                continue
-            # kernel centred on (r, c): its cell (rr, cc) holds kern[rr - r + half, cc - c + half]
-            kr0, kc0 = r_lo - r[j] + half, c_lo - c[j] + half
-            window += share[j] * _shifted(kern, kr0, kc0, window.shape)
-        zone_win = zones[r_lo:r_hi, c_lo:c_hi].ravel()
-        sums = np.bincount(zone_win, weights=window.ravel(), minlength=n_tracts + 1)[1:]
-        hit = np.flatnonzero(sums)
-        values = sums[hit] / cells_per_zone[hit]
-        if len(fb_tracts):
-            fr, fc = fallback_cells[fb_tracts, 0], fallback_cells[fb_tracts, 1]
-            inside = (fr >= r_lo) & (fr < r_hi) & (fc >= c_lo) & (fc < c_hi)
-            fb_vals = np.zeros(len(fb_tracts))
-            fb_vals[inside] = window[fr[inside] - r_lo, fc[inside] - c_lo]
-            keep = fb_vals != 0
-            hit = np.concatenate([hit, fb_tracts[keep]])
-            values = np.concatenate([values, fb_vals[keep]])
-        rows_out.append(hit)
-        cols_out.append(np.full(len(hit), j))
-        vals_out.append(values)
-    n_points = len(np.atleast_1d(x))
+
+    def add(tract: int, points: np.ndarray, values: np.ndarray) -> None:
+        keep = values != 0
+        rows_out.append(np.full(int(keep.sum()), tract))
+        cols_out.append(points[keep])
+        vals_out.append(values[keep])
+
+    for zone in np.flatnonzero(cells_per_zone[1:]) + 1:
+        r0, r1, c0, c1 = box[:, zone]
+        # The response reaches `half` cells beyond the tract's box on every side.
+        near = np.flatnonzero((hi_r >= r0 - half) & (lo_r <= r1 + half)
+                              & (hi_c >= c0 - half) & (lo_c <= c1 + half))
+        if not len(near):
+            continue
+        mask = (zones[r0:r1 + 1, c0:c1 + 1] == zone).astype(float)
+        response = fftconvolve(mask, kern, mode="full") / cells_per_zone[zone]
+        response[np.abs(response) < 1e-12 * np.abs(response).max()] = 0.0
+        origin_r, origin_c = r0 - half, c0 - half
+        values = np.zeros(len(near))
+        for k in range(4):
+            ri = corner_rows[k, near] - origin_r
+            ci = corner_cols[k, near] - origin_c
+            ok = (ri >= 0) & (ri < response.shape[0]) & (ci >= 0) & (ci < response.shape[1])
+            values[ok] += shares[k, near[ok]] * response[ri[ok], ci[ok]]
+        add(zone - 1, near, values)
+
+    for tract in np.flatnonzero(fallback_cells[:, 0] >= 0):
+        fr, fc = fallback_cells[tract]
+        values = np.zeros(n_points)
+        for k in range(4):
+            kr = fr - corner_rows[k] + half
+            kc = fc - corner_cols[k] + half
+            ok = (kr >= 0) & (kr < kern.shape[0]) & (kc >= 0) & (kc < kern.shape[1])
+            values[ok] += shares[k, ok] * kern[kr[ok], kc[ok]]
+        add(tract, np.arange(n_points), values)
+
     if not rows_out:
         return sp.csr_matrix((n_tracts, n_points))
     return sp.csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out),
                                                      np.concatenate(cols_out))),
                          shape=(n_tracts, n_points))
-
-
-def _shifted(kern: np.ndarray, r0: int, c0: int, shape: tuple[int, int]) -> np.ndarray:
-    """kern[r0:r0+h, c0:c0+w], zero where the slice falls outside kern."""
-    out = np.zeros(shape)
-    h, w = shape
-    kr_lo, kc_lo = max(r0, 0), max(c0, 0)
-    kr_hi, kc_hi = min(r0 + h, kern.shape[0]), min(c0 + w, kern.shape[1])
-    if kr_lo < kr_hi and kc_lo < kc_hi:
-        out[kr_lo - r0:kr_hi - r0, kc_lo - c0:kc_hi - c0] = kern[kr_lo:kr_hi, kc_lo:kc_hi]
-    return out
 
 
 def fallback_cells(zones: np.ndarray, grid: Grid, rep_x: np.ndarray, rep_y: np.ndarray
