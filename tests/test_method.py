@@ -179,18 +179,23 @@ def test_response_disparity_flags_significant_gaps():
     assert balanced["survey_bias_flag"].tolist() == ["none", "none"]
 
 
+def contribution_case(tracts: gpd.GeoDataFrame, n: int, seed: int):
+    """n random assets over the 3 km test city, its 50 m grid, tract raster and fallback cells."""
+    rng = np.random.default_rng(seed)
+    x = X0 + rng.uniform(0, 3000, n)
+    y = Y0 + rng.uniform(0, 3000, n)
+    grid = grid_for_bounds(tuple(tracts.total_bounds), 50.0)
+    zones = zone_raster(tracts.geometry, grid)
+    rep = tracts.geometry.representative_point()
+    return x, y, grid, zones, fallback_cells(zones, grid, rep.x.to_numpy(), rep.y.to_numpy())
+
+
 def test_asset_contributions_add_up_to_the_tract_density():
     tracts = grid_tracts(3)
     tracts = pd.concat([tracts, gpd.GeoDataFrame(
         {"TRACT_CODE": ["tiny"]}, geometry=[box(X0 + 1505, Y0 + 1505, X0 + 1520, Y0 + 1520)],
         crs=CRS)], ignore_index=True)
-    rng = np.random.default_rng(4)
-    x = X0 + rng.uniform(0, 3000, 25)
-    y = Y0 + rng.uniform(0, 3000, 25)
-    grid = grid_for_bounds(tuple(tracts.total_bounds), 50.0)
-    zones = zone_raster(tracts.geometry, grid)
-    rep = tracts.geometry.representative_point()
-    fallback = fallback_cells(zones, grid, rep.x.to_numpy(), rep.y.to_numpy())
+    x, y, grid, zones, fallback = contribution_case(tracts, 25, seed=4)
     assert (fallback[:9] == -1).all() and (fallback[9] >= 0).all()
     contributions = asset_contributions(x, y, grid, zones, fallback, kernel="quartic",
                                         bandwidth=800.0)
@@ -254,13 +259,7 @@ def test_assets_within_a_radius_per_origin():
 def test_each_asset_contribution_is_its_own_density_in_the_tract():
     """Column j of the matrix is the tract means of asset j's density alone (not only the sums)."""
     tracts = grid_tracts(3)
-    rng = np.random.default_rng(9)
-    x = X0 + rng.uniform(0, 3000, 6)
-    y = Y0 + rng.uniform(0, 3000, 6)
-    grid = grid_for_bounds(tuple(tracts.total_bounds), 50.0)
-    zones = zone_raster(tracts.geometry, grid)
-    rep = tracts.geometry.representative_point()
-    fallback = fallback_cells(zones, grid, rep.x.to_numpy(), rep.y.to_numpy())
+    x, y, grid, zones, fallback = contribution_case(tracts, 6, seed=9)
     matrix = asset_contributions(x, y, grid, zones, fallback, kernel="quartic",
                                  bandwidth=800.0).toarray()
     for j in range(len(x)):

@@ -119,11 +119,16 @@ def digests(out: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
 
 
-def test_leaking_asset_list_fails_the_audit_and_keeps_published_outputs(tmp_path, tiny_region):
+def published_run(tmp_path: Path, config: dict) -> tuple[Path, Path, dict[str, str]]:
+    """A first, clean run: its work dir, published outputs and their digests."""
     work = tmp_path / "run"
-    assert run_snakemake(work, tiny_region).returncode == 0
+    assert run_snakemake(work, config).returncode == 0
     out = work / "outputs" / "tiny"
-    before = digests(out)
+    return work, out, digests(out)
+
+
+def test_leaking_asset_list_fails_the_audit_and_keeps_published_outputs(tmp_path, tiny_region):
+    work, out, before = published_run(tmp_path, tiny_region)
 
     # Someone pastes a respondent into the asset list: their name and their home as a pin.
     survey = pd.read_csv(tiny_region["regions"]["tiny"]["survey"]["path"])
@@ -143,10 +148,7 @@ def test_leaking_asset_list_fails_the_audit_and_keeps_published_outputs(tmp_path
 
 
 def test_respondent_coordinates_injected_into_a_stage_fail_the_audit(tmp_path, tiny_region):
-    work = tmp_path / "run"
-    assert run_snakemake(work, tiny_region).returncode == 0
-    out = work / "outputs" / "tiny"
-    before = digests(out)
+    work, out, before = published_run(tmp_path, tiny_region)
 
     # A faulty stage writes one respondent's home, rounded to 4 decimals, into the map.
     survey = pd.read_csv(tiny_region["regions"]["tiny"]["survey"]["path"])
