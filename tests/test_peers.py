@@ -3,10 +3,10 @@
 KDE: KDEpy (NaiveKDE, exact sums) and scikit-learn. For the kernels sampled as is (Epanechnikov,
 uniform) points are placed on cell centres, where linear binning is exact, so the comparison
 measures the kernel and the FFT convolution alone. For the smooth kernels (quartic, Gaussian) the
-binned kernel carries a correction for the average binning bias (density.binned_kernel_grid),
+binned kernel is projected to remove the average binning bias (density.binned_kernel_grid),
 so points are placed at random and the grid is fine against the bandwidth (h/cell = 71): the
 remaining grid discretisation error is below 1e-3 where density is ≥ 10 % of its peak
-(bench/RESULTS.md; ~1 % at h/cell = 20). Peers get kilometres, not metres (KDEpy's FFTKDE is
+(bench/RESULTS.md; ~0.3 % at h/cell = 20). Peers get kilometres, not metres (KDEpy's FFTKDE is
 known to truncate the Gaussian with metre-scale bandwidths; the exact NaiveKDE is used here), and
 both return per-unit² densities, so km gives assets per km² directly.
 2SFCA: PySAL `access` (two_stage_fca). Gi*: PySAL `esda` (G_Local, star=True).

@@ -23,7 +23,13 @@ from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control, norm
 
-from aiddeserts.density import Grid, binned_kernel_grid
+from aiddeserts.density import (
+    BINNING_PAD,
+    CURVATURE_CORRECTED,
+    Grid,
+    binned_kernel_grid,
+    binning_shares,
+)
 
 #: Nearest assets kept per population point for the bootstrap's distance test. A point counts as
 #: far in a resample only if all of its (up to) K nearest assets within the threshold are absent:
@@ -31,19 +37,13 @@ from aiddeserts.density import Grid, binned_kernel_grid
 BOOTSTRAP_NEIGHBOURS = 8
 
 
-def _bilinear(x: np.ndarray, y: np.ndarray, grid: Grid) -> list[tuple[np.ndarray, np.ndarray,
-                                                                     np.ndarray]]:
-    """The four (row, col, share) of linear binning, as in density.linear_binning."""
-    fx = (np.asarray(x, float) - grid.x_min) / grid.cell_size - 0.5
-    fy = (grid.y_max - np.asarray(y, float)) / grid.cell_size - 0.5
-    ix, iy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
-    tx, ty = fx - ix, fy - iy
-    out = []
-    for dy, dx, share in ((0, 0, (1 - tx) * (1 - ty)), (0, 1, tx * (1 - ty)),
-                          (1, 0, (1 - tx) * ty), (1, 1, tx * ty)):
-        out.append((np.clip(iy + dy, 0, grid.height - 1), np.clip(ix + dx, 0, grid.width - 1),
-                    share))
-    return out
+def _binning_cells(x: np.ndarray, y: np.ndarray, grid: Grid, kernel: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, shares), each (k, n): the cells the KDE bins each point into
+    (`density.binning_shares`); rows and columns of the padding are −2, −1, H, H + 1 etc."""
+    index, shares = binning_shares(x, y, grid, curvature=kernel in CURVATURE_CORRECTED)
+    rows, cols = np.divmod(index, grid.width + 2 * BINNING_PAD)
+    return rows - BINNING_PAD, cols - BINNING_PAD, shares
 
 
 def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndarray,
@@ -58,7 +58,7 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
     Computed per tract, not per point: a tract's response R_t = (Z_t ∗ K) / n_t (its cell mask
     convolved with the binned kernel, over its bounding box widened by the kernel) gives, at any
     cell p, what a unit weight binned at p adds to the tract's mean; a point's contribution is the
-    bilinear-share-weighted sum of R_t at its four binning cells.
+    share-weighted sum of R_t at its binning cells (`density.binning_shares`).
     """
     n_tracts = fallback_cells.shape[0]
     x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -66,10 +66,7 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
     n_points = len(x)
     kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
     half = kern.shape[0] // 2
-    corners = _bilinear(x, y, grid)
-    corner_rows = np.stack([c[0] for c in corners])
-    corner_cols = np.stack([c[1] for c in corners])
-    shares = np.stack([c[2] for c in corners])
+    corner_rows, corner_cols, shares = _binning_cells(x, y, grid, kernel)
     lo_r, hi_r = corner_rows.min(axis=0), corner_rows.max(axis=0)
     lo_c, hi_c = corner_cols.min(axis=0), corner_cols.max(axis=0)
 
@@ -108,7 +105,7 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
         response[np.abs(response) < 1e-12 * np.abs(response).max()] = 0.0
         origin_r, origin_c = r0 - half, c0 - half
         values = np.zeros(len(near))
-        for k in range(4):
+        for k in range(len(shares)):
             ri = corner_rows[k, near] - origin_r
             ci = corner_cols[k, near] - origin_c
             ok = (ri >= 0) & (ri < response.shape[0]) & (ci >= 0) & (ci < response.shape[1])
@@ -118,7 +115,7 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
     for tract in np.flatnonzero(fallback_cells[:, 0] >= 0):
         fr, fc = fallback_cells[tract]
         values = np.zeros(n_points)
-        for k in range(4):
+        for k in range(len(shares)):
             kr = fr - corner_rows[k] + half
             kc = fc - corner_cols[k] + half
             ok = (kr >= 0) & (kr < kern.shape[0]) & (kc >= 0) & (kc < kern.shape[1])
