@@ -272,6 +272,22 @@ def test_23c_geopackage_survey_with_swapped_points_in_nad83(tmp_path):
     assert read == 3
 
 
+def test_23c2_swapped_file_west_of_90w_is_repaired_not_called_projected(tmp_path):
+    # Around Fairbanks (UTM 6N): swapped, every y is about -146, beyond ±90.
+    tracts = grid_tracts(2).set_crs("EPSG:32606", allow_override=True)
+    centre = tracts.geometry.iloc[1].centroid
+    where = gpd.GeoSeries([centre], crs=tracts.crs).to_crs(4326)
+    lon, lat = float(where.x[0]), float(where.y[0])
+    assert lon < -90
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([lat], [lon]), crs=4326
+                     ).to_file(tmp_path / "a.geojson")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "a.geojson"), "name": "name"}}
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T01"]
+    assert _rejects_of(rejects) == [[1, SWAPPED, "repaired"]]
+
+
 def test_23d_projected_point_file_is_never_swapped(tmp_path):
     tracts = grid_tracts(2)
     (lat0, lon0), (lat3, lon3) = centre_lonlat(tracts, 0), centre_lonlat(tracts, 3)
