@@ -233,6 +233,135 @@ def test_23_lat_lon_swapped_is_detected_from_the_extent(tmp_path):
                                      "repaired"]]
 
 
+SWAPPED = ("latitude and longitude were swapped (the point lies in the study area only when "
+           "swapped): corrected")
+
+
+def test_23b_geojson_written_as_lat_lon_is_swapped_back(tmp_path):
+    tracts = grid_tracts(2)
+    (lat0, lon0), (lat3, lon3) = centre_lonlat(tracts, 0), centre_lonlat(tracts, 3)
+    # A tool that wrote [lat, lon]: the second point's x is its latitude.
+    gpd.GeoDataFrame({"name": ["right", "swapped"]},
+                     geometry=gpd.points_from_xy([lon0, lat3], [lat0, lon3]), crs=4326
+                     ).to_file(tmp_path / "a.geojson")
+    raw = gpd.read_file(tmp_path / "a.geojson")
+    assert raw.geometry.x.iloc[1] == pytest.approx(lat3)  # really written swapped
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "a.geojson"), "name": "name"}}
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T00", "T03"]
+    centre = tracts.geometry.iloc[3].centroid
+    assert assets.geometry.iloc[1].distance(centre) < 0.01  # metres: back at the tract's centre
+    assert _rejects_of(rejects) == [[2, SWAPPED, "repaired"]]
+    assert count_rows(read, rejects)["repaired"] == 1
+
+
+def test_23c_geopackage_survey_with_swapped_points_in_nad83(tmp_path):
+    tracts = grid_tracts(2)
+    (lat0, lon0), (lat2, lon2) = centre_lonlat(tracts, 0), centre_lonlat(tracts, 2)
+    gpd.GeoDataFrame({"need": ["yes", "no", "yes"]},
+                     geometry=gpd.points_from_xy([lon0, lat2, lat0 + 1], [lat0, lon2, lon0]),
+                     crs=4326).to_crs("EPSG:4269").to_file(tmp_path / "s.gpkg")
+    survey, rejects, read = read_survey({"path": str(tmp_path / "s.gpkg"), "need": "need"},
+                                        tracts, "TRACT_CODE")
+    assert survey["TRACT_CODE"].tolist() == ["T00", "T02"]
+    assert survey["unmet_need"].tolist() == [True, False]
+    # Row 3 is outside the study area either way round: dropped, not swapped.
+    assert _rejects_of(rejects) == [[2, SWAPPED, "repaired"],
+                                    [3, "outside the study area (in no tract)", "dropped"]]
+    assert read == 3
+
+
+def test_23c2_swapped_file_west_of_90w_is_repaired_not_called_projected(tmp_path):
+    # Around Fairbanks (UTM 6N): swapped, every y is about -146, beyond ±90.
+    tracts = grid_tracts(2).set_crs("EPSG:32606", allow_override=True)
+    centre = tracts.geometry.iloc[1].centroid
+    where = gpd.GeoSeries([centre], crs=tracts.crs).to_crs(4326)
+    lon, lat = float(where.x[0]), float(where.y[0])
+    assert lon < -90
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([lat], [lon]), crs=4326
+                     ).to_file(tmp_path / "a.geojson")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "a.geojson"), "name": "name"}}
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T01"]
+    assert _rejects_of(rejects) == [[1, SWAPPED, "repaired"]]
+
+
+def test_23d_projected_point_file_is_never_swapped(tmp_path):
+    tracts = grid_tracts(2)
+    (lat0, lon0), (lat3, lon3) = centre_lonlat(tracts, 0), centre_lonlat(tracts, 3)
+    # Web Mercator metres of the right place and of the swapped place (lon = lat3, lat = lon3):
+    # read as degrees and swapped, the second would land in T03; in a projected file it must not.
+    gpd.GeoDataFrame({"name": ["right", "elsewhere"]},
+                     geometry=gpd.points_from_xy([lon0, lat3], [lat0, lon3]), crs=4326
+                     ).to_crs("EPSG:3857").to_file(tmp_path / "p.gpkg")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "p.gpkg"), "name": "name"}}
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["right"]
+    assert _rejects_of(rejects) == [[2, "outside the study area (in no tract)", "dropped"]]
+
+
+def test_23e_csv_with_projected_xy_stops_and_names_the_crs_key(tmp_path):
+    tracts = grid_tracts(2)
+    region = asset_csv(tmp_path, [{"x": X0 + 500, "y": Y0 + 500, "name": "A"},
+                                  {"x": X0 + 1500, "y": Y0 + 1500, "name": "B"}])
+    error = fatal(read_assets, region, tracts, path=tmp_path / "a.csv", row=1, column="y/x",
+                  contains="they look like projected coordinates (metres or feet)")
+    assert "set `crs:` for this source to EPSG:32618 (the values fall in the study area" in (
+        error.fix)
+    assert "x is then read from the longitude column" in error.fix
+    # Away from the study area the fix names examples instead of the tracts' CRS.
+    fatal(read_assets, region, tracts.to_crs(4326), path=tmp_path / "a.csv", row=1,
+          column="y/x", contains="look like projected coordinates")
+
+
+def test_23f_csv_with_projected_xy_and_crs_is_read(tmp_path):
+    tracts = grid_tracts(2)
+    region = asset_csv(tmp_path, [{"x": X0 + 500, "y": Y0 + 500, "name": "A"},
+                                  {"x": X0 + 1500, "y": Y0 + 1500, "name": "B"},
+                                  {"x": "", "y": Y0 + 10, "name": "blank"}],
+                       crs="EPSG:32618")
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T00", "T03"]
+    assert assets.geometry.x.tolist() == pytest.approx([X0 + 500, X0 + 1500], abs=1e-3)
+    assert assets.geometry.y.tolist() == pytest.approx([Y0 + 500, Y0 + 1500], abs=1e-3)
+    assert _rejects_of(rejects) == [[3, "latitude/longitude (y/x) blank or not a number",
+                                     "dropped"]]
+    # In state plane feet (EPSG:2263) the same places have other numbers and read the same.
+    xy = gpd.GeoSeries(gpd.points_from_xy([X0 + 500], [Y0 + 500]), crs=CRS).to_crs("EPSG:2263")
+    region = asset_csv(tmp_path, [{"easting": xy.x[0], "northing": xy.y[0], "name": "A"}],
+                       name="b.csv", lon="easting", lat="northing", crs="EPSG:2263")
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T00"] and rejects.empty
+    assert assets.geometry.x[0] == pytest.approx(X0 + 500, abs=0.01)
+
+
+def test_23g_a_few_out_of_range_rows_are_dropped_not_fatal(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    region = asset_csv(tmp_path, [{"lat": lat, "lon": lon, "name": "ok"},
+                                  {"lat": lat, "lon": lon, "name": "ok too"},
+                                  {"lat": 4507000, "lon": 583000, "name": "typo"}])
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["name"].tolist() == ["ok", "ok too"]
+    assert _rejects_of(rejects) == [[3, "latitude/longitude out of range", "dropped"]]
+
+
+def test_23h_point_file_without_crs_uses_the_source_crs(tmp_path):
+    pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([X0 + 10], [Y0 + 10]))
+    pts.to_file(tmp_path / "p.shp")
+    region = {"tracts": {"id": "TRACT_CODE"},
+              "assets": {"path": str(tmp_path / "p.shp"), "name": "name", "crs": CRS}}
+    assets, rejects, _ = read_assets(region, grid_tracts(2))
+    assert assets["TRACT_CODE"].tolist() == ["T00"] and rejects.empty
+    pts.set_crs(CRS).to_file(tmp_path / "q.gpkg")
+    region["assets"] = {"path": str(tmp_path / "q.gpkg"), "crs": "EPSG:2263"}
+    fatal(read_assets, region, grid_tracts(2), path=tmp_path / "q.gpkg",
+          contains="differs from the source's crs (EPSG:2263)")
+
+
 def test_24_points_outside_the_study_area(tmp_path):
     tracts = grid_tracts(2)
     lat, lon = centre_lonlat(tracts, 0)

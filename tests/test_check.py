@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 
+import geopandas as gpd
 import pandas as pd
 import yaml
-from conftest import REPO
+from conftest import CRS, REPO
 
 from aiddeserts.check import run_check
 
@@ -45,6 +46,28 @@ def test_check_returns_2_with_the_one_fix(tmp_path, tiny_region):
     assert "\nBAD INPUT: file " in out.getvalue()
     assert "column 'ned': the configured need column is missing; did you mean 'need'?" in (
         out.getvalue())
+
+
+def test_check_names_projected_survey_coordinates_and_passes_with_crs(tmp_path, tiny_region):
+    # The survey exported from a GIS in UTM metres (the tracts' CRS) under x/y headers.
+    survey = tiny_region["regions"]["tiny"]["survey"]
+    frame = pd.read_csv(survey["path"])
+    xy = gpd.GeoSeries(gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326).to_crs(CRS)
+    frame = frame.drop(columns=["lat", "lon"]).assign(x=xy.x.round(1), y=xy.y.round(1))
+    frame.to_csv(survey["path"], index=False)
+    del survey["lat"], survey["lon"]  # autodetected: y/x
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), out=out) == 2
+    report = out.getvalue()
+    assert f"BAD INPUT: file {survey['path']}, row 1, column 'y/x': " in report
+    assert "look like projected coordinates (metres or feet)" in report
+    assert "Fix: set `crs:` for this source to EPSG:32618" in report
+    survey["crs"] = CRS
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_region))
+    out = io.StringIO()
+    assert run_check(str(tmp_path / "c.yaml"), out=out) == 0, out.getvalue()
+    assert "survey: 200 rows read, 200 kept, 0 dropped, 0 repaired" in out.getvalue()
 
 
 def test_check_rejects_bad_config_and_unknown_region(tmp_path, tiny_region):

@@ -75,6 +75,13 @@ def test_kobo_export_and_census_download_run_unchanged(tmp_path):
     assert mine["reason"].tolist()[2] == f"duplicate of assets[2]:{messy} row 1: dropped"
     assert summary["rejects_total"] == len(rejects)
 
+    # manifest.json lists each input under its role: the ACS table is `attributes`, not `tracts`.
+    manifest = json.loads((out / "manifest.json").read_text())
+    roles = {Path(f["path"]).name: f["role"] for f in manifest["inputs"]}
+    assert roles == {"tl_2020_27_tract.zip": "tracts", "ACSDT5Y2020.B01003-Data.csv": "attributes",
+                     "google_my_maps.kml": "assets", "fridges.csv": "assets",
+                     "kobo_survey_export.csv": "survey"}
+
     for canary in ["Canary Respondent", "collect:canary", "555-01", "00000000-0000-4000"]:
         for product in PRODUCTS:
             assert canary not in (out / product).read_text(errors="ignore"), (canary, product)

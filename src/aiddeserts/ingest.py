@@ -20,7 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from aiddeserts import privacy
 from aiddeserts.config import asset_sources, need_variables
@@ -62,6 +63,11 @@ VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".kml", ".kmz",
 TRACT_GEOID_WIDTH = 11
 #: Margin (degrees) around the study area's bounding box used to detect swapped lat/lon.
 SWAP_MARGIN_DEG = 0.5
+#: Reason listed in rejects for a point whose latitude and longitude were swapped back.
+SWAP_REASON = ("latitude and longitude were swapped (the point lies in the study area only "
+               "when swapped): corrected")
+#: No longitude or latitude in degrees is beyond this (absolute value): such values are projected.
+DEGREE_LIMIT = 180.0
 
 
 def empty_rejects() -> pd.DataFrame:
@@ -343,12 +349,67 @@ def read_tracts(tracts_config: Mapping[str, Any]) -> tuple[gpd.GeoDataFrame, pd.
 
 
 # --------------------------------------------------------------------------------------- points
-def _extent_lonlat(tracts: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
+def _extent_lonlat(tracts: gpd.GeoDataFrame | None, crs: Any = 4326
+                   ) -> tuple[float, float, float, float] | None:
+    """The study area's bounding box in the geographic `crs` (longitude first), widened by
+    :data:`SWAP_MARGIN_DEG`; None without tracts."""
     if tracts is None or tracts.empty:
         return None
-    minx, miny, maxx, maxy = tracts.to_crs(4326).total_bounds
+    minx, miny, maxx, maxy = tracts.to_crs(crs).total_bounds
     m = SWAP_MARGIN_DEG
     return minx - m, miny - m, maxx + m, maxy + m
+
+
+def swapped_points(lon: Any, lat: Any, extent: tuple[float, float, float, float]) -> np.ndarray:
+    """Mask of the points outside `extent` (minx, miny, maxx, maxy, in degrees) that lie inside it
+    once longitude and latitude are exchanged: written as (lat, lon) instead of (lon, lat).
+    Missing (NaN) coordinates are never swapped."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    minx, miny, maxx, maxy = extent
+
+    def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+
+    return ~inside(lon, lat) & inside(lat, lon)
+
+
+def source_crs(source: Mapping[str, Any]) -> CRS | None:
+    """The CRS configured for a point source (its `crs` key), or None (WGS 84 longitude/latitude
+    for a CSV; the file's own CRS for a vector file)."""
+    if not source.get("crs"):
+        return None
+    try:
+        return CRS.from_user_input(source["crs"])
+    except CRSError as exc:
+        raise InputError(f"crs {source['crs']!r} is not a known coordinate reference system.",
+                         path=source["path"], fix="give an EPSG code such as EPSG:2263 or "
+                         "EPSG:32618 (look it up at https://epsg.io).") from exc
+
+
+def _raise_if_projected(lat: pd.Series, lon: pd.Series, where: str, path: str | Path,
+                        tracts: gpd.GeoDataFrame | None) -> None:
+    """Stop when most rows hold values no longitude or latitude can take (both beyond ±180):
+    the columns are projected x/y (metres or feet), which need the source's `crs`."""
+    projected = ((lat.abs() > DEGREE_LIMIT) & (lon.abs() > DEGREE_LIMIT)).to_numpy()
+    numbers = int((lat.notna() & lon.notna()).sum())
+    if not projected.any() or 2 * int(projected.sum()) < numbers:
+        return
+    first = int(np.flatnonzero(projected)[0])
+    suggestion = "the file's CRS, e.g. EPSG:2263 (New York state plane, feet) or EPSG:32618 (UTM " \
+                 "zone 18N, metres)"
+    if tracts is not None and not tracts.empty and tracts.crs is not None \
+            and tracts.crs.is_projected:
+        minx, miny, maxx, maxy = tracts.total_bounds
+        if lon[projected].between(minx, maxx).all() and lat[projected].between(miny, maxy).all():
+            suggestion = (f"{tracts.crs.to_string()} (the values fall in the study area in that "
+                          "CRS) or the file's own CRS")
+    raise InputError(
+        f"latitude/longitude ({where}) values such as {lat.iloc[first]:.0f}, "
+        f"{lon.iloc[first]:.0f} are far outside ±90/±180: they look like projected coordinates "
+        f"(metres or feet), not degrees ({int(projected.sum())} of {numbers} rows).",
+        path=path, row=first + 1, column=where,
+        fix=f"set `crs:` for this source to {suggestion}; x is then read from the longitude "
+            "column and y from the latitude column.")
 
 
 def _coordinates(frame: pd.DataFrame, source: Mapping[str, Any], path: str | Path
@@ -379,28 +440,58 @@ def _coordinates(frame: pd.DataFrame, source: Mapping[str, Any], path: str | Pat
     return lat, lon, point_col
 
 
+def _repair_swapped_geometries(frame: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame | None
+                               ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Swap back the point geometries of a geographic (longitude/latitude) vector file that lie
+    in the study area only with their coordinates exchanged; returns the frame and the mask of
+    swapped rows. A projected file is never swapped."""
+    geoms = shapely.force_2d(frame.geometry.to_numpy())
+    swapped = np.zeros(len(frame), dtype=bool)
+    extent = _extent_lonlat(tracts, frame.crs) if frame.crs.is_geographic else None
+    if extent is not None:
+        point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
+        x, y = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+        x[point], y[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
+        swapped = swapped_points(x, y, extent)
+        geoms = geoms.copy()
+        geoms[swapped] = shapely.points(y[swapped], x[swapped])
+    return frame.set_geometry(geoms, crs=frame.crs), swapped
+
+
 def read_points(source: Mapping[str, Any], source_name: str,
                 tracts: gpd.GeoDataFrame | None = None
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
     """Points of one source in EPSG:4326, their attribute rows, and rejects.
 
-    A CSV needs lat/lon columns (named in the config or autodetected) or a geopoint column; a
-    vector file (GeoJSON, GeoPackage, Shapefile, zip, KML) gives its own point geometry. With
-    `tracts`, rows whose lat/lon fall in the study area only when swapped are swapped back.
+    A CSV needs lat/lon columns (named in the config or autodetected) or a geopoint column, in
+    WGS 84 degrees unless the source's `crs` says otherwise (then the longitude column is x and
+    the latitude column y in that CRS); columns that hold projected values without a `crs` are an
+    InputError. A vector file (GeoJSON, GeoPackage, Shapefile, zip, KML) gives its own point
+    geometry (`crs` only for a file without one). With `tracts`, points in degrees that fall in
+    the study area only when latitude and longitude are swapped are swapped back (repaired).
     Returns (points with column `row`, the full attribute table, rejects).
     """
     path = source["path"]
+    crs = source_crs(source)
     if Path(path).suffix.lower() in VECTOR_SUFFIXES:
         frame = read_vector(path, source.get("layer"))
         if frame.empty:
             raise InputError("the file has no features.", path=path,
                              fix="export the points again (check the layer).")
         if frame.crs is None:
-            raise InputError("the point file has no CRS.", path=path,
-                             fix="save it with a CRS (e.g. EPSG:4326).")
+            if crs is None:
+                raise InputError("the point file has no CRS.", path=path,
+                                 fix="save it with a CRS (e.g. EPSG:4326), or give the source's "
+                                     "crs in the config.")
+            frame = frame.set_crs(crs)
+        elif crs is not None and not frame.crs.equals(crs, ignore_axis_order=True):
+            raise InputError(f"the file's CRS ({frame.crs.to_string()}) differs from the "
+                             f"source's crs ({source['crs']}).", path=path,
+                             fix="remove the source's crs: for a point file it is only for "
+                                 "files without a CRS.")
+        frame, swapped = _repair_swapped_geometries(frame, tracts)
         check_lonlat_extent(frame, path)
         frame = frame.to_crs(4326)
-        frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=4326)
         frame["row"] = np.arange(1, len(frame) + 1)
         geometry = frame.geometry
         missing = (geometry.isna() | geometry.is_empty).to_numpy()
@@ -409,7 +500,9 @@ def read_points(source: Mapping[str, Any], source_name: str,
         rejects = _concat([
             make_rejects(source_name, frame.loc[missing, "row"].tolist(), "missing geometry"),
             make_rejects(source_name, frame.loc[other, "row"].tolist(),
-                         [f"geometry is a {t}, not a point" for t in types[other]])])
+                         [f"geometry is a {t}, not a point" for t in types[other]]),
+            make_rejects(source_name, frame.loc[swapped, "row"].tolist(), SWAP_REASON,
+                         "repaired")])
         bad = missing | other
         points = frame.loc[~bad, ["row", frame.geometry.name]]
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -426,25 +519,31 @@ def read_points(source: Mapping[str, Any], source_name: str,
     lat_v, lon_v, where = _coordinates(frame, source, path)
     frame["row"] = np.arange(1, len(frame) + 1)
     missing = lat_v.isna() | lon_v.isna()
-    extent = _extent_lonlat(tracts)
+    if crs is None:
+        _raise_if_projected(lat_v, lon_v, where, path, tracts)
+    geographic = crs is None or crs.is_geographic
+    extent = _extent_lonlat(tracts, crs or 4326) if geographic else None
     swapped = pd.Series(False, index=frame.index)
     if extent is not None:
-        minx, miny, maxx, maxy = extent
-        inside = lon_v.between(minx, maxx) & lat_v.between(miny, maxy)
-        inside_swapped = lat_v.between(minx, maxx) & lon_v.between(miny, maxy)
-        swapped = ~missing & ~inside & inside_swapped
+        swapped = pd.Series(swapped_points(lon_v, lat_v, extent), index=frame.index)
         lat_v, lon_v = lat_v.where(~swapped, lon_v), lon_v.where(~swapped, lat_v)
-    out_of_range = ~missing & ((lat_v.abs() > 90) | (lon_v.abs() > 180))
+    out_of_range = ~missing & ((lat_v.abs() > 90) | (lon_v.abs() > 180)) if geographic \
+        else pd.Series(False, index=frame.index)
+    range_reason = "latitude/longitude out of range"
+    if crs is not None:  # x = longitude column, y = latitude column, in `crs`
+        x, y = Transformer.from_crs(crs, 4326, always_xy=True).transform(lon_v.to_numpy(),
+                                                                           lat_v.to_numpy())
+        lon_v, lat_v = pd.Series(x, index=frame.index), pd.Series(y, index=frame.index)
+        out_of_range |= ~missing & ~(np.isfinite(x) & np.isfinite(y))
+        if not geographic:
+            range_reason = f"x/y ({where}) cannot be converted from {source['crs']}"
     bad = missing | out_of_range
     rejects = _concat([
         *notes,
         make_rejects(source_name, frame.loc[missing, "row"].tolist(),
                      f"latitude/longitude ({where}) blank or not a number"),
-        make_rejects(source_name, frame.loc[out_of_range, "row"].tolist(),
-                     "latitude/longitude out of range"),
-        make_rejects(source_name, frame.loc[swapped, "row"].tolist(),
-                     "latitude and longitude were swapped (the point lies in the study area only "
-                     "when swapped): corrected", "repaired"),
+        make_rejects(source_name, frame.loc[out_of_range, "row"].tolist(), range_reason),
+        make_rejects(source_name, frame.loc[swapped, "row"].tolist(), SWAP_REASON, "repaired"),
     ])
     good = ~bad
     points = gpd.GeoDataFrame({"row": frame.loc[good, "row"].to_numpy()},

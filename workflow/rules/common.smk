@@ -41,11 +41,18 @@ def all_settings(wildcards):
 
 def input_files(wildcards):
     """Every raw file a region reads, so a changed input reruns its stages."""
-    region = CONFIG["regions"][wildcards.region]
-    paths = [region["tracts"]["path"]]
-    if region["tracts"].get("attributes"):
-        paths.append(region["tracts"]["attributes"]["path"])
-    return [p for path in paths for p in sidecars(path)]
+    return tract_paths(wildcards) + attribute_paths(wildcards)
+
+
+def tract_paths(wildcards):
+    """The tract file (a Shapefile with its companions)."""
+    return sidecars(CONFIG["regions"][wildcards.region]["tracts"]["path"])
+
+
+def attribute_paths(wildcards):
+    """The tract attribute table, if the region has one."""
+    attributes = CONFIG["regions"][wildcards.region]["tracts"].get("attributes")
+    return sidecars(attributes["path"]) if attributes else []
 
 
 def asset_paths(wildcards):

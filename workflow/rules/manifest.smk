@@ -14,7 +14,8 @@ localrules:
 
 rule manifest:
     input:
-        tracts=input_files,
+        tracts=tract_paths,
+        attributes=attribute_paths,
         assets=asset_paths,
         survey=survey_paths,
         staged=expand(f"{STAGE}/{{product}}", product=MANIFESTED, allow_missing=True),
