@@ -159,6 +159,8 @@ CURVATURE_CORRECTED = frozenset({"quartic"})
 #: Cells of padding around the grid that binning writes into (the stencils reach one cell
 #: beyond a point's nearest centre, and points up to the grid's edge keep their place).
 BINNING_PAD = 2
+#: Points binned per chunk (their temporaries, ~0.5 MB each, stay in the CPU cache).
+BINNING_CHUNK = 65_536
 
 
 def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool = False,
@@ -179,21 +181,33 @@ def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool 
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    k = 6 if curvature else 4
+    index = np.empty((k, len(x)), dtype=np.int64)
+    shares = np.empty((k, len(x)))
+    # In chunks, so the temporaries stay in cache; one write of each result row.
+    for start in range(0, len(x), BINNING_CHUNK):
+        part = slice(start, start + BINNING_CHUNK)
+        _fill_shares(x[part], y[part], None if w is None else w[part], grid, curvature,
+                     index[:, part], shares[:, part])
+    return index, shares
+
+
+def _fill_shares(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, grid: Grid,
+                 curvature: bool, index: np.ndarray, shares: np.ndarray) -> None:
+    """`binning_shares` for one chunk of points, written into `index` and `shares`."""
     pad = BINNING_PAD
     height, width = grid.height, grid.width
     padded_width = width + 2 * pad
-    n = len(x)
     fx = (x - grid.x_min) * (1.0 / grid.cell_size) - 0.5
     fy = (grid.y_max - y) * (1.0 / grid.cell_size) - 0.5
     np.clip(fx, -1.0, float(width), out=fx)  # the first pad ring's centres are at −1 and width
     np.clip(fy, -1.0, float(height), out=fy)
-    w = None if weights is None else np.asarray(weights, dtype=float)
     if not curvature:
         ix = np.minimum(np.floor(fx), width - 1.0)
         iy = np.minimum(np.floor(fy), height - 1.0)
         tx = fx - ix  # share of the right-hand column
         ty = fy - iy  # share of the lower row
-        index = np.empty((4, n), dtype=np.int64)
         np.multiply(iy, padded_width, out=fy)
         fy += ix
         fy += pad * padded_width + pad
@@ -206,12 +220,11 @@ def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool 
         if w is not None:
             sy *= w
             ty *= w
-        shares = np.empty((4, n))
         np.multiply(sx, sy, out=shares[0])
         np.multiply(tx, sy, out=shares[1])
         np.multiply(sx, ty, out=shares[2])
         np.multiply(tx, ty, out=shares[3])
-        return index, shares
+        return
     nx = np.rint(fx)
     ny = np.rint(fy)
     ax = np.subtract(fx, nx, out=fx)  # signed offset from the nearest centre, in [−½, ½]
@@ -223,7 +236,6 @@ def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool 
     ny *= padded_width
     ny += nx
     ny += pad * padded_width + pad
-    index = np.empty((6, n), dtype=np.int64)
     index[0] = ny  # the nearest centre
     np.add(index[0], step_x, out=index[1])  # its neighbours towards the point ...
     np.add(index[0], step_y, out=index[2])
@@ -243,7 +255,6 @@ def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool 
         ay *= w
         rx *= w
         ry *= w
-    shares = np.empty((6, n))
     np.multiply(bx, by, out=shares[0])
     shares[0] -= 2.0 * (rx + ry)
     np.multiply(ax, by, out=shares[1])
@@ -253,7 +264,6 @@ def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool 
     np.multiply(ax, ay, out=shares[3])
     shares[4] = rx
     shares[5] = ry
-    return index, shares
 
 
 def _padded_binning(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool = False,
