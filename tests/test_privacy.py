@@ -23,7 +23,14 @@ from aiddeserts.privacy import (
     stories_by_tract,
     suppression_mask,
 )
-from aiddeserts.privacy_audit import PrivacyLeakError, Secrets, audit_files
+from aiddeserts.privacy_audit import (
+    Candidates,
+    PrivacyLeakError,
+    Secrets,
+    audit_files,
+    file_contents,
+    text_pairs,
+)
 
 
 # ------------------------------------------------------------------------------ suppression
@@ -230,6 +237,28 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
             in message)
     assert "Quill" not in message
+
+
+def test_text_pairs_reads_chains_keys_signs_and_decimals():
+    pairs = Candidates()
+    text_pairs('[-73.95, 40.7123, 7] {"lat": 40.1, "lng": -74} 1.5.2, 3 4] 5 x9 ab_1 2', pairs)
+    a, b, dec = pairs.arrays()
+    # A chain gives consecutive pairs; `1.5.2`, `x9` and `ab_1` are not numbers; `]` parts.
+    assert a.tolist() == [-73.95, 40.7123, 40.1, 3.0]
+    assert b.tolist() == [40.7123, 7.0, -74.0, 4.0]
+    assert dec.tolist() == [2, 0, 0, 0]
+
+
+def test_file_contents_without_texts_finds_the_same_pairs(tmp_path):
+    path = tmp_path / "map.html"
+    path.write_text('<img src="data:image/png;base64,AAAA1,2">[1.2345, 2.5]'
+                    "<b>caf\\u00e9 &amp; 3.25 4</b>")
+    texts, pairs, _ = file_contents(path)
+    no_texts, same_pairs, _ = file_contents(path, with_texts=False)
+    assert no_texts == [] and len(texts) == 3
+    for left, right in zip(pairs.arrays(), same_pairs.arrays(), strict=True):
+        assert left.tolist() == right.tolist()
+    assert pairs.arrays()[0].tolist() == [1.2345, 3.25]
 
 
 def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
