@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +17,8 @@ import pyogrio
 import rasterio
 from pyproj import CRS
 
-from aiddeserts.density import Grid
+if TYPE_CHECKING:  # aiddeserts.density imports scipy.signal: only jobs that need it pay
+    from aiddeserts.density import Grid
 
 #: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -106,6 +107,8 @@ def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
     """Band 1 as float64 with nodata as NaN, its grid and CRS."""
+    from aiddeserts.density import Grid
+
     with rasterio.open(path) as src:
         data = src.read(1).astype(float)
         if src.nodata is not None:

@@ -1,30 +1,22 @@
 """Entry functions, one per Snakemake rule. Each reads files, calls the stage modules, writes files.
 
 Scripts under workflow/scripts/ only map `snakemake.input/output/params` onto these arguments,
-so every stage can also be run from a Python shell for debugging.
+so every stage can also be run from a Python shell for debugging. Stage modules with costly
+imports (the density and method layer: scipy.signal, scipy.stats) are imported by the entry
+functions that use them, so the other jobs start faster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import (
-    access,
-    catchment,
-    confidence,
-    density,
-    ingest,
-    need,
-    privacy,
-    publishing,
-)
 from aiddeserts import classify as classify_mod
-from aiddeserts import privacy_audit as privacy_audit_mod
+from aiddeserts import ingest, privacy, publishing
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
     atomic_path,
@@ -36,7 +28,9 @@ from aiddeserts.io import (
     write_gpkg,
     write_json,
 )
-from aiddeserts.zonal import zone_raster
+
+if TYPE_CHECKING:
+    from aiddeserts import confidence, density
 
 
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
@@ -104,6 +98,9 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     `bandwidth_m: auto` is resolved here (`density.auto_bandwidth`); the bandwidth used is
     written to the GeoTIFF's tags, where the classify stage reads it back.
     """
+    from aiddeserts import density
+    from aiddeserts.zonal import zone_raster
+
     tracts = read_gpkg(tracts_path)
     assets = read_gpkg(assets_path)
     x, y = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
@@ -121,6 +118,9 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
                     survey_path: str, density_path: str, classification: Mapping[str, Any],
                     survey_rules: Mapping[str, Any], out_tracts: str) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer."""
+    from aiddeserts import access, catchment, confidence, density, need
+    from aiddeserts.zonal import zone_raster
+
     cls = classification
     tracts_cfg = region["tracts"]
     id_col = tracts_cfg["id"]
@@ -218,6 +218,8 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                        far_m: np.ndarray, rule: confidence.AccessRule,
                        cls: Mapping[str, Any]) -> pd.DataFrame:
     """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns."""
+    from aiddeserts import catchment, confidence
+
     n = len(tracts)
     fallback = confidence.fallback_cells(zones, grid, rep_xy[:, 0], rep_xy[:, 1])
     candidate = ((out["desert_class"] != "insufficient_data") & out["need_high"]).to_numpy()
@@ -268,6 +270,8 @@ def survey_bias_columns(survey: gpd.GeoDataFrame, id_col: str, tract_ids: pd.Ser
     """Survey response bias per tract (`confidence.response_disparity`). The numbers are shown
     only where they cannot reveal a suppressed count (no respondent, or at least k); the flag
     always."""
+    from aiddeserts import confidence
+
     n = tract_ids.map(survey.groupby(id_col).size()).fillna(0)
     bias = confidence.response_disparity(n, population)
     if not configured:
@@ -335,6 +339,8 @@ def privacy_audit(region: Mapping[str, Any], tracts_path: str, assets_exact_path
                   survey_rules: Mapping[str, Any], out_report: str) -> None:
     """Audit staged outputs for respondents, personal values and hidden assets; write the report
     only when nothing leaks (else raise PrivacyLeakError, so publication never starts)."""
+    from aiddeserts import privacy_audit as privacy_audit_mod
+
     tracts = read_gpkg(tracts_path)
     assets = read_gpkg(assets_exact_path)
     displayed = privacy.assets_for_display(assets, tracts, region["tracts"]["id"],

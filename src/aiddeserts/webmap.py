@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import branca
 import folium
@@ -34,7 +34,9 @@ from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from aiddeserts.classify import CLASS_DEFINITIONS, CLASSES
-from aiddeserts.density import Grid
+
+if TYPE_CHECKING:  # only for annotations: the static figure need not load scipy.signal
+    from aiddeserts.density import Grid
 
 #: Okabe–Ito colours (colour-blind safe).
 CLASS_COLOURS = {
