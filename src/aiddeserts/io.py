@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +52,11 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
         frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
 
 
-def read_gpkg(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a GeoPackage layer written by :func:`write_gpkg`."""
-    return gpd.read_file(path, layer=layer, engine="pyogrio")
+def read_gpkg(path: str | Path, layer: str | None = None,
+              columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoPackage layer written by :func:`write_gpkg` (only `columns` and the geometry
+    when given; ``[]`` reads the geometry alone)."""
+    return gpd.read_file(path, layer=layer, engine="pyogrio", columns=columns)
 
 
 def _jsonable(value: Any) -> Any:

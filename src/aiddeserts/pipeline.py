@@ -2,8 +2,8 @@
 
 Scripts under workflow/scripts/ only map `snakemake.input/output/params` onto these arguments,
 so every stage can also be run from a Python shell for debugging. Stage modules with costly
-imports (the density and method layer: scipy.signal, scipy.stats) are imported by the entry
-functions that use them, so the other jobs start faster.
+imports (the density and method layer: scipy.signal, scipy.stats; ingest: scipy.ndimage) are
+imported by the entry functions that use them, so the other jobs start faster.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from aiddeserts import classify as classify_mod
-from aiddeserts import ingest, privacy, publishing
+from aiddeserts import privacy, publishing
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
     atomic_path,
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
                    out_counts: str) -> None:
     """Read and validate tracts (+ attributes), reproject to the working CRS."""
+    from aiddeserts import ingest
+
     tracts, rejects, read = ingest.load_tracts(region["tracts"])
     crs = ingest.working_crs(tracts, region.get("working_crs"))
     tracts = tracts.to_crs(crs)
@@ -58,6 +60,8 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     assets moved to a coarse place (privacy.protected_locations), so density and distances
     never rest on their exact place; `out_exact` keeps exact locations for the privacy audit.
     """
+    from aiddeserts import ingest
+
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = ingest.read_assets(region, tracts)
     if out_exact:
@@ -74,6 +78,8 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
                    out_rejects: str, out_counts: str, min_respondents: int = 11) -> None:
     """Read the survey (if any) keeping only allow-listed fields. Stays under data/processed/."""
+    from aiddeserts import ingest
+
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
     if region.get("survey"):
@@ -102,7 +108,7 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     from aiddeserts.zonal import zone_raster
 
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_path)
+    assets = read_gpkg(assets_path, columns=[])  # the points only
     x, y = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
     bandwidth = density.resolve_bandwidth(settings["bandwidth_m"], x, y, settings["kernel"])
     grid = density.grid_for_bounds(tuple(tracts.total_bounds), settings["cell_size_m"])
