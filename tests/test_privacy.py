@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -166,6 +168,31 @@ def test_read_assets_reads_visibility_column(tmp_path):
               "assets": {"path": str(tmp_path / "a.csv"), "name": "name", "visibility": "vis"}}
     assets, _, _ = read_assets(region, grid_tracts(2))
     assert assets["visibility"].tolist() == ["public", "hidden"]
+
+
+@pytest.mark.parametrize("visibility", [None, "approximate"])
+def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region, visibility):
+    from aiddeserts import pipeline
+    from aiddeserts.config import validate_config
+    from aiddeserts.io import read_gpkg, write_gpkg
+
+    if visibility:
+        tiny_region["regions"]["tiny"]["assets"]["visibility_value"] = visibility
+    region = validate_config(tiny_region)["regions"]["tiny"]
+    out = {name: str(tmp_path / name) for name in ("t.gpkg", "a.gpkg", "exact.gpkg")}
+    pipeline.prepare_tracts(region, out["t.gpkg"], str(tmp_path / "r1.csv"),
+                            str(tmp_path / "c1.json"))
+    pipeline.prepare_assets(region, out["t.gpkg"], out["a.gpkg"], str(tmp_path / "r2.csv"),
+                            str(tmp_path / "c2.json"), out_exact=out["exact.gpkg"])
+    exact = read_gpkg(out["exact.gpkg"])
+    assert len(exact) == 6
+    # The analysis layer is the exact layer with protected assets moved, written as such;
+    # with every asset public (copied, not written again) it is the exact file byte for byte.
+    write_gpkg(protected_locations(exact, read_gpkg(out["t.gpkg"]), "TRACT_CODE"),
+               tmp_path / "expected.gpkg", layer="assets")
+    written = Path(out["a.gpkg"]).read_bytes()
+    assert written == (tmp_path / "expected.gpkg").read_bytes()
+    assert (written == Path(out["exact.gpkg"]).read_bytes()) is (visibility is None)
 
 
 # ---------------------------------------------------------------------------------- geomask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,12 @@ def atomic_path(path: str | Path, suffix: str = "", commit: bool = True) -> Iter
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def copy_file(source: str | Path, path: str | Path) -> None:
+    """Copy `source` to `path` (atomically, like every writer here)."""
+    with atomic_path(path) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:

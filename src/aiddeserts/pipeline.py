@@ -20,6 +20,7 @@ from aiddeserts import privacy, publishing
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
     atomic_path,
+    copy_file,
     read_geotiff,
     read_gpkg,
     read_json,
@@ -66,11 +67,15 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     assets, rejects, read = ingest.read_assets(region, tracts)
     if out_exact:
         write_gpkg(assets, out_exact, layer="assets")
-    settings = privacy_settings or {}
-    assets = privacy.protected_locations(assets, tracts, region["tracts"]["id"],
-                                         settings.get("approximate_to", "tract"),
-                                         settings.get("approximate_grid_m", 500.0))
-    write_gpkg(assets, out_assets, layer="assets")
+    if out_exact and not privacy.any_protected(assets):
+        # Every asset is public: the analysis layer is the exact one, byte for byte.
+        copy_file(out_exact, out_assets)
+    else:
+        settings = privacy_settings or {}
+        assets = privacy.protected_locations(assets, tracts, region["tracts"]["id"],
+                                             settings.get("approximate_to", "tract"),
+                                             settings.get("approximate_grid_m", 500.0))
+        write_gpkg(assets, out_assets, layer="assets")
     write_csv(rejects, out_rejects)
     write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
 
