@@ -33,27 +33,13 @@ from jinja2 import Environment
 from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from aiddeserts.classify import CLASS_DEFINITIONS, CLASSES
+# The class colours and labels live with the classes (the static figure needs no folium).
+from aiddeserts.classify import CLASS_COLOURS, CLASS_DEFINITIONS, CLASS_LABELS, CLASSES
 
 if TYPE_CHECKING:  # only for annotations: the static figure need not load scipy.signal
     from aiddeserts.density import Grid
 
-#: Okabe–Ito colours (colour-blind safe).
-CLASS_COLOURS = {
-    "desert": "#D55E00",
-    "fragile": "#E69F00",
-    "served": "#56B4E9",
-    "strength": "#009E73",
-    "insufficient_data": "#BBBBBB",
-}
-CLASS_LABELS = {
-    "desert": "Mutual aid desert",
-    "fragile": "Fragile (one asset away)",
-    "served": "Served",
-    "strength": "Community strength",
-    "insufficient_data": "Insufficient data",
-}
-#: Okabe–Ito again for asset types; each type also gets its own icon shape.
+#: Okabe–Ito for asset types (the classes use it too); each type also gets its own icon shape.
 ASSET_COLOURS = ["#0072B2", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#D55E00", "#000000"]
 ASSET_SHAPES = ["circle", "square", "diamond", "triangle"]
 DENSITY_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"]
