@@ -202,6 +202,12 @@ def test_map_is_deterministic():
     assert render() == render()
 
 
+def test_element_ids_are_runs_of_exactly_32_hex_digits():
+    a, b = "a" * 32, "0f" * 16
+    text = f"x{a} {'b' * 33} 1{'c' * 32} <{b}>{'d' * 31}.{a}g"
+    assert webmap._ELEMENT_ID.findall(text) == [a, b, a]
+
+
 def test_density_overlay_is_a_palette_png():
     tracts, assets, values, grid = tiny_inputs()
     index, bounds, vmax = webmap.density_image(values, grid, tracts.crs)

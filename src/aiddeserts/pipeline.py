@@ -354,9 +354,11 @@ def privacy_audit(region: Mapping[str, Any], tracts_path: str, assets_exact_path
     from aiddeserts import privacy_audit as privacy_audit_mod
 
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_exact_path)
-    displayed = privacy.assets_for_display(assets, tracts, region["tracts"]["id"],
-                                           privacy_settings)
+    id_col = region["tracts"]["id"]
+    # The audit needs each asset's place, tract, name and visibility (no other column).
+    assets = read_gpkg(assets_exact_path,
+                       columns=list(dict.fromkeys([id_col, "name", "visibility"])))
+    displayed = privacy.assets_for_display(assets, tracts, id_col, privacy_settings)
     secrets = privacy_audit_mod.collect_secrets(
         region, tracts, assets, displayed, survey_rules["min_respondents"],
         privacy_settings.get("audit_ignore_columns", []))

@@ -64,7 +64,9 @@ LEAFLET_CDN = {
             "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.4.1/dist/MarkerCluster.css",
             "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.4.1/dist/MarkerCluster.Default.css"],
 }
-_ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+# A run of exactly 32 hex digits. The "no hex digit before" test follows the first digit (as a
+# 2-wide lookbehind), so the regex engine can skip ahead to hex digits: 3x faster on 17 MB.
+_ELEMENT_ID = re.compile(r"[0-9a-f](?<![0-9a-f]{2})[0-9a-f]{31}(?![0-9a-f])")
 #: Templates of this module: ``tojson`` keeps non-ASCII text as is (still escaping ``<>&'``)
 #: and writes compact JSON.
 _JINJA = Environment()
