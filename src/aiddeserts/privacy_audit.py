@@ -160,20 +160,21 @@ def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Seque
         return {}
     for text in texts:
         sequence = TOKEN.findall(text)
+        unique = set(sequence)
         # Set intersections find the few tokens that can start a match; only their positions
         # are then examined (outputs hold millions of tokens, personal values a few thousand).
-        for token in exact.keys() & set(sequence):
+        for token in exact.keys() & unique:
             for kind in exact[token]:
                 found.setdefault(kind, set()).add(("=", token))
         if not folded:
             continue
-        lowered = [t.lower() for t in sequence]
-        starts = folded.keys() & set(lowered)
+        lower = {token: token.lower() for token in unique}  # each distinct token lowered once
+        starts = {token for token, low in lower.items() if low in folded}
         if not starts:
             continue
-        for i in [i for i, token in enumerate(lowered) if token in starts]:
-            for n, wanted in folded[lowered[i]].items():
-                window = tuple(lowered[i:i + n])
+        for i in [i for i, token in enumerate(sequence) if token in starts]:
+            for n, wanted in folded[lower[sequence[i]]].items():
+                window = tuple(lower[token] for token in sequence[i:i + n])
                 for kind in wanted.get(window, ()):
                     found.setdefault(kind, set()).add(window)
     return {kind: len(hits) for kind, hits in found.items()}
