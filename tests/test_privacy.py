@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -23,7 +25,14 @@ from aiddeserts.privacy import (
     stories_by_tract,
     suppression_mask,
 )
-from aiddeserts.privacy_audit import PrivacyLeakError, Secrets, audit_files
+from aiddeserts.privacy_audit import (
+    Candidates,
+    PrivacyLeakError,
+    Secrets,
+    audit_files,
+    file_contents,
+    text_pairs,
+)
 
 
 # ------------------------------------------------------------------------------ suppression
@@ -161,6 +170,31 @@ def test_read_assets_reads_visibility_column(tmp_path):
     assert assets["visibility"].tolist() == ["public", "hidden"]
 
 
+@pytest.mark.parametrize("visibility", [None, "approximate"])
+def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region, visibility):
+    from aiddeserts import pipeline
+    from aiddeserts.config import validate_config
+    from aiddeserts.io import read_gpkg, write_gpkg
+
+    if visibility:
+        tiny_region["regions"]["tiny"]["assets"]["visibility_value"] = visibility
+    region = validate_config(tiny_region)["regions"]["tiny"]
+    out = {name: str(tmp_path / name) for name in ("t.gpkg", "a.gpkg", "exact.gpkg")}
+    pipeline.prepare_tracts(region, out["t.gpkg"], str(tmp_path / "r1.csv"),
+                            str(tmp_path / "c1.json"))
+    pipeline.prepare_assets(region, out["t.gpkg"], out["a.gpkg"], str(tmp_path / "r2.csv"),
+                            str(tmp_path / "c2.json"), out_exact=out["exact.gpkg"])
+    exact = read_gpkg(out["exact.gpkg"])
+    assert len(exact) == 6
+    # The analysis layer is the exact layer with protected assets moved, written as such;
+    # with every asset public (copied, not written again) it is the exact file byte for byte.
+    write_gpkg(protected_locations(exact, read_gpkg(out["t.gpkg"]), "TRACT_CODE"),
+               tmp_path / "expected.gpkg", layer="assets")
+    written = Path(out["a.gpkg"]).read_bytes()
+    assert written == (tmp_path / "expected.gpkg").read_bytes()
+    assert (written == Path(out["exact.gpkg"]).read_bytes()) is (visibility is None)
+
+
 # ---------------------------------------------------------------------------------- geomask
 def test_donut_geomask_displaces_within_the_donut_and_is_seeded():
     points = gpd.GeoSeries([Point(X0, Y0)] * 500, crs=CRS)
@@ -230,6 +264,28 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
             in message)
     assert "Quill" not in message
+
+
+def test_text_pairs_reads_chains_keys_signs_and_decimals():
+    pairs = Candidates()
+    text_pairs('[-73.95, 40.7123, 7] {"lat": 40.1, "lng": -74} 1.5.2, 3 4] 5 x9 ab_1 2', pairs)
+    a, b, dec = pairs.arrays()
+    # A chain gives consecutive pairs; `1.5.2`, `x9` and `ab_1` are not numbers; `]` parts.
+    assert a.tolist() == [-73.95, 40.7123, 40.1, 3.0]
+    assert b.tolist() == [40.7123, 7.0, -74.0, 4.0]
+    assert dec.tolist() == [2, 0, 0, 0]
+
+
+def test_file_contents_without_texts_finds_the_same_pairs(tmp_path):
+    path = tmp_path / "map.html"
+    path.write_text('<img src="data:image/png;base64,AAAA1,2">[1.2345, 2.5]'
+                    "<b>caf\\u00e9 &amp; 3.25 4</b>")
+    texts, pairs, _ = file_contents(path)
+    no_texts, same_pairs, _ = file_contents(path, with_texts=False)
+    assert no_texts == [] and len(texts) == 3
+    for left, right in zip(pairs.arrays(), same_pairs.arrays(), strict=True):
+        assert left.tolist() == right.tolist()
+    assert pairs.arrays()[0].tolist() == [1.2345, 3.25]
 
 
 def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):

@@ -72,6 +72,16 @@ def test_code_version_follows_the_modules_a_script_imports(tmp_path):
     assert after[manifest_script] == before[manifest_script]
 
 
+def test_code_version_follows_imports_made_inside_functions():
+    # pipeline.py imports the density and method modules inside its entry functions (so other
+    # jobs start faster); a change to them must still rerun the rules that use them.
+    scripts, package = REPO / "workflow" / "scripts", REPO / "src" / "aiddeserts"
+    classify = {p.name for p in module_closure(scripts / "classify_tracts.py", package)}
+    assert {"pipeline.py", "density.py", "confidence.py", "catchment.py", "need.py",
+            "access.py", "zonal.py", "ingest.py", "privacy_audit.py"} <= classify
+    assert "density.py" in {p.name for p in module_closure(scripts / "web_map.py", package)}
+
+
 def test_config_hash_is_canonical_and_sidecars_list_shapefile_parts(tmp_path):
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})

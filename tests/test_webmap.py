@@ -91,6 +91,30 @@ def test_asset_popup_has_name_type_notes_source_kind_and_date():
     assert "Notes" not in official and "Last updated" not in official
 
 
+def test_asset_marker_data_matches_the_popup_of_each_row():
+    assets = gpd.GeoDataFrame({
+        "name": [PAYLOADS[0], None, NON_ASCII, "", "Site & Co"],
+        "type": ["community_fridge", "food_pantry", "free_store", "food_pantry", ""],
+        "notes": ["Open 24/7", np.nan, PAYLOADS[3], "", None],
+        "source": ["Fridge Map", "HRA", None, "HRA", "A \"list\""],
+        "community_reported": [True, False, True, False, np.True_],
+        "updated": ["2024-05-01", "", None, np.nan, "2023"],
+    }, geometry=[Point(-73.9876543, 40.1234565), Point(-74.0, 40.5), Point(-73.1, 40.0000004),
+                 Point(-73.5, 40.2), Point(-73.25, 40.75)], crs=4326)
+    data = webmap.asset_marker_data(assets, "Fridges")
+    rows = assets.drop(columns="geometry").to_dict("records")
+    assert [d[2] for d in data] == [webmap.asset_popup_html(r) for r in rows]
+    assert [d[3] for d in data] == [webmap.esc(PAYLOADS[0]), "Fridges", NON_ASCII, "Fridges",
+                                    "Site &amp; Co"]
+    assert webmap.COORD_DECIMALS == 5  # ~1 m
+    assert data[0][:2] == [40.12346, -73.98765] and data[2][:2] == [40.0, -73.1]
+    assert "<b>Unnamed</b>" in data[1][2] and "Notes" not in data[1][2]
+    # Without the optional columns, the popup is the one of a row without them.
+    bare = assets[["name", "geometry"]]
+    assert [d[2] for d in webmap.asset_marker_data(bare, "x")] == [
+        webmap.asset_popup_html({"name": n}) for n in bare["name"]]
+
+
 def test_tract_popup_plain_language_and_optional_columns():
     tracts, *_ = tiny_inputs()
     row = tracts.drop(columns="geometry").iloc[15].to_dict()
@@ -136,6 +160,18 @@ def test_payloads_in_every_field_are_escaped(payload):
     assert "javascript:alert(5)" not in text
 
 
+def test_template_syntax_in_user_fields_stays_text():
+    # branca compiles element text as a Jinja template; user data must never be evaluated.
+    stories = pd.DataFrame({"TRACT_CODE": ["T00"], "story": ["{{ 8*8 }} we share"]})
+    page = render(names=["{{ 7*7 }}", "{% raw", "B", "C"], types=["{{ 6*6 }}"] * 4,
+                  notes=["{# x", "", "", ""], source="{{ 5*5 }}", title="{{ 4*4 }}",
+                  stories=stories)
+    for text in ["{{ 7*7 }}", "{% raw", "{{ 6*6 }}", "{# x", "{{ 5*5 }}", "{{ 4*4 }}",
+                 "{{ 8*8 }} we share"]:
+        assert contains(page, text), text
+    assert "<title>{{ 4*4 }}</title>" in page
+
+
 def test_offline_map_inlines_leaflet_and_needs_no_network():
     text = render()
     assert not re.search(r"<script[^>]+src=", text)
@@ -164,6 +200,12 @@ def test_layers_and_legends_present():
 
 def test_map_is_deterministic():
     assert render() == render()
+
+
+def test_element_ids_are_runs_of_exactly_32_hex_digits():
+    a, b = "a" * 32, "0f" * 16
+    text = f"x{a} {'b' * 33} 1{'c' * 32} <{b}>{'d' * 31}.{a}g"
+    assert webmap._ELEMENT_ID.findall(text) == [a, b, a]
 
 
 def test_density_overlay_is_a_palette_png():

@@ -18,6 +18,22 @@ CLASS_DEFINITIONS = {
     "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
 }
 
+#: Okabe–Ito colours (colour-blind safe).
+CLASS_COLOURS = {
+    "desert": "#D55E00",
+    "fragile": "#E69F00",
+    "served": "#56B4E9",
+    "strength": "#009E73",
+    "insufficient_data": "#BBBBBB",
+}
+CLASS_LABELS = {
+    "desert": "Mutual aid desert",
+    "fragile": "Fragile (one asset away)",
+    "served": "Served",
+    "strength": "Community strength",
+    "insufficient_data": "Insufficient data",
+}
+
 
 def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,
              assets_within_catchment: pd.Series, *, need_threshold: float,

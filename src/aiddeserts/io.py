@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +18,8 @@ import pyogrio
 import rasterio
 from pyproj import CRS
 
-from aiddeserts.density import Grid
+if TYPE_CHECKING:  # aiddeserts.density imports scipy.signal: only jobs that need it pay
+    from aiddeserts.density import Grid
 
 #: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -44,6 +46,12 @@ def atomic_path(path: str | Path, suffix: str = "", commit: bool = True) -> Iter
             os.unlink(tmp)
 
 
+def copy_file(source: str | Path, path: str | Path) -> None:
+    """Copy `source` to `path` (atomically, like every writer here)."""
+    with atomic_path(path) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
     """Write one layer to a new GeoPackage, with a fixed timestamp."""
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
@@ -51,9 +59,11 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
         frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
 
 
-def read_gpkg(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a GeoPackage layer written by :func:`write_gpkg`."""
-    return gpd.read_file(path, layer=layer, engine="pyogrio")
+def read_gpkg(path: str | Path, layer: str | None = None,
+              columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoPackage layer written by :func:`write_gpkg` (only `columns` and the geometry
+    when given; ``[]`` reads the geometry alone)."""
+    return gpd.read_file(path, layer=layer, engine="pyogrio", columns=columns)
 
 
 def _jsonable(value: Any) -> Any:
@@ -106,6 +116,8 @@ def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
     """Band 1 as float64 with nodata as NaN, its grid and CRS."""
+    from aiddeserts.density import Grid
+
     with rasterio.open(path) as src:
         data = src.read(1).astype(float)
         if src.nodata is not None:

@@ -1,33 +1,26 @@
 """Entry functions, one per Snakemake rule. Each reads files, calls the stage modules, writes files.
 
 Scripts under workflow/scripts/ only map `snakemake.input/output/params` onto these arguments,
-so every stage can also be run from a Python shell for debugging.
+so every stage can also be run from a Python shell for debugging. Stage modules with costly
+imports (the density and method layer: scipy.signal, scipy.stats; ingest: scipy.ndimage) are
+imported by the entry functions that use them, so the other jobs start faster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import (
-    access,
-    catchment,
-    confidence,
-    density,
-    ingest,
-    need,
-    privacy,
-    publishing,
-)
 from aiddeserts import classify as classify_mod
-from aiddeserts import privacy_audit as privacy_audit_mod
+from aiddeserts import privacy, publishing
 from aiddeserts.config import need_variables
 from aiddeserts.io import (
     atomic_path,
+    copy_file,
     read_geotiff,
     read_gpkg,
     read_json,
@@ -36,12 +29,16 @@ from aiddeserts.io import (
     write_gpkg,
     write_json,
 )
-from aiddeserts.zonal import zone_raster
+
+if TYPE_CHECKING:
+    from aiddeserts import confidence, density
 
 
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
                    out_counts: str) -> None:
     """Read and validate tracts (+ attributes), reproject to the working CRS."""
+    from aiddeserts import ingest
+
     tracts, rejects, read = ingest.load_tracts(region["tracts"])
     crs = ingest.working_crs(tracts, region.get("working_crs"))
     tracts = tracts.to_crs(crs)
@@ -64,15 +61,21 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     assets moved to a coarse place (privacy.protected_locations), so density and distances
     never rest on their exact place; `out_exact` keeps exact locations for the privacy audit.
     """
+    from aiddeserts import ingest
+
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = ingest.read_assets(region, tracts)
     if out_exact:
         write_gpkg(assets, out_exact, layer="assets")
-    settings = privacy_settings or {}
-    assets = privacy.protected_locations(assets, tracts, region["tracts"]["id"],
-                                         settings.get("approximate_to", "tract"),
-                                         settings.get("approximate_grid_m", 500.0))
-    write_gpkg(assets, out_assets, layer="assets")
+    if out_exact and not privacy.any_protected(assets):
+        # Every asset is public: the analysis layer is the exact one, byte for byte.
+        copy_file(out_exact, out_assets)
+    else:
+        settings = privacy_settings or {}
+        assets = privacy.protected_locations(assets, tracts, region["tracts"]["id"],
+                                             settings.get("approximate_to", "tract"),
+                                             settings.get("approximate_grid_m", 500.0))
+        write_gpkg(assets, out_assets, layer="assets")
     write_csv(rejects, out_rejects)
     write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
 
@@ -80,6 +83,8 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
                    out_rejects: str, out_counts: str, min_respondents: int = 11) -> None:
     """Read the survey (if any) keeping only allow-listed fields. Stays under data/processed/."""
+    from aiddeserts import ingest
+
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
     if region.get("survey"):
@@ -104,8 +109,11 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     `bandwidth_m: auto` is resolved here (`density.auto_bandwidth`); the bandwidth used is
     written to the GeoTIFF's tags, where the classify stage reads it back.
     """
+    from aiddeserts import density
+    from aiddeserts.zonal import zone_raster
+
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_path)
+    assets = read_gpkg(assets_path, columns=[])  # the points only
     x, y = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
     bandwidth = density.resolve_bandwidth(settings["bandwidth_m"], x, y, settings["kernel"])
     grid = density.grid_for_bounds(tuple(tracts.total_bounds), settings["cell_size_m"])
@@ -121,12 +129,16 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
                     survey_path: str, density_path: str, classification: Mapping[str, Any],
                     survey_rules: Mapping[str, Any], out_tracts: str) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer."""
+    from aiddeserts import access, catchment, confidence, density, need
+    from aiddeserts.zonal import zone_raster
+
     cls = classification
     tracts_cfg = region["tracts"]
     id_col = tracts_cfg["id"]
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_path)
-    survey = read_gpkg(survey_path)
+    # Only the columns used here (names, notes and sources of 1e5 assets cost a read).
+    assets = read_gpkg(assets_path, columns=list(dict.fromkeys([id_col, "type", "capacity"])))
+    survey = read_gpkg(survey_path, columns=[id_col, "unmet_need"])
     values, grid, _ = read_geotiff(density_path)
     kernel, bandwidth = read_geotiff_tags(density_path)
 
@@ -218,6 +230,8 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                        far_m: np.ndarray, rule: confidence.AccessRule,
                        cls: Mapping[str, Any]) -> pd.DataFrame:
     """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns."""
+    from aiddeserts import catchment, confidence
+
     n = len(tracts)
     fallback = confidence.fallback_cells(zones, grid, rep_xy[:, 0], rep_xy[:, 1])
     candidate = ((out["desert_class"] != "insufficient_data") & out["need_high"]).to_numpy()
@@ -268,6 +282,8 @@ def survey_bias_columns(survey: gpd.GeoDataFrame, id_col: str, tract_ids: pd.Ser
     """Survey response bias per tract (`confidence.response_disparity`). The numbers are shown
     only where they cannot reveal a suppressed count (no respondent, or at least k); the flag
     always."""
+    from aiddeserts import confidence
+
     n = tract_ids.map(survey.groupby(id_col).size()).fillna(0)
     bias = confidence.response_disparity(n, population)
     if not configured:
@@ -335,10 +351,14 @@ def privacy_audit(region: Mapping[str, Any], tracts_path: str, assets_exact_path
                   survey_rules: Mapping[str, Any], out_report: str) -> None:
     """Audit staged outputs for respondents, personal values and hidden assets; write the report
     only when nothing leaks (else raise PrivacyLeakError, so publication never starts)."""
+    from aiddeserts import privacy_audit as privacy_audit_mod
+
     tracts = read_gpkg(tracts_path)
-    assets = read_gpkg(assets_exact_path)
-    displayed = privacy.assets_for_display(assets, tracts, region["tracts"]["id"],
-                                           privacy_settings)
+    id_col = region["tracts"]["id"]
+    # The audit needs each asset's place, tract, name and visibility (no other column).
+    assets = read_gpkg(assets_exact_path,
+                       columns=list(dict.fromkeys([id_col, "name", "visibility"])))
+    displayed = privacy.assets_for_display(assets, tracts, id_col, privacy_settings)
     secrets = privacy_audit_mod.collect_secrets(
         region, tracts, assets, displayed, survey_rules["min_respondents"],
         privacy_settings.get("audit_ignore_columns", []))

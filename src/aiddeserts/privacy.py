@@ -55,6 +55,11 @@ def snap_to_grid(x: np.ndarray, y: np.ndarray, cell_m: float) -> tuple[np.ndarra
     return ((np.floor(x / cell_m) + 0.5) * cell_m, (np.floor(y / cell_m) + 0.5) * cell_m)
 
 
+def any_protected(assets: pd.DataFrame) -> bool:
+    """Whether any asset is approximate or hidden (else :func:`protected_locations` moves none)."""
+    return "visibility" in assets.columns and bool((assets["visibility"] != "public").any())
+
+
 def protected_locations(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: str,
                         approximate_to: str = "tract", grid_m: float = 500.0
                         ) -> gpd.GeoDataFrame:

@@ -39,6 +39,10 @@ NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.(\d+))?(?![\w.])")
 #: What may stand between the two numbers of a pair: `a, b`, `a b`, `"a","b"`, `a, "lng": b`.
 PAIR_SEPARATOR = re.compile(
     r"""["']?\s*[,;\s]\s*["']?|["']?\s*,\s*["']?[A-Za-z_]{1,12}["']?\s*[:=]\s*["']?""")
+#: A number followed by a separator and a second number (found by a lookahead, so the second
+#: can start the next pair): groups are the first number, its decimals, the second, its decimals.
+NUMBER_PAIR = re.compile(rf"(?<![\w.])(-?\d+(?:\.(\d+))?)(?![\w.])"
+                         rf"(?=(?:{PAIR_SEPARATOR.pattern})(?<![\w.])(-?\d+(?:\.(\d+))?)(?![\w.]))")
 DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 TEXT_SUFFIXES = {".html", ".htm", ".json", ".geojson", ".csv", ".txt", ".js", ".svg", ".xml"}
@@ -94,16 +98,17 @@ def text_variants(text: str) -> list[str]:
 
 
 def text_pairs(text: str, out: Candidates) -> None:
-    """Adjacent number pairs in free text (GeoJSON, JS arrays, CSV rows, WKT)."""
-    matches = list(NUMBER.finditer(text))
-    a, b, dec = [], [], []
-    for first, second in zip(matches, matches[1:], strict=False):
-        if PAIR_SEPARATOR.fullmatch(text, first.end(), second.start()):
-            a.append(float(first.group(0)))
-            b.append(float(second.group(0)))
-            dec.append(min(len(first.group(1) or ""), len(second.group(1) or "")))
-    if a:
-        out.add(np.array(a), np.array(b), np.array(dec))
+    """Adjacent number pairs in free text (GeoJSON, JS arrays, CSV rows, WKT).
+
+    One regex pass (:data:`NUMBER_PAIR`) finds each number directly followed by a separator and
+    a number; as separators hold no digit or minus sign, that second number is the next
+    :data:`NUMBER` in the text, so a chain `a, b, c` gives (a, b) and (b, c)."""
+    found = NUMBER_PAIR.findall(text)
+    if found:
+        first, first_dec, second, second_dec = zip(*found, strict=True)
+        out.add(np.array(list(map(float, first))), np.array(list(map(float, second))),
+                np.minimum(np.array(list(map(len, first_dec)), int),
+                           np.array(list(map(len, second_dec)), int)))
 
 
 def _decimals(text: pd.Series) -> np.ndarray:
@@ -151,29 +156,37 @@ def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Seque
                 folded.setdefault(low[0], {}).setdefault(len(low), {}).setdefault(
                     low, set()).add(kind)
     found: dict[str, set[tuple[str, ...]]] = {}
+    if not exact and not folded:  # nothing to look for: no need to tokenise the outputs
+        return {}
     for text in texts:
         sequence = TOKEN.findall(text)
+        unique = set(sequence)
         # Set intersections find the few tokens that can start a match; only their positions
         # are then examined (outputs hold millions of tokens, personal values a few thousand).
-        for token in exact.keys() & set(sequence):
+        for token in exact.keys() & unique:
             for kind in exact[token]:
                 found.setdefault(kind, set()).add(("=", token))
         if not folded:
             continue
-        lowered = [t.lower() for t in sequence]
-        starts = folded.keys() & set(lowered)
+        lower = {token: token.lower() for token in unique}  # each distinct token lowered once
+        starts = {token for token, low in lower.items() if low in folded}
         if not starts:
             continue
-        for i in [i for i, token in enumerate(lowered) if token in starts]:
-            for n, wanted in folded[lowered[i]].items():
-                window = tuple(lowered[i:i + n])
+        for i in [i for i, token in enumerate(sequence) if token in starts]:
+            for n, wanted in folded[lower[sequence[i]]].items():
+                window = tuple(lower[token] for token in sequence[i:i + n])
                 for kind in wanted.get(window, ()):
                     found.setdefault(kind, set()).add(window)
     return {kind: len(hits) for kind, hits in found.items()}
 
 
-def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
-    """Texts to search for values, number pairs, and vector vertices with their layer's CRS."""
+def file_contents(path: Path, with_texts: bool = True
+                  ) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
+    """Texts to search for values, number pairs, and vector vertices with their layer's CRS.
+
+    `with_texts=False` (no personal value to look for) returns no texts and skips making them
+    (unescaped variants of each text file, attribute tables as CSV); pairs and vertices are
+    the same."""
     suffix = path.suffix.lower()
     pairs = Candidates()
     texts: list[str] = []
@@ -184,7 +197,8 @@ def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndar
             attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)
                                  if isinstance(frame, gpd.GeoDataFrame) else frame)
             as_text = attrs.astype(str)
-            texts.append(as_text.to_csv(index=False))
+            if with_texts:
+                texts.append(as_text.to_csv(index=False))
             table_pairs(as_text, pairs)
             if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
                 vertices.append((shapely.get_coordinates(frame.geometry.to_numpy()),
@@ -194,13 +208,15 @@ def file_contents(path: Path) -> tuple[list[str], Candidates, list[tuple[np.ndar
             meta = {"tags": src.tags(), "band": [src.tags(b) for b in src.indexes],
                     "descriptions": src.descriptions, "units": src.units}
         text = json.dumps(meta, default=str)
-        texts.extend(text_variants(text))
+        if with_texts:
+            texts.extend(text_variants(text))
         text_pairs(text, pairs)
     else:
         text = path.read_text(encoding="utf-8", errors="replace")
-        texts.extend(text_variants(text))
-        for variant in texts[:1]:
-            text_pairs(variant, pairs)
+        if with_texts:
+            texts.extend(text_variants(text))
+        # Pairs are read from the text as written (the first variant), images removed.
+        text_pairs(texts[0] if texts else DATA_URI.sub(" ", text), pairs)
         if suffix == ".csv":
             with contextlib.suppress(pd.errors.ParserError, pd.errors.EmptyDataError):
                 table_pairs(pd.read_csv(path, dtype=str, keep_default_na=False), pairs)
@@ -278,7 +294,7 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
     leaks: list[tuple[str, str, int]] = []
     checked: dict[str, dict[str, int]] = {}
     for path in map(Path, files):
-        texts, pairs, vertices = file_contents(path)
+        texts, pairs, vertices = file_contents(path, with_texts=bool(secrets.values))
         points, tol, public_tol = candidate_points(pairs, secrets.crs, min_decimals, slack,
                                                    bounds)
         found = coordinate_leaks(points, tol, public_tol, secrets)

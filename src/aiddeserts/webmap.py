@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import branca
 import folium
@@ -33,25 +33,13 @@ from jinja2 import Environment
 from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from aiddeserts.classify import CLASS_DEFINITIONS, CLASSES
-from aiddeserts.density import Grid
+# The class colours and labels live with the classes (the static figure needs no folium).
+from aiddeserts.classify import CLASS_COLOURS, CLASS_DEFINITIONS, CLASS_LABELS, CLASSES
 
-#: Okabe–Ito colours (colour-blind safe).
-CLASS_COLOURS = {
-    "desert": "#D55E00",
-    "fragile": "#E69F00",
-    "served": "#56B4E9",
-    "strength": "#009E73",
-    "insufficient_data": "#BBBBBB",
-}
-CLASS_LABELS = {
-    "desert": "Mutual aid desert",
-    "fragile": "Fragile (one asset away)",
-    "served": "Served",
-    "strength": "Community strength",
-    "insufficient_data": "Insufficient data",
-}
-#: Okabe–Ito again for asset types; each type also gets its own icon shape.
+if TYPE_CHECKING:  # only for annotations: the static figure need not load scipy.signal
+    from aiddeserts.density import Grid
+
+#: Okabe–Ito for asset types (the classes use it too); each type also gets its own icon shape.
 ASSET_COLOURS = ["#0072B2", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#D55E00", "#000000"]
 ASSET_SHAPES = ["circle", "square", "diamond", "triangle"]
 DENSITY_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"]
@@ -76,7 +64,9 @@ LEAFLET_CDN = {
             "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.4.1/dist/MarkerCluster.css",
             "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.4.1/dist/MarkerCluster.Default.css"],
 }
-_ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+# A run of exactly 32 hex digits. The "no hex digit before" test follows the first digit (as a
+# 2-wide lookbehind), so the regex engine can skip ahead to hex digits: 3x faster on 17 MB.
+_ELEMENT_ID = re.compile(r"[0-9a-f](?<![0-9a-f]{2})[0-9a-f]{31}(?![0-9a-f])")
 #: Templates of this module: ``tojson`` keeps non-ASCII text as is (still escaping ``<>&'``)
 #: and writes compact JSON.
 _JINJA = Environment()
@@ -215,18 +205,43 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: list[str
 
 def asset_popup_html(row: Mapping[str, Any]) -> str:
     """Popup for one asset: name, type, notes, source (official or community), last update."""
-    name = esc(row.get("name")) or "Unnamed"
-    lines = [f"<b>{name}</b>", f"Type: {esc(type_label(row.get('type', '')))}"]
-    notes = esc(row.get("notes"))
+    return popup_from_escaped(
+        esc(row.get("name")), esc(type_label(row.get("type", ""))), esc(row.get("notes")),
+        esc(row.get("source")), bool(row.get("community_reported", False)),
+        esc(row.get("updated")))
+
+
+def popup_from_escaped(name: str, type_text: str, notes: str, source: str, community: bool,
+                       updated: str) -> str:
+    """An asset's popup from its already escaped parts (empty notes/date lines are left out)."""
+    popup = f"<b>{name or 'Unnamed'}</b><br>Type: {type_text}"
     if notes:
-        lines.append(f"Notes: {notes}")
-    kind = ("community-reported" if bool(row.get("community_reported", False))
-            else "official list")
-    lines.append(f"Source: {esc(row.get('source'))} ({kind})")
-    updated = esc(row.get("updated"))
+        popup += f"<br>Notes: {notes}"
+    popup += f"<br>Source: {source} ({'community-reported' if community else 'official list'})"
     if updated:
-        lines.append(f"Last updated: {updated}")
-    return "<br>".join(lines)
+        popup += f"<br>Last updated: {updated}"
+    return popup
+
+
+def asset_marker_data(assets: pd.DataFrame, label: str) -> list[list[Any]]:
+    """`[lat, lon, popup, tooltip]` per asset (`assets` in EPSG:4326; coordinates rounded to
+    COORD_DECIMALS; tooltip: the escaped name, else `label`). The popup is
+    :func:`asset_popup_html` of the row, built column by column (1e5 assets in a fraction of a
+    second, where one row dictionary per asset took seconds)."""
+    n = len(assets)
+
+    def column(name: str, default: Any = None) -> list[Any]:
+        return assets[name].tolist() if name in assets.columns else [default] * n
+
+    names = [esc(v) for v in column("name")]
+    popups = map(popup_from_escaped, names, [esc(type_label(v)) for v in column("type", "")],
+                 [esc(v) for v in column("notes")], [esc(v) for v in column("source")],
+                 [bool(v) for v in column("community_reported", False)],
+                 [esc(v) for v in column("updated")])
+    lats = [round(v, COORD_DECIMALS) for v in assets.geometry.y.tolist()]
+    lons = [round(v, COORD_DECIMALS) for v in assets.geometry.x.tolist()]
+    return [[lat, lon, popup, name or label]
+            for lat, lon, popup, name in zip(lats, lons, popups, names, strict=True)]
 
 
 def survey_bin(rate: float) -> int:
@@ -289,7 +304,47 @@ def palette_png(index: np.ndarray, colours: Sequence[str] = DENSITY_COLOURS, alp
 
 
 # --------------------------------------------------------------------------------- JS elements
-class _Script(branca.element.MacroElement):
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _Text(branca.element.Element):
+    """Text put on the page as it is. branca compiles the text of every element, and the output
+    of every macro, as a Jinja template: a `{{ ... }}` in an asset name, note or story would
+    then run as template code (and the 1e5-marker array of a metro would be tokenised again).
+    This element is never compiled; it renders what Jinja renders for text without template
+    syntax (line breaks as ``\\n``, one trailing line break dropped)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        lines = _LINE_BREAK.split(text)
+        if lines[-1] == "":
+            del lines[-1]
+        self.text = "\n".join(lines)
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _TextMacro(branca.element.MacroElement):
+    """A MacroElement whose rendered `header`, `html` and `script` macros go on the page as
+    :class:`_Text` (branca's own `render` compiles them again as templates)."""
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html),
+                             ("script", figure.script)):
+            if macros.get(part) is not None:
+                target.add_child(_Text(macros[part](self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _LayerControl(folium.LayerControl, _TextMacro):
+    """folium's layer control; its layer names (asset types) are not compiled as templates."""
+
+
+class _Script(_TextMacro):
     """A script block rendered from a template with data serialised by ``tojson``."""
 
     def __init__(self, template: str, **data: Any) -> None:
@@ -301,7 +356,7 @@ class _Script(branca.element.MacroElement):
             setattr(self, key, value)
 
 
-class TractLayer(folium.map.Layer):
+class TractLayer(folium.map.Layer, _TextMacro):
     """Tracts drawn from the shared GeoJSON (`aid_tracts`) in one of three styles."""
 
     _template = Template("""
@@ -325,7 +380,7 @@ var {{ this.get_name() }} = L.geoJSON(aid_tracts, {
         self.popup_key, self.tooltip = popup_key, tooltip
 
 
-class AssetLayer(folium.map.Layer):
+class AssetLayer(folium.map.Layer, _TextMacro):
     """Assets of one type: markers built in the browser from a compact array, clustered."""
 
     _template = Template("""
@@ -586,17 +641,17 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                       tiles=None, control_scale=True, zoom_control=False, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = [], []
     header = fmap.get_root().header
-    header.add_child(branca.element.Element(f'<title>{esc(title)}</title>'), name="aid_title")
+    header.add_child(_Text(f'<title>{esc(title)}</title>'), name="aid_title")
     if offline:
         js, css = _js_css_inline()
-        header.add_child(branca.element.Element(f"<style>{css}</style>"), name="aid_css")
-        header.add_child(branca.element.Element(f"<script>{js}</script>"), name="aid_js")
+        header.add_child(_Text(f"<style>{css}</style>"), name="aid_css")
+        header.add_child(_Text(f"<script>{js}</script>"), name="aid_js")
     else:
         for i, url in enumerate(LEAFLET_CDN["css"]):
             header.add_child(branca.element.CssLink(url), name=f"aid_css{i}")
         for i, url in enumerate(LEAFLET_CDN["js"]):
             header.add_child(branca.element.JavascriptLink(url), name=f"aid_js{i}")
-    header.add_child(branca.element.Element(f"<style>{_CSS}</style>"), name="aid_style")
+    header.add_child(_Text(f"<style>{_CSS}</style>"), name="aid_style")
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     tiles = folium.TileLayer("OpenStreetMap", name="Basemap (OpenStreetMap)", control=False)
     tiles.add_to(fmap)
@@ -666,10 +721,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         shape = ASSET_SHAPES[i % len(ASSET_SHAPES)]
         label = esc(type_label(asset_type))
         icon = icon_html(shape, colour, type_label(asset_type)[:1])
-        data = [[round(float(g.y), COORD_DECIMALS), round(float(g.x), COORD_DECIMALS),
-                 asset_popup_html(r), esc(r.get("name")) or label]
-                for r, g in zip(group.drop(columns="geometry").to_dict("records"),
-                                group.geometry, strict=True)]
+        data = asset_marker_data(group, label)
         community = bool(group.get("community_reported", pd.Series(False)).all())
         layer = AssetLayer(f"{icon} {label} ({len(group):,})", data, icon, colour)
         layers.append((layer, f"Assets: {label}",
@@ -743,7 +795,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
 })();
 """, html=panel, map=fmap), name="aid_panel")
     fmap.add_child(_Script(_TILE_FALLBACK_JS, tiles=tiles), name="aid_tiles")
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    _LayerControl(collapsed=False, position="topright").add_to(fmap)
     return fmap
 
 

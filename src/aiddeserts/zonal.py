@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import geopandas as gpd
 import numpy as np
 from rasterio import features
 
-from aiddeserts.density import Grid
+if TYPE_CHECKING:
+    from aiddeserts.density import Grid
 
 
 def zone_raster(zones: gpd.GeoSeries, grid: Grid) -> np.ndarray:

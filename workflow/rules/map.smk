@@ -13,6 +13,9 @@ rule web_map:
         "logs/{region}/web_map.log",
     benchmark:
         "benchmarks/{region}/web_map.tsv"
+    # The longest job after classify, on the way to the audit: start it before the figure and
+    # the summary when cores are short.
+    priority: 1
     conda:
         "../envs/aiddeserts.yaml"
     resources:
