@@ -65,3 +65,12 @@ def test_access_is_absolute_not_relative():
                                 [0.5, 4.0, 0.0, 0.0], [0, 5, 0, 0])
     assert city["access_low"].tolist() == with_country["access_low"].tolist()[:2]
     assert with_country["desert_class"].iloc[0] == "desert"
+
+
+def test_distance_words_and_class_definitions():
+    from aiddeserts.classify import CLASS_DEFINITIONS, class_definitions, distance_words
+
+    assert [distance_words(m) for m in (400, 1500, 1550, 16_093.0, 48_280)] == [
+        "400 m", "1,500 m", "1 mile", "10 miles", "30 miles"]
+    assert "(800 m in towns, 10 miles in the countryside)" in CLASS_DEFINITIONS["fragile"]
+    assert "(1,200 m in towns, 20 miles" in class_definitions(1200, 32_186.88)["fragile"]

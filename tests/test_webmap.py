@@ -135,7 +135,21 @@ def test_tract_popup_plain_language_and_optional_columns():
     assert "Robustness margin: 0.5" in popup
     assert "Stays in this class under resampling: 92%" in popup
     suppressed = tracts.drop(columns="geometry").iloc[2].to_dict()
-    assert "too few respondents to show" in webmap.tract_popup_html(suppressed, "TRACT_CODE", [])
+    # The same words for primary and complementary suppression: the map never says which.
+    assert ("Survey: hidden to protect privacy (too few respondents here, or hidden with a tract"
+            in webmap.tract_popup_html(suppressed, "TRACT_CODE", []))
+
+
+def test_definitions_and_legends_name_the_configured_distances():
+    """A region with a 400 m walk and 5 miles in the countryside says so (not the defaults),
+    and the density legend names the kernel's radius."""
+    text = render(thresholds={"catchment_m": 400, "far_rural_m": 8046.72}, bandwidth_m=800.0)
+    assert contains(text, "only one asset within reach (400 m in towns, 5 miles in the countryside)")
+    assert not contains(text, "10 miles")
+    assert contains(text, "each asset counted within 800 m of it")
+    default = render()
+    assert contains(default, "(800 m in towns, 10 miles in the countryside)")
+    assert contains(default, "smoothed over nearby blocks")
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -190,7 +204,7 @@ def test_layers_and_legends_present():
                  "Community survey (per tract)", "Stories (shared with consent)"]:
         assert contains(text, name), name
     assert "assets per km²" in text
-    assert "Not shown: fewer than 11 respondents" in text
+    assert "Not shown, to protect privacy: fewer than 11 respondents, or hidden with such" in text
     assert "We share bread on Sundays" in text
     assert "About this map" in text and "Undercount" in text
     assert "Fridge (2)" in text and "Pantry (2)" in text

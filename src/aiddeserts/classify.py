@@ -7,16 +7,35 @@ import pandas as pd
 
 CLASSES = ("desert", "fragile", "served", "strength", "insufficient_data")
 
-#: Plain-language definitions, used in the map legend, popups and docs.
-CLASS_DEFINITIONS = {
-    "desert": "High need and low access: few mutual aid assets nearby for the people who need "
-    "them most.",
-    "fragile": "High need, but only one asset within reach (walking distance in towns, 10 miles in "
-    "the countryside): one closure away from a desert.",
-    "served": "Assets are within reach relative to need.",
-    "strength": "A community strength: notably many assets nearby.",
-    "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
-}
+METRES_PER_MILE = 1609.344
+
+
+def distance_words(metres: float) -> str:
+    """A distance as people say it: metres below a mile, else miles ("800 m", "10 miles")."""
+    if metres < 0.95 * METRES_PER_MILE:
+        return f"{metres:,.0f} m"
+    miles = metres / METRES_PER_MILE
+    return "1 mile" if round(miles, 1) == 1 else f"{miles:.3g} miles"
+
+
+def class_definitions(catchment_m: float = 800.0, far_rural_m: float = 16_093.0
+                      ) -> dict[str, str]:
+    """Plain-language definitions for the map legend, popups and figure, naming the region's
+    configured distances (`classification.catchment_m`, `far_rural_m`)."""
+    return {
+        "desert": "High need and low access: few mutual aid assets nearby for the people who "
+        "need them most.",
+        "fragile": f"High need, but only one asset within reach ({distance_words(catchment_m)} "
+        f"in towns, {distance_words(far_rural_m)} in the countryside): one closure away from a "
+        "desert.",
+        "served": "Assets are within reach relative to need.",
+        "strength": "A community strength: notably many assets nearby.",
+        "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
+    }
+
+
+#: The definitions with the default distances.
+CLASS_DEFINITIONS = class_definitions()
 
 #: Okabe–Ito colours (colour-blind safe).
 CLASS_COLOURS = {

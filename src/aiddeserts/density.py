@@ -11,10 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
-import scipy.linalg
 from affine import Affine
-from scipy.signal import fftconvolve
 
 KERNELS = ("quartic", "gaussian", "epanechnikov", "uniform")
 #: The Gaussian kernel is cut at this many standard deviations (error ≤ 1e-4 of the peak).
@@ -145,6 +142,8 @@ def _projected_kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> n
     mass = np.zeros((3, nodes))
     mass[0, 1:] = mass[2, :-1] = 1.0 / 6.0
     mass[1] = 4.0 / 6.0
+    import scipy.linalg  # here, not at the top: most importers only need `Grid`
+
     grid = scipy.linalg.solve_banded((1, 1), mass, loads)
     grid = scipy.linalg.solve_banded((1, 1), mass, grid.T).T
     grid.flags.writeable = False
@@ -298,6 +297,8 @@ def _kernel_spectrum(kernel: str, bandwidth: float, cell_size: float,
     """rfft2 of the (corrected) kernel grid zero-padded to `fft_shape`, float32 (cached)."""
     cells = binned_kernel_grid(kernel, bandwidth, cell_size).astype(np.float32)
     # Pruned 2-D transform: only the kernel's rows are non-zero, so transform them first.
+    import scipy.fft
+
     rows = scipy.fft.rfft(cells, n=fft_shape[1], axis=1, workers=workers)
     spectrum = scipy.fft.fft(rows, n=fft_shape[0], axis=0, workers=workers)
     spectrum.flags.writeable = False
@@ -317,6 +318,8 @@ def kernel_density(x: np.ndarray, y: np.ndarray, grid: Grid, *, kernel: str = "q
     cell and FFT shape. Values below 1e-6 of the peak (round-off, and the corrected kernel's
     slightly negative rim) are set to zero, so the result is ≥ 0.
     """
+    import scipy.fft  # here, not at the top: the map and zonal stages import only `Grid`
+
     kernel_value(kernel, np.zeros(1), bandwidth)  # validates the kernel name and bandwidth
     # Binned on the grid plus a pad, so points near the grid's edge keep their place.
     counts = _padded_binning(x, y, grid, curvature=kernel in CURVATURE_CORRECTED,
@@ -385,6 +388,8 @@ def outside_share(inside: np.ndarray, grid: Grid, bandwidth: float, x: np.ndarra
     study area (`inside`, a boolean raster on `grid`): the part of a location's kernel window
     where no asset could have been recorded (the edge effect). NaN for points off the grid."""
     disc = kernel_grid("uniform", bandwidth, grid.cell_size) > 0
+    from scipy.signal import fftconvolve  # here, not at the top: most importers need `Grid`
+
     covered = np.rint(fftconvolve(inside.astype(float), disc.astype(float), mode="same"))
     col = np.floor((np.asarray(x) - grid.x_min) / grid.cell_size).astype(int)
     row = np.floor((grid.y_max - np.asarray(y)) / grid.cell_size).astype(int)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +24,8 @@ from aiddeserts.io import atomic_path  # noqa: E402
 
 
 def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequence[str],
-                          credit: str = "") -> Figure:
+                          credit: str = "", definitions: Mapping[str, str] = CLASS_DEFINITIONS
+                          ) -> Figure:
     """Tracts coloured by class, with a legend of plain-language classes, title and sources."""
     fig, ax = plt.subplots(figsize=(8.5, 11), dpi=150)
     counts = tracts["desert_class"].value_counts()
@@ -38,11 +39,11 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
                for c in CLASSES]
     ax.legend(handles=handles, loc="upper left", frameon=True, fontsize=9,
               title="Census tracts", title_fontsize=10)
-    definitions = "\n".join(f"{CLASS_LABELS[c]}: {CLASS_DEFINITIONS[c]}" for c in CLASSES)
+    defined = "\n".join(f"{CLASS_LABELS[c]}: {definitions[c]}" for c in CLASSES)
     tail = textwrap.fill("Sources: " + "; ".join(sources), 140)
     if credit:
         tail += "\n" + textwrap.fill(f"Made by {credit}", 140)
-    footer = (definitions + "\n\nAsset counts are a floor: informal mutual aid is often "
+    footer = (defined + "\n\nAsset counts are a floor: informal mutual aid is often "
               "unlisted.\n" + tail)
     fig.text(0.04, 0.02, footer, fontsize=7, va="bottom", ha="left")
     fig.subplots_adjust(left=0.03, right=0.97, top=0.94, bottom=0.2)

@@ -18,7 +18,7 @@ import pyogrio
 import rasterio
 from pyproj import CRS
 
-if TYPE_CHECKING:  # aiddeserts.density imports scipy.signal: only jobs that need it pay
+if TYPE_CHECKING:  # only for annotations
     from aiddeserts.density import Grid
 
 #: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.

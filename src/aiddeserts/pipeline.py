@@ -390,7 +390,7 @@ def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, asse
                             region_name=map_config.get("region_name", region_name),
                             map_config=map_config, thresholds=classification,
                             min_respondents=(survey_rules or {}).get("min_respondents"),
-                            stories=stories)
+                            stories=stories, bandwidth_m=read_geotiff_tags(density_path)[1])
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 
@@ -400,8 +400,17 @@ def map_title(region: Mapping[str, Any], region_name: str) -> str:
     return region.get("map", {}).get("title") or region.get("title") or region_name
 
 
+def classification_definitions(classification: Mapping[str, Any] | None) -> dict[str, str]:
+    """Class definitions naming the region's configured distances."""
+    from aiddeserts.classify import class_definitions
+
+    settings = classification or {}
+    return class_definitions(settings.get("catchment_m", 800.0),
+                             settings.get("far_rural_m", 16_093.0))
+
+
 def make_figure(region: Mapping[str, Any], region_name: str, tracts_path: str, out_png: str,
-                out_pdf: str) -> None:
+                out_pdf: str, classification: Mapping[str, Any] | None = None) -> None:
     """The static classification map (PNG for screens, PDF for print)."""
     from aiddeserts import figure
 
@@ -414,5 +423,6 @@ def make_figure(region: Mapping[str, Any], region_name: str, tracts_path: str, o
                           for source in (region["assets"] if isinstance(region["assets"], list)
                                          else [region["assets"]])})
     fig = figure.classification_figure(tracts, title=map_title(region, region_name),
-                                       sources=sources, credit=map_config.get("credit", ""))
+                                       sources=sources, credit=map_config.get("credit", ""),
+                                       definitions=classification_definitions(classification))
     figure.save_figure(fig, out_png, out_pdf)

@@ -34,9 +34,16 @@ from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 # The class colours and labels live with the classes (the static figure needs no folium).
-from aiddeserts.classify import CLASS_COLOURS, CLASS_DEFINITIONS, CLASS_LABELS, CLASSES
+from aiddeserts.classify import (
+    CLASS_COLOURS,
+    CLASS_DEFINITIONS,
+    CLASS_LABELS,
+    CLASSES,
+    class_definitions,
+    distance_words,
+)
 
-if TYPE_CHECKING:  # only for annotations: the static figure need not load scipy.signal
+if TYPE_CHECKING:  # only for annotations
     from aiddeserts.density import Grid
 
 #: Okabe–Ito for asset types (the classes use it too); each type also gets its own icon shape.
@@ -47,6 +54,10 @@ DENSITY_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225e
 SURVEY_BINS = [0.25, 0.5, 0.75]
 SURVEY_COLOURS = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#6a51a3"]
 SUPPRESSED_COLOUR = "#BDBDBD"
+#: Why a tract's survey result is hidden. Primary and complementary suppression read the same,
+#: so the map never tells which tracts hold fewer than `min_respondents` (privacy.suppression_mask).
+SUPPRESSED_TEXT = ("hidden to protect privacy (too few respondents here, or hidden with a tract "
+                   "that has too few so its count cannot be worked out)")
 STORY_COLOUR = "#7B3294"
 SIMPLIFY_M = 10.0
 COORD_DECIMALS = 5
@@ -162,11 +173,12 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: list[str
                      access_pct: float | None = None) -> str:
     """Plain-language popup for one tract (all values escaped)."""
     cls = row["desert_class"]
+    definitions = definitions_for(thresholds)
     need_pct = row.get("need_score")
     lines = [
         f'<b style="font-size:110%">Tract {esc(row[id_col])}</b>',
         f'<span class="aid-swatch" style="background:{CLASS_COLOURS[cls]}"></span>'
-        f"<b>{esc(CLASS_LABELS[cls])}</b>: {esc(CLASS_DEFINITIONS[cls])}",
+        f"<b>{esc(CLASS_LABELS[cls])}</b>: {esc(definitions[cls])}",
     ]
     why = why_text(row, thresholds)
     if why:
@@ -197,7 +209,7 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: list[str
         lines.append(f"Survey: {_fmt(rate * 100)}% report unmet need "
                      f"({_fmt(row['survey_respondents'])} respondents)")
     elif bool(row.get("survey_suppressed", False)):
-        lines.append("Survey: too few respondents to show (hidden to protect privacy)")
+        lines.append(f"Survey: {SUPPRESSED_TEXT}")
     if vintage:
         lines.append(f'<small>Data: {esc(vintage)}</small>')
     return "<br>".join(lines)
@@ -420,18 +432,29 @@ def icon_html(shape: str, colour: str, letter: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- legends
-def class_legend_html(counts: Mapping[str, int]) -> str:
+def definitions_for(thresholds: Mapping[str, Any] | None) -> dict[str, str]:
+    """Class definitions naming the configured distances (the defaults when unknown)."""
+    if not thresholds:
+        return CLASS_DEFINITIONS
+    return class_definitions(thresholds.get("catchment_m", 800.0),
+                             thresholds.get("far_rural_m", 16_093.0))
+
+
+def class_legend_html(counts: Mapping[str, int],
+                      definitions: Mapping[str, str] = CLASS_DEFINITIONS) -> str:
     items = "".join(
         f'<div class="aid-row"><span class="aid-swatch" style="background:{CLASS_COLOURS[c]}">'
         f'</span><b>{esc(CLASS_LABELS[c])}</b> ({counts.get(c, 0):,} tracts)'
-        f'<div class="aid-def">{esc(CLASS_DEFINITIONS[c])}</div></div>' for c in CLASSES)
+        f'<div class="aid-def">{esc(definitions[c])}</div></div>' for c in CLASSES)
     return ('<b>Census tracts</b><br><small>Tap a tract to see why.</small>'
             f'{items}')
 
 
-def density_legend_html(vmax: float) -> str:
+def density_legend_html(vmax: float, bandwidth_m: float | None = None) -> str:
     gradient = ", ".join(DENSITY_COLOURS)
-    return ('<b>Asset density</b> <small>(assets per km², smoothed over nearby blocks)</small>'
+    spread = (f"each asset counted within {distance_words(bandwidth_m)} of it, most near it"
+              if bandwidth_m else "smoothed over nearby blocks")
+    return (f'<b>Asset density</b> <small>(assets per km², {spread})</small>'
             f'<div class="aid-ramp" style="background:linear-gradient(to right, {gradient})"></div>'
             f'<div class="aid-ticks"><span>0</span><span>{vmax / 2:.1f}</span>'
             f'<span>{vmax:.1f}+</span></div>')
@@ -455,7 +478,8 @@ def survey_legend_html(min_respondents: int | None) -> str:
     k = f"fewer than {min_respondents}" if min_respondents else "too few"
     return ('<b>Community survey</b> <small>(per tract)</small>' + rows
             + f'<div class="aid-row"><span class="aid-swatch" style="background:{SUPPRESSED_COLOUR};'
-            f'border-style:dashed"></span>Not shown: {k} respondents (to protect privacy)</div>'
+            f'border-style:dashed"></span>Not shown, to protect privacy: {k} respondents, or '
+            'hidden with such a tract so its count cannot be worked out</div>'
             '<div class="aid-row"><span class="aid-swatch" style="background:transparent">'
             '</span>No respondents</div>')
 
@@ -625,12 +649,14 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               grid: Grid, *, id_col: str, title: str, region_name: str | None = None,
               map_config: Mapping[str, Any] | None = None,
               thresholds: Mapping[str, Any] | None = None, min_respondents: int | None = None,
-              stories: pd.DataFrame | None = None) -> folium.Map:
+              stories: pd.DataFrame | None = None, bandwidth_m: float | None = None
+              ) -> folium.Map:
     """Assemble the folium map.
 
     `map_config` is the region's `map` section (about, credit, method_url, vintage, sources,
     offline). `thresholds` (the classification settings) adds a "why" line to tract popups.
     `stories` (columns `id_col`, ``"story"``: consented, redacted text) adds a stories layer.
+    `bandwidth_m` (the density's kernel radius) is named in the density legend.
     """
     cfg = dict(map_config or {})
     region_name = cfg.get("region_name") or region_name or title
@@ -680,8 +706,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                           f"{int(row['survey_respondents'])} respondents report unmet need")
         elif bool(row.get("survey_suppressed", False)):
             prop["s"] = len(SURVEY_COLOURS)
-            prop["sp"] = (f"<b>Tract {esc(row[id_col])}</b><br>Too few respondents to show "
-                          "(hidden to protect privacy)")
+            prop["sp"] = (f"<b>Tract {esc(row[id_col])}</b><br>"
+                          f"{SUPPRESSED_TEXT[0].upper()}{SUPPRESSED_TEXT[1:]}")
         told = tract_stories.get(str(row[id_col]))
         if told:
             prop["st"] = (f"<b>Stories from tract {esc(row[id_col])}</b>"
@@ -705,14 +731,15 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         "Tract classification", filter_js="true", popup_key="p", tooltip=True,
         style_js=f"{{fillColor: {colours}[f.properties.c], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.6}")
-    layers.append((classes, "Tract classification", class_legend_html(counts)))
+    layers.append((classes, "Tract classification",
+                   class_legend_html(counts, definitions_for(thresholds))))
 
     index, bounds, vmax = density_image(density_values, grid, tracts.crs)
     png = base64.b64encode(palette_png(index)).decode("ascii")
     density_layer = folium.FeatureGroup(name="Asset density (assets per km²)", show=False)
     folium.raster_layers.ImageOverlay(f"data:image/png;base64,{png}", bounds=bounds,
                                       opacity=0.85).add_to(density_layer)
-    layers.append((density_layer, "Asset density", density_legend_html(vmax)))
+    layers.append((density_layer, "Asset density", density_legend_html(vmax, bandwidth_m)))
 
     assets_wgs = assets.to_crs(4326)
     summary = []

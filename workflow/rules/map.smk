@@ -53,6 +53,7 @@ rule static_map:
         code=code("static_map.py"),
         region=region_config,
         region_name=lambda wildcards: wildcards.region,
+        classification=settings("classification"),
     message:
         "Drawing the static map of {wildcards.region}"
     script:
