@@ -160,6 +160,9 @@ CURVATURE_CORRECTED = frozenset({"quartic"})
 BINNING_PAD = 2
 #: Points binned per chunk (their temporaries, ~0.5 MB each, stay in the CPU cache).
 BINNING_CHUNK = 65_536
+#: Points per `numpy.bincount`: their share arrays (≤ 25 MB) stay under glibc's 32 MB limit for
+#: fresh memory maps, so they are reused call after call instead of faulted in anew.
+BINCOUNT_CHUNK = 524_288
 
 
 def binning_shares(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool = False,
@@ -267,12 +270,26 @@ def _fill_shares(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, grid: Grid,
 
 def _padded_binning(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool = False,
                     weights: np.ndarray | None = None) -> np.ndarray:
-    """Binned weights on the grid padded by `BINNING_PAD` cells (one `numpy.bincount`)."""
-    index, shares = binning_shares(x, y, grid, curvature=curvature, weights=weights)
+    """Binned weights on the grid padded by `BINNING_PAD` cells: one `numpy.bincount` per
+    `BINCOUNT_CHUNK` points, so the share arrays stay small enough to be reused (no fresh
+    pages per call) and memory does not grow with the number of points."""
     pad = BINNING_PAD
     shape = (grid.height + 2 * pad, grid.width + 2 * pad)
-    return np.bincount(index.ravel(), weights=shares.ravel(),
-                       minlength=shape[0] * shape[1]).reshape(shape)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    size = shape[0] * shape[1]
+    counts = None
+    for start in range(0, len(x), BINCOUNT_CHUNK):
+        part = slice(start, start + BINCOUNT_CHUNK)
+        index, shares = binning_shares(x[part], y[part], grid, curvature=curvature,
+                                       weights=None if weights is None else
+                                       np.asarray(weights, dtype=float)[part])
+        chunk = np.bincount(index.ravel(), weights=shares.ravel(), minlength=size)
+        if counts is None:
+            counts = chunk
+        else:
+            counts += chunk
+    return (np.zeros(size) if counts is None else counts).reshape(shape)
 
 
 def linear_binning(x: np.ndarray, y: np.ndarray, grid: Grid,
