@@ -33,13 +33,15 @@ import yaml
 from aiddeserts.synthetic_nation import NationSpec, generate_state, state_table
 
 BENCH = Path(__file__).resolve().parent
-#: The quantity that drives each costly rule's time and memory.
+#: The quantity (or quantities) that drive each costly rule's time and memory.
 DRIVER = {
     "ingest_tracts": "tracts",
     "ingest_assets": "assets",
     "ingest_survey": "survey_points",
     "asset_density": "cells",
-    "classify_tracts": "tracts",
+    # Per tract (bootstrap, contributions) and per km² (the population grid of the distance
+    # test, at population_cell_m, before large tracts are thinned): the state's grid cells.
+    "classify_tracts": ("tracts", "cells"),
     "web_map": "assets",
 }
 #: The chain of jobs one state cannot run in parallel (the surveys and assets ingests overlap).
@@ -73,29 +75,42 @@ def read_benchmarks(workdir: Path, states: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_lines(measured: pd.DataFrame, table: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
-    """Per rule: [intercept, slope] of compute seconds and of peak RSS against the rule's driver,
-    and the job's start-up overhead (median of benchmark seconds minus compute seconds)."""
+def drivers(driver: str | tuple[str, ...]) -> list[str]:
+    return [driver] if isinstance(driver, str) else list(driver)
+
+
+def fit_lines(measured: pd.DataFrame, table: pd.DataFrame) -> dict[str, dict]:
+    """Per rule: [intercept, slope per driver] of compute seconds and of peak RSS against the
+    rule's driver(s), by non-negative least squares (a negative term would be noise on few
+    points), and the job's start-up overhead (median of benchmark seconds minus compute)."""
+    from scipy.optimize import nnls
+
     fits = {}
     for rule, driver in DRIVER.items():
         rows = measured[measured["rule"] == rule].merge(table, on="state")
-        x = rows[driver].to_numpy(dtype=float)
-        fits[rule] = {"driver": driver}
+        design = np.column_stack([np.ones(len(rows))]
+                                 + [rows[d].to_numpy(dtype=float) for d in drivers(driver)])
+        scale = design.max(axis=0)  # columns of similar size for the solver
+        fits[rule] = {"driver": drivers(driver)}
         fits[rule]["overhead_s"] = float((rows["s"] - rows["compute_s"]).median())
         for column in ("compute_s", "max_rss_mb"):
-            slope, intercept = np.polyfit(x, rows[column].to_numpy(dtype=float), 1)
-            # A negative intercept or slope is noise on few points: clamp to a physical line.
-            fits[rule][column] = [max(float(intercept), 0.0), max(float(slope), 0.0)]
+            coef, _ = nnls(design / scale, rows[column].to_numpy(dtype=float))
+            fits[rule][column] = [float(c) for c in coef / scale]
     return fits
+
+
+def predict(fit: list[float], table: pd.DataFrame, driver: list[str]) -> np.ndarray:
+    """intercept + Σ slope × driver, per state."""
+    return fit[0] + sum(c * table[d].to_numpy(dtype=float) for c, d in zip(fit[1:], driver,
+                                                                          strict=True))
 
 
 def extrapolate(table: pd.DataFrame, fits: dict) -> pd.DataFrame:
     """Predicted seconds and peak memory per state and rule, plus the state's critical path."""
     out = table[["state", "tracts", "assets", "survey_points", "cells"]].copy()
     for rule, fit in fits.items():
-        x = table[fit["driver"]].to_numpy(dtype=float)
-        out[f"{rule}_s"] = fit["overhead_s"] + fit["compute_s"][0] + fit["compute_s"][1] * x
-        out[f"{rule}_mb"] = fit["max_rss_mb"][0] + fit["max_rss_mb"][1] * x
+        out[f"{rule}_s"] = fit["overhead_s"] + predict(fit["compute_s"], table, fit["driver"])
+        out[f"{rule}_mb"] = predict(fit["max_rss_mb"], table, fit["driver"])
     out["cpu_s"] = out[[f"{r}_s" for r in fits]].sum(axis=1) + SMALL_JOBS_S
     out["critical_path_s"] = out[[f"{r}_s" for r in CRITICAL]].sum(axis=1) + SMALL_JOBS_S
     out["peak_mb"] = out[[f"{r}_mb" for r in fits]].max(axis=1)

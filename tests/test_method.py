@@ -269,3 +269,25 @@ def test_each_asset_contribution_is_its_own_density_in_the_tract():
         # kernel's slightly negative rim); a tract reached only by that rim differs by ~1e-5.
         np.testing.assert_allclose(matrix[:, j], expected, rtol=1e-4,
                                    atol=1e-4 * expected.max())
+
+
+def test_population_points_of_a_large_tract_are_thinned_evenly():
+    """A 20 km square at 100 m cells (40,000 cells) keeps every 10th row and column: 400
+    points 1 km apart, the whole population, and the same share beyond a threshold to 1 %."""
+    big = gpd.GeoDataFrame({"pop": [5000.0, 30.0]}, crs=CRS,
+                           geometry=[box(0, 0, 20_000, 20_000), box(25_000, 0, 27_000, 1_000)])
+    full = population_points(big, big["pop"], 100.0)
+    thin = population_points(big, big["pop"], 100.0, max_points=400)
+    counts = thin["tract"].value_counts().sort_index().tolist()
+    assert counts == [400, 200]  # the small tract (200 cells) keeps every cell
+    assert thin.groupby("tract")["population"].sum().tolist() == pytest.approx([5000.0, 30.0])
+    spacing = np.diff(np.sort(thin.loc[thin["tract"] == 0, "x"].unique()))
+    assert np.allclose(spacing, 1000.0)
+    asset = np.array([[0.0, 0.0]])
+    for threshold in (5_000.0, 12_000.0, 20_000.0):
+        exact, sampled = (share_beyond(p, 2, asset, np.array([threshold, 1e6]))[0]
+                          for p in (full, thin))
+        assert sampled == pytest.approx(exact, abs=0.01)
+    # Counted from the tract's own first row: a strip one cell tall keeps every 2nd cell.
+    strip = gpd.GeoDataFrame({"pop": [90.0]}, crs=CRS, geometry=[box(0, 0, 90_000, 100)])
+    assert len(population_points(strip, strip["pop"], 100.0, max_points=400)) == 450

@@ -89,17 +89,24 @@ def _pairs_within(a: np.ndarray, b: np.ndarray, radius: float) -> tuple[np.ndarr
     return ia, ib
 
 
-def population_points(tracts: gpd.GeoDataFrame, population: pd.Series, cell_size: float
-                      ) -> pd.DataFrame:
+def population_points(tracts: gpd.GeoDataFrame, population: pd.Series, cell_size: float,
+                      max_points: int | None = None) -> pd.DataFrame:
     """The tracts' population spread evenly over the centres of `cell_size` grid cells inside each
     tract (a tract holding no cell centre gets one point, its representative point).
 
-    Returns columns `tract` (0-based position), `x`, `y`, `population`.
+    With `max_points`, a tract holding more cells keeps only every k-th row and column of them
+    (k = ⌈√(cells / max_points)⌉, counted from the tract's first row and column; all of them if
+    that leaves none), so a large rural tract costs about as much as an urban one while its
+    points stay evenly spread. Returns columns `tract` (0-based position), `x`, `y`,
+    `population`.
     """
     grid = grid_for_bounds(tuple(tracts.total_bounds), cell_size)
     zones = zone_raster(tracts.geometry, grid)
     rows, cols = np.nonzero(zones)
     tract = zones[rows, cols].astype(np.int64) - 1
+    if max_points is not None and len(tract):
+        keep = _sparse_sample(tract, rows, cols, len(tracts), max_points)
+        rows, cols, tract = rows[keep], cols[keep], tract[keep]
     xs, ys = grid.cell_centres()
     x, y = xs[cols], ys[rows]
     missing = np.setdiff1d(np.arange(len(tracts)), tract)
@@ -113,6 +120,22 @@ def population_points(tracts: gpd.GeoDataFrame, population: pd.Series, cell_size
     order = np.lexsort((x, -y, tract))
     tract, x, y = tract[order], x[order], y[order]
     return pd.DataFrame({"tract": tract, "x": x, "y": y, "population": pop[tract] / cells[tract]})
+
+
+def _sparse_sample(tract: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_tracts: int,
+                   max_points: int) -> np.ndarray:
+    """Which cells `population_points` keeps: every k-th row and column of tracts over
+    `max_points` cells, from each tract's first row and column."""
+    cells = np.bincount(tract, minlength=n_tracts)
+    stride = np.maximum(1, np.ceil(np.sqrt(cells / max_points))).astype(np.int64)
+    first_row = np.full(n_tracts, np.iinfo(np.int64).max)
+    first_col = first_row.copy()
+    np.minimum.at(first_row, tract, rows)
+    np.minimum.at(first_col, tract, cols)
+    step = stride[tract]
+    keep = ((rows - first_row[tract]) % step == 0) & ((cols - first_col[tract]) % step == 0)
+    emptied = (cells > 0) & (np.bincount(tract[keep], minlength=n_tracts) == 0)
+    return keep | emptied[tract]
 
 
 def is_urban(population: pd.Series, area_km2: pd.Series,

@@ -187,7 +187,8 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
     far_m = np.where(out["urban"], cls["far_urban_m"], cls["far_rural_m"])
     out["far_threshold_m"] = far_m.astype(float)
     out["assets_within_threshold"] = catchment.assets_within(rep_xy, assets_xy, far_m)
-    points = catchment.population_points(tracts, out["population"], cls["population_cell_m"])
+    points = catchment.population_points(tracts, out["population"], cls["population_cell_m"],
+                                         cls["population_points_max"])
     share_far = catchment.share_beyond(points, len(tracts), assets_xy, far_m)
     out["share_beyond_threshold"] = np.round(share_far, 4)
     out["edge_share"] = np.round(density.outside_share(zones > 0, grid, bandwidth,
