@@ -291,3 +291,24 @@ def test_population_points_of_a_large_tract_are_thinned_evenly():
     # Counted from the tract's own first row: a strip one cell tall keeps every 2nd cell.
     strip = gpd.GeoDataFrame({"pop": [90.0]}, crs=CRS, geometry=[box(0, 0, 90_000, 100)])
     assert len(population_points(strip, strip["pop"], 100.0, max_points=400)) == 450
+
+
+def test_population_points_are_the_same_in_bands_and_keep_all_cells_of_a_missed_tract(
+        monkeypatch):
+    """Rasterising in bands of rows gives the same points as one band; a tract whose every
+    cell falls off its kept rows and columns (an anti-diagonal of cells, 601 columns wide)
+    keeps all of them rather than none."""
+    from shapely.geometry import MultiPolygon
+
+    import aiddeserts.catchment as catchment
+
+    cells = [box(100 * k + 20, 100 * k + 20, 100 * k + 80, 100 * k + 80)
+             for k in range(602)]
+    tracts = gpd.GeoDataFrame({"pop": [602.0, 5000.0, 30.0]}, crs=CRS, geometry=[
+        MultiPolygon(cells), box(0, 70_000, 20_000, 90_000), box(25_000, 70_000, 27_000, 71_000)])
+    whole = population_points(tracts, tracts["pop"], 100.0, max_points=100)
+    missed = whole[whole["tract"] == 0]
+    assert len(missed) == 602 and missed["population"].sum() == pytest.approx(602.0)
+    monkeypatch.setattr(catchment, "POPULATION_BAND_CELLS", 3_000)
+    banded = population_points(tracts, tracts["pop"], 100.0, max_points=100)
+    pd.testing.assert_frame_equal(banded, whole)

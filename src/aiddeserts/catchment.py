@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from aiddeserts.density import grid_for_bounds
+from aiddeserts.density import Grid, grid_for_bounds
 from aiddeserts.zonal import zone_raster
 
 DECAYS = ("uniform", "gaussian", "stepped")
@@ -89,53 +89,73 @@ def _pairs_within(a: np.ndarray, b: np.ndarray, radius: float) -> tuple[np.ndarr
     return ia, ib
 
 
+#: Cells rasterised at a time by `population_points` (≈ 16 MB of zone ids per band).
+POPULATION_BAND_CELLS = 4_000_000
+
+
 def population_points(tracts: gpd.GeoDataFrame, population: pd.Series, cell_size: float,
                       max_points: int | None = None) -> pd.DataFrame:
     """The tracts' population spread evenly over the centres of `cell_size` grid cells inside each
     tract (a tract holding no cell centre gets one point, its representative point).
 
-    With `max_points`, a tract holding more cells keeps only every k-th row and column of them
-    (k = ⌈√(cells / max_points)⌉, counted from the tract's first row and column; all of them if
-    that leaves none), so a large rural tract costs about as much as an urban one while its
-    points stay evenly spread. Returns columns `tract` (0-based position), `x`, `y`,
-    `population`.
+    With `max_points`, a tract over about that many cells (its area / cell²) keeps only every
+    k-th row and column of them (k = ⌈√(cells / max_points)⌉, counted from the first row and
+    column of its bounding box; every cell if that leaves none), so a large rural tract costs
+    about as much as an urban one while its points stay evenly spread. The grid is rasterised
+    in bands of rows, so memory follows the points kept, not the region's extent. Returns
+    columns `tract` (0-based position), `x`, `y`, `population`.
     """
     grid = grid_for_bounds(tuple(tracts.total_bounds), cell_size)
-    zones = zone_raster(tracts.geometry, grid)
-    rows, cols = np.nonzero(zones)
-    tract = zones[rows, cols].astype(np.int64) - 1
-    if max_points is not None and len(tract):
-        keep = _sparse_sample(tract, rows, cols, len(tracts), max_points)
-        rows, cols, tract = rows[keep], cols[keep], tract[keep]
-    xs, ys = grid.cell_centres()
-    x, y = xs[cols], ys[rows]
-    missing = np.setdiff1d(np.arange(len(tracts)), tract)
+    n = len(tracts)
+    bounds = tracts.geometry.bounds.to_numpy(dtype=float)  # minx, miny, maxx, maxy
+    stride = np.ones(n, dtype=np.int64)
+    if max_points is not None:
+        area_cells = np.nan_to_num(tracts.geometry.area.to_numpy(dtype=float)) / cell_size**2
+        stride = np.maximum(1, np.ceil(np.sqrt(area_cells / max_points))).astype(np.int64)
+    first_row = np.ceil((grid.y_max - bounds[:, 3]) / cell_size - 0.5).astype(np.int64)
+    first_col = np.ceil((bounds[:, 0] - grid.x_min) / cell_size - 0.5).astype(np.int64)
+    band = max(1, POPULATION_BAND_CELLS // grid.width)
+    tract_parts, row_parts, col_parts = [], [], []
+    for top in range(0, grid.height, band):
+        rows_here = min(band, grid.height - top)
+        y_top = grid.y_max - top * cell_size
+        y_bottom = y_top - rows_here * cell_size
+        near = np.flatnonzero((bounds[:, 1] <= y_top) & (bounds[:, 3] >= y_bottom))
+        if not len(near):
+            continue
+        zones = zone_raster(tracts.geometry.iloc[near],
+                            Grid(grid.x_min, y_top, cell_size, grid.width, rows_here))
+        rows, cols = np.nonzero(zones)
+        tract = near[zones[rows, cols] - 1]
+        rows += top
+        step = stride[tract]
+        keep = ((rows - first_row[tract]) % step == 0) & ((cols - first_col[tract]) % step == 0)
+        tract_parts.append(tract[keep])
+        row_parts.append(rows[keep])
+        col_parts.append(cols[keep])
+    tract = np.concatenate([np.zeros(0, np.int64), *tract_parts])
+    rows = np.concatenate([np.zeros(0, np.int64), *row_parts])
+    cols = np.concatenate([np.zeros(0, np.int64), *col_parts])
+    # A thinned tract whose kept rows and columns hold none of its cells keeps all of them.
+    for t in np.setdiff1d(np.flatnonzero(stride > 1), tract):
+        window = grid_for_bounds(tuple(bounds[t]), cell_size)
+        w_rows, w_cols = np.nonzero(zone_raster(tracts.geometry.iloc[[t]], window))
+        tract = np.concatenate([tract, np.full(len(w_rows), t)])
+        rows = np.concatenate([rows, w_rows + round((grid.y_max - window.y_max) / cell_size)])
+        cols = np.concatenate([cols, w_cols + round((window.x_min - grid.x_min) / cell_size)])
+    x = grid.x_min + (cols + 0.5) * cell_size
+    y = grid.y_max - (rows + 0.5) * cell_size
+    missing = np.setdiff1d(np.arange(n), tract)
     if len(missing):
         reps = tracts.geometry.iloc[missing].representative_point()
         tract = np.concatenate([tract, missing])
         x = np.concatenate([x, reps.x.to_numpy()])
         y = np.concatenate([y, reps.y.to_numpy()])
-    cells = np.bincount(tract, minlength=len(tracts))
+    cells = np.bincount(tract, minlength=n)
     pop = np.nan_to_num(population.to_numpy(dtype=float))
     order = np.lexsort((x, -y, tract))
     tract, x, y = tract[order], x[order], y[order]
     return pd.DataFrame({"tract": tract, "x": x, "y": y, "population": pop[tract] / cells[tract]})
-
-
-def _sparse_sample(tract: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_tracts: int,
-                   max_points: int) -> np.ndarray:
-    """Which cells `population_points` keeps: every k-th row and column of tracts over
-    `max_points` cells, from each tract's first row and column."""
-    cells = np.bincount(tract, minlength=n_tracts)
-    stride = np.maximum(1, np.ceil(np.sqrt(cells / max_points))).astype(np.int64)
-    first_row = np.full(n_tracts, np.iinfo(np.int64).max)
-    first_col = first_row.copy()
-    np.minimum.at(first_row, tract, rows)
-    np.minimum.at(first_col, tract, cols)
-    step = stride[tract]
-    keep = ((rows - first_row[tract]) % step == 0) & ((cols - first_col[tract]) % step == 0)
-    emptied = (cells > 0) & (np.bincount(tract[keep], minlength=n_tracts) == 0)
-    return keep | emptied[tract]
 
 
 def is_urban(population: pd.Series, area_km2: pd.Series,
