@@ -277,13 +277,13 @@ def _padded_binning(x: np.ndarray, y: np.ndarray, grid: Grid, *, curvature: bool
     shape = (grid.height + 2 * pad, grid.width + 2 * pad)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float)
     size = shape[0] * shape[1]
     counts = None
     for start in range(0, len(x), BINCOUNT_CHUNK):
         part = slice(start, start + BINCOUNT_CHUNK)
         index, shares = binning_shares(x[part], y[part], grid, curvature=curvature,
-                                       weights=None if weights is None else
-                                       np.asarray(weights, dtype=float)[part])
+                                       weights=None if w is None else w[part])
         chunk = np.bincount(index.ravel(), weights=shares.ravel(), minlength=size)
         if counts is None:
             counts = chunk
