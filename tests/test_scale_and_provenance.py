@@ -74,12 +74,62 @@ def test_code_version_follows_the_modules_a_script_imports(tmp_path):
 
 def test_code_version_follows_imports_made_inside_functions():
     # pipeline.py imports the density and method modules inside its entry functions (so other
-    # jobs start faster); a change to them must still rerun the rules that use them.
+    # jobs start faster); a change to them must still rerun the rules that use them, and only
+    # those: each rule follows the entry function its script takes from pipeline.py.
     scripts, package = REPO / "workflow" / "scripts", REPO / "src" / "aiddeserts"
     classify = {p.name for p in module_closure(scripts / "classify_tracts.py", package)}
     assert {"pipeline.py", "density.py", "confidence.py", "catchment.py", "need.py",
-            "access.py", "zonal.py", "ingest.py", "privacy_audit.py"} <= classify
-    assert "density.py" in {p.name for p in module_closure(scripts / "web_map.py", package)}
+            "access.py", "zonal.py"} <= classify
+    assert not {"webmap.py", "figure.py", "ingest.py", "privacy_audit.py"} & classify
+    web_map = {p.name for p in module_closure(scripts / "web_map.py", package)}
+    assert {"webmap.py", "density.py", "privacy.py"} <= web_map
+    assert not {"catchment.py", "confidence.py", "ingest.py"} & web_map
+
+
+def test_a_stage_module_change_reruns_only_the_rules_that_run_it(tmp_path):
+    package = tmp_path / "aiddeserts"
+    shutil.copytree(REPO / "src" / "aiddeserts", package)
+    scripts = REPO / "workflow" / "scripts"
+    rules = [scripts / f"{name}.py" for name in ("classify_tracts", "web_map", "ingest_assets")]
+    before = {s: code_version(s, package) for s in rules}
+    code_version.cache_clear()
+    with open(package / "catchment.py", "a") as handle:
+        handle.write("\n# changed\n")
+    after = {s: code_version(s, package) for s in rules}
+    code_version.cache_clear()
+    assert after[rules[0]] != before[rules[0]]
+    assert after[rules[1]] == before[rules[1]] and after[rules[2]] == before[rules[2]]
+
+
+def test_imported_modules_follow_the_named_functions_and_skip_type_checking():
+    from aiddeserts.manifest import _imported_modules
+
+    source = """
+from typing import TYPE_CHECKING
+from aiddeserts import io
+if TYPE_CHECKING:
+    from aiddeserts import density
+
+def entry():
+    from aiddeserts import need
+    return helper()
+
+def helper():
+    from aiddeserts.catchment import share_beyond
+    return share_beyond
+
+def other():
+    from aiddeserts import webmap
+"""
+    def modules(names):
+        return {module for module, _ in _imported_modules(source, names)}
+
+    assert modules(frozenset({"entry"})) == {"aiddeserts", "aiddeserts.io", "aiddeserts.need",
+                                             "aiddeserts.catchment",
+                                             "aiddeserts.catchment.share_beyond"}
+    assert "aiddeserts.webmap" in modules(None) and "aiddeserts.density" not in modules(None)
+    # A name that is not a top-level function (a constant, a class) takes the whole module.
+    assert "aiddeserts.webmap" in modules(frozenset({"CONSTANT"}))
 
 
 def test_config_hash_is_canonical_and_sidecars_list_shapefile_parts(tmp_path):

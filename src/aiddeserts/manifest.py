@@ -57,46 +57,103 @@ def config_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
+def _package_imports(node: ast.AST) -> list[tuple[str, frozenset[str] | None]]:
+    """`aiddeserts` imports made by one import statement: (module, the names it takes from the
+    module, or None for the whole module)."""
+    def ours(name: str) -> bool:
+        return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+    if isinstance(node, ast.Import):
+        return [(alias.name, None) for alias in node.names if ours(alias.name)]
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and ours(node.module):
+        # `from aiddeserts import io` takes a module; `from aiddeserts.io import write_json` a name.
+        names = frozenset(alias.name for alias in node.names)
+        return [(node.module, names)] + [(f"{node.module}.{n}", None) for n in names]
+    return []
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` (its imports never run)."""
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imports_in(nodes: list[ast.stmt]) -> list[tuple[str, frozenset[str] | None]]:
+    """Every package import in `nodes`, at any depth, except under `if TYPE_CHECKING:`."""
+    found: list[tuple[str, frozenset[str] | None]] = []
+    pending: list[ast.AST] = list(nodes)
+    while pending:
+        node = pending.pop()
+        if _is_type_checking(node):
+            continue
+        found += _package_imports(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 @cache
-def _imported_modules(source: str) -> frozenset[str]:
-    """Names of `aiddeserts.*` modules imported anywhere in `source` (also inside functions).
+def _imported_modules(source: str, names: frozenset[str] | None = None
+                      ) -> tuple[tuple[str, frozenset[str] | None], ...]:
+    """The `aiddeserts` imports `source` makes: (module, names taken or None for all of it).
+
+    With `names` (the functions another module takes from this one), only the imports that
+    running them can reach: the module's top-level imports, and those inside the named
+    functions and inside the module's functions they refer to (followed transitively). Without,
+    or when a name is not a top-level function, every import in the module (also inside
+    functions). Imports under `if TYPE_CHECKING:` never run and are skipped.
 
     Cached by source text: every rule's closure shares most modules, and parsing them once
-    instead of once per rule saves seconds of every Snakemake start."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
+    instead of once per rule saves seconds of every Snakemake start.
+    """
+    tree = ast.parse(source)
+    functions = {node.name: node for node in tree.body
+                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    if names is None or not names <= functions.keys():
+        return tuple(_imports_in(tree.body))
+    found = _imports_in([node for node in tree.body if node.__class__ not in
+                         (ast.FunctionDef, ast.AsyncFunctionDef)])
+    reached, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name in reached:
             continue
-        found.update(n for n in names if n == PACKAGE or n.startswith(PACKAGE + "."))
-    return frozenset(found)
+        reached.add(name)
+        found += _imports_in([functions[name]])
+        pending += [node.id for node in ast.walk(functions[name])
+                    if isinstance(node, ast.Name) and node.id in functions]
+    return tuple(found)
 
 
 def module_closure(script: str | Path, package_dir: str | Path) -> list[Path]:
     """Package source files `script` depends on: its `aiddeserts` imports, followed transitively.
 
-    Imports that name a symbol rather than a module (``from aiddeserts.io import write_json``)
-    resolve to the module file; names that are no file of the package are ignored.
+    A module whose functions are imported by name (``from aiddeserts.pipeline import
+    make_map``) is followed only through what those functions can reach
+    (:func:`_imported_modules`), so a rule does not depend on the stages it never runs. Names
+    that are no file of the package are ignored.
     """
     package_dir = Path(package_dir)
-    seen: set[Path] = set()
-    pending = [Path(script)]
+    taken: dict[Path, frozenset[str] | None] = {}  # per file: names followed so far, None = all
+    pending: list[tuple[Path, frozenset[str] | None]] = [(Path(script), None)]
+    first = True
     while pending:
-        current = pending.pop()
-        for name in _imported_modules(current.read_text(encoding="utf-8")):
-            parts = name.split(".")[1:]
+        current, names = pending.pop()
+        if not first:
+            before = taken.get(current, frozenset())
+            if before is None or (names is not None and names <= before):
+                continue
+            taken[current] = None if names is None else before | names
+            names = taken[current]
+        first = False
+        for module, wanted in _imported_modules(current.read_text(encoding="utf-8"), names):
+            parts = module.split(".")[1:]
             candidates = [package_dir / "__init__.py"]
             if parts:
                 candidates += [package_dir.joinpath(*parts).with_suffix(".py"),
                                package_dir.joinpath(*parts, "__init__.py")]
             for path in candidates:
-                if path.is_file() and path not in seen:
-                    seen.add(path)
-                    pending.append(path)
-    return sorted(seen)
+                if path.is_file():  # the package's __init__ runs whole on any import
+                    pending.append((path, None if path == candidates[0] else wanted))
+    return sorted(taken)
 
 
 @cache
