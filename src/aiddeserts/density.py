@@ -92,6 +92,8 @@ def kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.ndarray:
     return kernel_value(kernel, distance, bandwidth)
 
 
+#: The smooth kernels, whose binned grid is their L2 projection (`binned_kernel_grid`).
+PROJECTED_KERNELS = frozenset({"quartic", "gaussian"})
 #: Gauss–Legendre points per cell and axis for the kernel projection's integrals: exact for the
 #: quartic's polynomial pieces; cells cut by its edge, and the Gaussian, err by < 1e-5 of the peak.
 PROJECTION_QUADRATURE = 4
@@ -110,7 +112,7 @@ def binned_kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.nd
     ring of cells beyond the support (the solve's ringing, < 1e-3 of the peak). Other kernels
     are sampled as is.
     """
-    if kernel not in ("quartic", "gaussian"):
+    if kernel not in PROJECTED_KERNELS:
         return kernel_grid(kernel, bandwidth, cell_size)
     return _projected_kernel_grid(kernel, float(bandwidth), float(cell_size)).copy()
 
@@ -118,7 +120,7 @@ def binned_kernel_grid(kernel: str, bandwidth: float, cell_size: float) -> np.nd
 def binned_kernel_half_width(kernel: str, bandwidth: float, cell_size: float) -> int:
     """Cells from the centre of `binned_kernel_grid` to its edge."""
     half = math.ceil(kernel_support(kernel, bandwidth) / cell_size)
-    return half + 1 if kernel in ("quartic", "gaussian") else half
+    return half + 1 if kernel in PROJECTED_KERNELS else half
 
 
 @functools.lru_cache(maxsize=8)
