@@ -84,7 +84,7 @@ def bench_kde(repeats: int, slow_repeats: int) -> None:
     from scipy.stats import gaussian_kde
     from sklearn.neighbors import KernelDensity
 
-    from aiddeserts.density import Grid, kernel_density, kernel_value, linear_binning
+    from aiddeserts.method.density import Grid, kernel_density, kernel_value, linear_binning
 
     print("KDE: 1e6 points, 25 m grid over 40 km (2.56 M cells), Gaussian σ = 800 m", flush=True)
     x, y = metro_points(1_000_000)
@@ -196,8 +196,8 @@ def bench_zonal(repeats: int) -> None:
     from exactextract import exact_extract
     from rasterstats import zonal_stats
 
-    from aiddeserts.density import Grid, kernel_density
-    from aiddeserts.zonal import zonal_mean, zone_raster
+    from aiddeserts.method.density import Grid, kernel_density
+    from aiddeserts.method.zonal import zonal_mean, zone_raster
 
     print("Zonal mean of the 2.56 M-cell grid over 1,000 tracts", flush=True)
     tracts = metro_tracts(1000)
@@ -237,7 +237,7 @@ def bench_join(repeats: int) -> None:
     import geopandas as gpd
     import shapely
 
-    from aiddeserts.pointjoin import containing_polygon
+    from aiddeserts.method.pointjoin import containing_polygon
 
     print("Spatial join: 1e6 points to 1,000 tracts (peers given prebuilt geometries)", flush=True)
     tracts = metro_tracts(1000)
@@ -303,9 +303,9 @@ def growth(name: str, unit: str, sizes: list[float], times: list[float], mems: l
 
 
 def bench_growth(repeats: int) -> None:
-    from aiddeserts.density import Grid, kernel_density
-    from aiddeserts.pointjoin import containing_polygon
-    from aiddeserts.zonal import zonal_mean, zone_raster
+    from aiddeserts.method.density import Grid, kernel_density
+    from aiddeserts.method.pointjoin import containing_polygon
+    from aiddeserts.method.zonal import zonal_mean, zone_raster
 
     print("Growth: time and memory against points, cells and tracts", flush=True)
     grid = Grid(X0, Y0 + 40_000.0, 25.0, 1600, 1600)

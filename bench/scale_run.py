@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scale_run.py [--states S01,S13,S23,S40] [--cores 2] [--cell-size 200]
 
-1. The synthetic nation's state table (aiddeserts.synthetic_nation: ≈85,000 tracts in 51 states,
+1. The synthetic nation's state table (bench/synthetic_nation.py: ≈85,000 tracts in 51 states,
    ≈1e6 assets, ≈5e6 survey points); only the sampled states are generated (lazily, per state).
 2. `aiddeserts run --cores N` builds the sampled states in parallel, as a scheduled rerun would.
 3. Each costly rule's Snakemake benchmark (seconds, peak RSS) is fitted against the quantity that
@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-
-from aiddeserts.synthetic_nation import NationSpec, generate_state, state_table
+from synthetic_nation import NationSpec, generate_state, state_table
 
 BENCH = Path(__file__).resolve().parent
 #: The quantity (or quantities) that drive each costly rule's time and memory.

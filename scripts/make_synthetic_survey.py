@@ -15,8 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-
-from aiddeserts.synthetic import synthetic_survey
+from synthetic import synthetic_survey
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "nyc"
 

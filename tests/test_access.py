@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from conftest import CRS, X0, Y0, grid_tracts
 
-from aiddeserts.access import counts_by_type, nearest_distances, slug, tract_density
-from aiddeserts.density import grid_for_bounds
-from aiddeserts.zonal import zonal_mean, zone_raster
+from aiddeserts.method.access import counts_by_type, nearest_distances, slug, tract_density
+from aiddeserts.method.density import grid_for_bounds
+from aiddeserts.method.zonal import zonal_mean, zone_raster
 
 
 def test_zonal_mean_by_cell_centre():

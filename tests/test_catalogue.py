@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Polygon
 
 from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
-from aiddeserts.ingest import count_rows, read_assets, read_survey, read_tracts
+from aiddeserts.io.ingest import count_rows, read_assets, read_survey, read_tracts
 
 TRACTS_CFG = {"id": "TRACT_CODE", "population": "pop", "need": ["poverty"]}
 

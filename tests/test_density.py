@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import fftconvolve
 
-from aiddeserts.density import (
+from aiddeserts.method.density import (
     BINNING_PAD,
     KERNELS,
     Grid,

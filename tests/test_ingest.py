@@ -8,7 +8,7 @@ import pytest
 from conftest import CRS, grid_tracts
 
 from aiddeserts.errors import InputError
-from aiddeserts.ingest import read_assets, read_survey, read_tracts, to_number
+from aiddeserts.io.ingest import read_assets, read_survey, read_tracts, to_number
 
 
 def test_tracts_without_crs_need_config(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 from shapely.geometry import Point
 
-from aiddeserts.io import read_gpkg, write_gpkg
+from aiddeserts.io.files import read_gpkg, write_gpkg
 
 
 def test_read_gpkg_reads_only_the_columns_asked_for(tmp_path):

@@ -12,15 +12,15 @@ import pytest
 from conftest import CRS, X0, Y0, grid_tracts
 from shapely.geometry import box
 
-from aiddeserts.access import tract_density
-from aiddeserts.catchment import (
+from aiddeserts.method.access import tract_density
+from aiddeserts.method.catchment import (
     decay_weights,
     is_urban,
     population_points,
     share_beyond,
     two_step_fca,
 )
-from aiddeserts.confidence import (
+from aiddeserts.method.confidence import (
     AccessRule,
     asset_contributions,
     cold_spots,
@@ -29,7 +29,7 @@ from aiddeserts.confidence import (
     response_disparity,
     robustness_margin,
 )
-from aiddeserts.density import (
+from aiddeserts.method.density import (
     Grid,
     auto_bandwidth,
     grid_for_bounds,
@@ -37,8 +37,8 @@ from aiddeserts.density import (
     outside_share,
     resolve_bandwidth,
 )
-from aiddeserts.need import empirical_bayes_rate, need_score, need_score_interval
-from aiddeserts.zonal import zone_raster
+from aiddeserts.method.need import empirical_bayes_rate, need_score, need_score_interval
+from aiddeserts.method.zonal import zone_raster
 
 
 def test_decay_weights():
@@ -248,7 +248,7 @@ def test_config_accepts_auto_bandwidth_only_as_the_word_auto():
 
 
 def test_assets_within_a_radius_per_origin():
-    from aiddeserts.catchment import assets_within
+    from aiddeserts.method.catchment import assets_within
 
     origins = np.array([[0.0, 0.0], [0.0, 0.0], [5000.0, 0.0]])
     assets = np.array([[100.0, 0.0], [900.0, 0.0], [0.0, 2000.0]])
@@ -300,7 +300,7 @@ def test_population_points_are_the_same_in_bands_and_keep_all_cells_of_a_missed_
     keeps all of them rather than none."""
     from shapely.geometry import MultiPolygon
 
-    import aiddeserts.catchment as catchment
+    import aiddeserts.method.catchment as catchment
 
     cells = [box(100 * k + 20, 100 * k + 20, 100 * k + 80, 100 * k + 80)
              for k in range(602)]

@@ -163,7 +163,7 @@ def test_auto_bandwidth_is_recorded_and_used(tmp_path, tiny_region):
     with rasterio.open(tmp_path / "auto" / "density.tif") as src:
         bandwidth = float(src.tags()["bandwidth_m"])
     assets = gpd.read_file(tmp_path / "auto" / "assets.gpkg")
-    from aiddeserts.density import auto_bandwidth
+    from aiddeserts.method.density import auto_bandwidth
 
     assert bandwidth == round(auto_bandwidth(assets.geometry.x, assets.geometry.y), 1)
     assert row(tracts, "T15")["is_desert"]

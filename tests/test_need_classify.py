@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aiddeserts.classify import classify
-from aiddeserts.need import need_score, percentile_rank, survey_by_tract
+from aiddeserts.method.classify import classify
+from aiddeserts.method.need import need_score, percentile_rank, survey_by_tract
 
 
 def test_percentile_rank_follows_svi_with_ties_lowest():
@@ -68,7 +68,7 @@ def test_access_is_absolute_not_relative():
 
 
 def test_distance_words_and_class_definitions():
-    from aiddeserts.classify import CLASS_DEFINITIONS, class_definitions, distance_words
+    from aiddeserts.method.classify import CLASS_DEFINITIONS, class_definitions, distance_words
 
     assert [distance_words(m) for m in (400, 1500, 1550, 16_093.0, 48_280)] == [
         "400 m", "1,500 m", "1 mile", "10 miles", "30 miles"]

@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from conftest import grid_tracts
 
-from aiddeserts.catchment import decay_weights, two_step_fca
-from aiddeserts.confidence import contiguity_weights, getis_ord_gi_star
-from aiddeserts.density import Grid, kernel_density
+from aiddeserts.method.catchment import decay_weights, two_step_fca
+from aiddeserts.method.confidence import contiguity_weights, getis_ord_gi_star
+from aiddeserts.method.density import Grid, kernel_density
 
 #: KDEpy's bw is the kernel's 1-D standard deviation; our quartic/Epanechnikov/uniform bandwidth
 #: is the support radius h, so bw = h / √c with c the kernel's 1-D variance denominator.

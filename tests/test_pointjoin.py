@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from aiddeserts.pointjoin import containing_polygon
+from aiddeserts.method.pointjoin import containing_polygon
 
 
 def voronoi_tracts(n: int, seed: int) -> np.ndarray:

@@ -12,9 +12,17 @@ from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
 from shapely.geometry import Point
 
 from aiddeserts.errors import InputError
-from aiddeserts.ingest import read_assets, read_survey
-from aiddeserts.need import survey_by_tract
-from aiddeserts.privacy import (
+from aiddeserts.io.ingest import read_assets, read_survey
+from aiddeserts.method.need import survey_by_tract
+from aiddeserts.privacy.audit import (
+    Candidates,
+    PrivacyLeakError,
+    Secrets,
+    audit_files,
+    file_contents,
+    text_pairs,
+)
+from aiddeserts.privacy.rules import (
     REDACTED,
     assets_for_display,
     donut_geomask,
@@ -24,14 +32,6 @@ from aiddeserts.privacy import (
     redact,
     stories_by_tract,
     suppression_mask,
-)
-from aiddeserts.privacy_audit import (
-    Candidates,
-    PrivacyLeakError,
-    Secrets,
-    audit_files,
-    file_contents,
-    text_pairs,
 )
 
 
@@ -174,7 +174,7 @@ def test_read_assets_reads_visibility_column(tmp_path):
 def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region, visibility):
     from aiddeserts import pipeline
     from aiddeserts.config import validate_config
-    from aiddeserts.io import read_gpkg, write_gpkg
+    from aiddeserts.io.files import read_gpkg, write_gpkg
 
     if visibility:
         tiny_region["regions"]["tiny"]["assets"]["visibility_value"] = visibility
@@ -289,7 +289,7 @@ def test_file_contents_without_texts_finds_the_same_pairs(tmp_path):
 
 
 def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
-    from aiddeserts.privacy_audit import collect_secrets
+    from aiddeserts.privacy.audit import collect_secrets
 
     tracts = grid_tracts(2)
     ids = {f"T{k:02d}": f"3606100{k:04d}" for k in range(4)}

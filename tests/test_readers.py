@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aiddeserts.ingest import read_assets, read_survey, read_tracts
-from aiddeserts.readers import (
+from aiddeserts.io.ingest import read_assets, read_survey, read_tracts
+from aiddeserts.io.readers import (
     acs_numbers,
     find_column,
     parse_geopoint,

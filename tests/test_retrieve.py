@@ -15,7 +15,7 @@ import pytest
 from conftest import run_snakemake
 
 from aiddeserts.errors import InputError
-from aiddeserts.retrieve import acs_url, download, retrieve_acs, retrieve_tracts, tiger_tract_url
+from aiddeserts.io.retrieve import acs_url, download, retrieve_acs, retrieve_tracts, tiger_tract_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TIGER_PATH = "/geo/tiger/TIGER2020/TRACT/tl_2020_27_tract.zip"

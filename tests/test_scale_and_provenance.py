@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from conftest import REPO
 from shapely.geometry import box
+from synthetic_nation import NationSpec, generate_state, state_table
 
 from aiddeserts.config import validate_config
 from aiddeserts.manifest import code_version, config_hash, module_closure, sidecars
-from aiddeserts.synthetic_nation import NationSpec, generate_state, state_table
 
 
 def test_state_table_partitions_the_nation_exactly():
@@ -106,30 +106,30 @@ def test_imported_modules_follow_the_named_functions_and_skip_type_checking():
 
     source = """
 from typing import TYPE_CHECKING
-from aiddeserts import io
+from aiddeserts.io import files as io
 if TYPE_CHECKING:
-    from aiddeserts import density
+    from aiddeserts.method import density
 
 def entry():
-    from aiddeserts import need
+    from aiddeserts.method import need
     return helper()
 
 def helper():
-    from aiddeserts.catchment import share_beyond
+    from aiddeserts.method.catchment import share_beyond
     return share_beyond
 
 def other():
-    from aiddeserts import webmap
+    from aiddeserts.maps import webmap
 """
     def modules(names):
         return {module for module, _ in _imported_modules(source, names)}
 
-    assert modules(frozenset({"entry"})) == {"aiddeserts", "aiddeserts.io", "aiddeserts.need",
-                                             "aiddeserts.catchment",
-                                             "aiddeserts.catchment.share_beyond"}
-    assert "aiddeserts.webmap" in modules(None) and "aiddeserts.density" not in modules(None)
+    assert modules(frozenset({"entry"})) == {
+        "aiddeserts.io", "aiddeserts.io.files", "aiddeserts.method", "aiddeserts.method.need",
+        "aiddeserts.method.catchment", "aiddeserts.method.catchment.share_beyond"}
+    assert "aiddeserts.maps.webmap" in modules(None) and "aiddeserts.method.density" not in modules(None)
     # A name that is not a top-level function (a constant, a class) takes the whole module.
-    assert "aiddeserts.webmap" in modules(frozenset({"CONSTANT"}))
+    assert "aiddeserts.maps.webmap" in modules(frozenset({"CONSTANT"}))
 
 
 def test_config_hash_is_canonical_and_sidecars_list_shapefile_parts(tmp_path):

@@ -13,8 +13,8 @@ from conftest import CRS, grid_tracts
 from PIL import Image
 from shapely.geometry import Point
 
-from aiddeserts import webmap
-from aiddeserts.density import grid_for_bounds, kernel_density
+from aiddeserts.maps import webmap
+from aiddeserts.method.density import grid_for_bounds, kernel_density
 
 #: Payloads planted in every user-provided field; none may reach the page unescaped.
 PAYLOADS = ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>',

@@ -93,7 +93,7 @@ def test_invalid_config_names_key_and_allowed_values(tmp_path, tiny_region):
 
 def test_density_matches_direct_kde(tmp_path, tiny_region):
     assert run_snakemake(tmp_path / "run", tiny_region).returncode == 0
-    from aiddeserts.density import kernel_value
+    from aiddeserts.method.density import kernel_value
 
     assets = gpd.read_file(tmp_path / "run" / "data" / "processed" / "tiny" / "assets.gpkg")
     with rasterio.open(tmp_path / "run" / "outputs" / "tiny" / "density.tif") as src:

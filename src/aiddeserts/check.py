@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from aiddeserts import ingest
 from aiddeserts.config import load_config
 from aiddeserts.errors import InputError
+from aiddeserts.io import ingest
 
 
 def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: TextIO) -> None:

@@ -66,7 +66,7 @@ def _package_imports(node: ast.AST) -> list[tuple[str, frozenset[str] | None]]:
     if isinstance(node, ast.Import):
         return [(alias.name, None) for alias in node.names if ours(alias.name)]
     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and ours(node.module):
-        # `from aiddeserts import io` takes a module; `from aiddeserts.io import write_json` a name.
+        # `from aiddeserts import io` takes a module; `from aiddeserts.io.files import x` a name.
         names = frozenset(alias.name for alias in node.names)
         return [(node.module, names)] + [(f"{node.module}.{n}", None) for n in names]
     return []
@@ -244,7 +244,7 @@ def build_manifest(region_name: str, region: Mapping[str, Any], settings: Mappin
 
 def write_manifest(manifest: Mapping[str, Any], out_path: str | Path) -> None:
     """Write the manifest as indented JSON with sorted keys (atomically)."""
-    from aiddeserts.io import atomic_path
+    from aiddeserts.io.files import atomic_path
 
     with atomic_path(out_path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",

@@ -15,10 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from aiddeserts import classify as classify_mod
-from aiddeserts import privacy, publishing
+from aiddeserts import publishing
 from aiddeserts.config import need_variables
-from aiddeserts.io import (
+from aiddeserts.io.files import (
     atomic_path,
     copy_file,
     read_geotiff,
@@ -29,15 +28,17 @@ from aiddeserts.io import (
     write_gpkg,
     write_json,
 )
+from aiddeserts.method import classify as classify_mod
+from aiddeserts.privacy import rules as privacy
 
 if TYPE_CHECKING:
-    from aiddeserts import confidence, density
+    from aiddeserts.method import confidence, density
 
 
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
                    out_counts: str) -> None:
     """Read and validate tracts (+ attributes), reproject to the working CRS."""
-    from aiddeserts import ingest
+    from aiddeserts.io import ingest
 
     tracts, rejects, read = ingest.load_tracts(region["tracts"])
     crs = ingest.working_crs(tracts, region.get("working_crs"))
@@ -61,7 +62,7 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     assets moved to a coarse place (privacy.protected_locations), so density and distances
     never rest on their exact place; `out_exact` keeps exact locations for the privacy audit.
     """
-    from aiddeserts import ingest
+    from aiddeserts.io import ingest
 
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = ingest.read_assets(region, tracts)
@@ -83,7 +84,7 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
                    out_rejects: str, out_counts: str, min_respondents: int = 11) -> None:
     """Read the survey (if any) keeping only allow-listed fields. Stays under data/processed/."""
-    from aiddeserts import ingest
+    from aiddeserts.io import ingest
 
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
@@ -109,8 +110,8 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     `bandwidth_m: auto` is resolved here (`density.auto_bandwidth`); the bandwidth used is
     written to the GeoTIFF's tags, where the classify stage reads it back.
     """
-    from aiddeserts import density
-    from aiddeserts.zonal import zone_raster
+    from aiddeserts.method import density
+    from aiddeserts.method.zonal import zone_raster
 
     tracts = read_gpkg(tracts_path)
     assets = read_gpkg(assets_path, columns=[])  # the points only
@@ -129,8 +130,8 @@ def classify_tracts(region: Mapping[str, Any], tracts_path: str, assets_path: st
                     survey_path: str, density_path: str, classification: Mapping[str, Any],
                     survey_rules: Mapping[str, Any], out_tracts: str) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer."""
-    from aiddeserts import access, catchment, confidence, density, need
-    from aiddeserts.zonal import zone_raster
+    from aiddeserts.method import access, catchment, confidence, density, need
+    from aiddeserts.method.zonal import zone_raster
 
     cls = classification
     tracts_cfg = region["tracts"]
@@ -231,7 +232,7 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                        far_m: np.ndarray, rule: confidence.AccessRule,
                        cls: Mapping[str, Any]) -> pd.DataFrame:
     """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns."""
-    from aiddeserts import catchment, confidence
+    from aiddeserts.method import catchment, confidence
 
     n = len(tracts)
     fallback = confidence.fallback_cells(zones, grid, rep_xy[:, 0], rep_xy[:, 1])
@@ -283,7 +284,7 @@ def survey_bias_columns(survey: gpd.GeoDataFrame, id_col: str, tract_ids: pd.Ser
     """Survey response bias per tract (`confidence.response_disparity`). The numbers are shown
     only where they cannot reveal a suppressed count (no respondent, or at least k); the flag
     always."""
-    from aiddeserts import confidence
+    from aiddeserts.method import confidence
 
     n = tract_ids.map(survey.groupby(id_col).size()).fillna(0)
     bias = confidence.response_disparity(n, population)
@@ -352,7 +353,7 @@ def privacy_audit(region: Mapping[str, Any], tracts_path: str, assets_exact_path
                   survey_rules: Mapping[str, Any], out_report: str) -> None:
     """Audit staged outputs for respondents, personal values and hidden assets; write the report
     only when nothing leaks (else raise PrivacyLeakError, so publication never starts)."""
-    from aiddeserts import privacy_audit as privacy_audit_mod
+    from aiddeserts.privacy import audit as privacy_audit_mod
 
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
@@ -377,7 +378,7 @@ def make_map(region: Mapping[str, Any], region_name: str, tracts_path: str, asse
     `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
     redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
     """
-    from aiddeserts import webmap
+    from aiddeserts.maps import webmap
 
     tracts = read_gpkg(tracts_path)
     assets = privacy.assets_for_display(read_gpkg(assets_path), tracts, region["tracts"]["id"],
@@ -403,7 +404,7 @@ def map_title(region: Mapping[str, Any], region_name: str) -> str:
 
 def classification_definitions(classification: Mapping[str, Any] | None) -> dict[str, str]:
     """Class definitions naming the region's configured distances."""
-    from aiddeserts.classify import class_definitions
+    from aiddeserts.method.classify import class_definitions
 
     settings = classification or {}
     return class_definitions(settings.get("catchment_m", 800.0),
@@ -413,7 +414,7 @@ def classification_definitions(classification: Mapping[str, Any] | None) -> dict
 def make_figure(region: Mapping[str, Any], region_name: str, tracts_path: str, out_png: str,
                 out_pdf: str, classification: Mapping[str, Any] | None = None) -> None:
     """The static classification map (PNG for screens, PDF for print)."""
-    from aiddeserts import figure
+    from aiddeserts.maps import figure
 
     tracts = read_gpkg(tracts_path)
     map_config = region.get("map", {})

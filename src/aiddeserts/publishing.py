@@ -32,7 +32,7 @@ def _read_json(path: str | Path) -> Any:
 
 
 def _write_json(data: Any, path: str | Path) -> None:
-    """The same layout as aiddeserts.io.write_json: indented, key-sorted, UTF-8."""
+    """The same layout as aiddeserts.io.files.write_json: indented, key-sorted, UTF-8."""
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                           encoding="utf-8")
 

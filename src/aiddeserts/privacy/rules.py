@@ -1,7 +1,7 @@
 """Privacy by construction: asset visibility, small-cell suppression, story redaction, geomasking.
 
 Everything here is a pure function over tables; the checks that outputs really hold no personal
-data live in :mod:`aiddeserts.privacy_audit`. docs/privacy.md explains the guarantees and limits.
+data live in :mod:`aiddeserts.privacy.audit`. docs/privacy.md explains the guarantees and limits.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any
 from aiddeserts.errors import InputError
 
 VERSIONS_COLUMNS = ["file", "url", "vintage", "sha256", "bytes", "retrieved_utc"]
-log = logging.getLogger("aiddeserts.retrieve")
+log = logging.getLogger("aiddeserts.io.retrieve")
 
 
 def tiger_tract_url(base_url: str, year: int, state: str) -> str:
@@ -138,7 +138,7 @@ def retrieve_tracts(settings: Mapping[str, Any], dest: str | Path,
 def retrieve_acs(settings: Mapping[str, Any], dest: str | Path,
                  versions_csv: str | Path = "data/versions.csv") -> Path:
     """ACS 5-year variables by tract as Census API JSON; validated as a table once downloaded."""
-    from aiddeserts.readers import read_census_api_json
+    from aiddeserts.io.readers import read_census_api_json
 
     year = settings.get("acs_year", 2022)
     url = acs_url(settings.get("acs_base_url", "https://api.census.gov/data"), year,

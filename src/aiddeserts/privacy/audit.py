@@ -31,7 +31,7 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
 from aiddeserts.errors import InputError
-from aiddeserts.privacy import TOKEN
+from aiddeserts.privacy.rules import TOKEN
 
 #: Metres per degree of latitude; a degree of longitude is never longer.
 M_PER_DEGREE = 111_320.0
@@ -341,7 +341,8 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
 
     `displayed` are the assets the map draws (names of displayed assets are not secret).
     """
-    from aiddeserts import ingest, privacy
+    from aiddeserts.io import ingest
+    from aiddeserts.privacy import rules as privacy
 
     crs = CRS(tracts.crs)
     geoms = tracts.geometry.to_numpy()

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from aiddeserts.density import Grid
-from aiddeserts.zonal import sample_at, zonal_mean, zone_raster
+from aiddeserts.method.density import Grid
+from aiddeserts.method.zonal import sample_at, zonal_mean, zone_raster
 
 
 def slug(text: str) -> str:

@@ -23,7 +23,7 @@ from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control, norm
 
-from aiddeserts.density import (
+from aiddeserts.method.density import (
     BINNING_PAD,
     CURVATURE_CORRECTED,
     Grid,

@@ -34,7 +34,7 @@ from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 # The class colours and labels live with the classes (the static figure needs no folium).
-from aiddeserts.classify import (
+from aiddeserts.method.classify import (
     CLASS_COLOURS,
     CLASS_DEFINITIONS,
     CLASS_LABELS,
@@ -44,7 +44,7 @@ from aiddeserts.classify import (
 )
 
 if TYPE_CHECKING:  # only for annotations
-    from aiddeserts.density import Grid
+    from aiddeserts.method.density import Grid
 
 #: Okabe–Ito for asset types (the classes use it too); each type also gets its own icon shape.
 ASSET_COLOURS = ["#0072B2", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#D55E00", "#000000"]

@@ -19,7 +19,7 @@ import rasterio
 from pyproj import CRS
 
 if TYPE_CHECKING:  # only for annotations
-    from aiddeserts.density import Grid
+    from aiddeserts.method.density import Grid
 
 #: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -116,7 +116,7 @@ def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
     """Band 1 as float64 with nodata as NaN, its grid and CRS."""
-    from aiddeserts.density import Grid
+    from aiddeserts.method.density import Grid
 
     with rasterio.open(path) as src:
         data = src.read(1).astype(float)

@@ -14,13 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from aiddeserts.classify import (  # noqa: E402
+from aiddeserts.io.files import atomic_path  # noqa: E402
+from aiddeserts.method.classify import (  # noqa: E402
     CLASS_COLOURS,
     CLASS_DEFINITIONS,
     CLASS_LABELS,
     CLASSES,
 )
-from aiddeserts.io import atomic_path  # noqa: E402
 
 
 def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequence[str],

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from aiddeserts.density import Grid, grid_for_bounds
-from aiddeserts.zonal import zone_raster
+from aiddeserts.method.density import Grid, grid_for_bounds
+from aiddeserts.method.zonal import zone_raster
 
 DECAYS = ("uniform", "gaussian", "stepped")
 #: Luo & Qi (2009) E2SFCA weights for three equal distance zones of the catchment.

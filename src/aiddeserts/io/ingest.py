@@ -6,7 +6,7 @@ not used), `repaired` (kept after a change, e.g. swapped lat/lon, restored GEOID
 fixed with make_valid), `flagged` (kept unchanged but worth a look, e.g. zero population) or
 `note` (about the whole file, row blank: e.g. read as Latin-1). Row numbers are 1-based data rows
 (header rows are not counted). Rejects never carry a row's content, which may be personal.
-File formats are read by :mod:`aiddeserts.readers`.
+File formats are read by :mod:`aiddeserts.io.readers`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from aiddeserts import privacy
 from aiddeserts.config import asset_sources, need_variables
 from aiddeserts.errors import InputError
-from aiddeserts.pointjoin import containing_polygon
-from aiddeserts.readers import (
+from aiddeserts.io.readers import (
     GEOPOINT_NAMES,
     LAT_NAMES,
     LON_NAMES,
@@ -44,6 +42,8 @@ from aiddeserts.readers import (
     read_vector,
     strip_geoid_prefix,
 )
+from aiddeserts.method.pointjoin import containing_polygon
+from aiddeserts.privacy import rules as privacy
 
 __all__ = [
     "ACS_SENTINELS", "InputError", "REJECT_COLUMNS", "assign_tracts", "check_exists",
@@ -676,7 +676,7 @@ def read_survey(survey_config: Mapping[str, Any], tracts: gpd.GeoDataFrame, id_c
 
     Names, phones, emails and every other column are dropped here and never written.
     A story is kept only when the consent column says yes (yes/Y/true/1/sí...), with personal
-    details redacted (see :func:`aiddeserts.privacy.redact`; `min_respondents` as in
+    details redacted (see :func:`aiddeserts.privacy.rules.redact`; `min_respondents` as in
     privacy.personal_values); a consent answer that is not recognised withholds the story
     and is flagged.
     """

@@ -9,7 +9,7 @@ import numpy as np
 from rasterio import features
 
 if TYPE_CHECKING:
-    from aiddeserts.density import Grid
+    from aiddeserts.method.density import Grid
 
 
 def zone_raster(zones: gpd.GeoSeries, grid: Grid) -> np.ndarray:

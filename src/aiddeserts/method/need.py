@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from aiddeserts.privacy import suppression_mask
+from aiddeserts.privacy.rules import suppression_mask
 
 
 def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Series:

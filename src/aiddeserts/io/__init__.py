@@ -1,0 +1,1 @@
+"""Reading and writing: input formats, validation on ingest, downloads, file writers."""

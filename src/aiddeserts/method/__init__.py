@@ -1,0 +1,1 @@
+"""The method: pure functions on tables, arrays and grids (docs/method.md)."""

@@ -1,0 +1,1 @@
+"""Disclosure control and the privacy audit (docs/privacy.md)."""
