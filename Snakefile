@@ -12,6 +12,12 @@ if not config.get("regions"):
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    region="|".join(REGIONS),
+
+
 include: "workflow/rules/retrieve.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/density.smk"
@@ -26,4 +32,4 @@ include: "workflow/rules/manifest.smk"
 rule all:
     default_target: True
     input:
-        expand("outputs/{region}/{product}", region=REGIONS, product=PRODUCTS),
+        expand(published("{product}"), region=REGIONS, product=PRODUCTS),

@@ -15,7 +15,8 @@ import yaml
 from browser import chromium, page_errors, screenshot, skip_reason
 from conftest import REPO, run_snakemake
 
-from aiddeserts import pipeline
+from aiddeserts.config import validate_config
+from aiddeserts.stages.maps import make_map
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -154,11 +155,13 @@ def test_payloads_stay_inert_in_a_real_browser(tmp_path, tiny_region):
     stories = pd.DataFrame({"TRACT_CODE": ["T15", "T15", "T00"],
                             "story": [XSS[0], XSS[1], NON_ASCII]})
     html = tmp_path / "map_with_stories.html"
-    pipeline.make_map(region, "tiny", tracts_path=str(work / "outputs/tiny/tracts.gpkg"),
-                      assets_path=str(work / "data/processed/tiny/assets.gpkg"),
-                      density_path=str(work / "outputs/tiny/density.tif"), out_html=str(html),
-                      classification={"need_threshold": 0.75, "low_access_density": 1.0},
-                      survey_rules={"min_respondents": 11}, stories=stories)
+    resolved = validate_config(tiny_region)["regions"]["tiny"]
+    make_map("tiny", resolved.get("title"), resolved["map"], "TRACT_CODE",
+             resolved["classification"], resolved["survey_rules"]["min_respondents"],
+             resolved["privacy"], tracts_path=str(work / "outputs/tiny/tracts.gpkg"),
+             assets_path=str(work / "data/processed/tiny/assets.gpkg"),
+             density_path=str(work / "outputs/tiny/density.tif"), out_html=str(html),
+             stories=stories)
     with chromium() as driver:
         for page in (work / "outputs/tiny/map.html", html):
             driver.get(page.resolve().as_uri())

@@ -146,7 +146,7 @@ def test_empirical_bayes_pools_fully_without_real_variation():
 def test_need_ranks_only_eligible_tracts():
     frame = pd.DataFrame({"poverty": [10.0, 20.0, 30.0, 1.0, 2.0]})
     eligible = pd.Series([True, True, True, False, False])
-    ranked = need_score(frame, [{"column": "poverty"}], eligible)
+    ranked = need_score(frame, [{"column": "poverty", "higher_is_worse": True}], eligible)
     assert ranked["need_score"].iloc[:3].tolist() == [0.0, 0.5, 1.0]
     assert ranked["need_score"].iloc[3:].isna().all()
 
@@ -155,13 +155,14 @@ def test_need_interval_from_margins_of_error():
     frame = pd.DataFrame({"poverty": [10.0, 20.0, 21.0, 40.0],
                           "poverty_moe": [0.0, 8.0, 8.0, 0.0]})
     eligible = pd.Series(True, index=frame.index)
-    variables = [{"column": "poverty", "moe": "poverty_moe"}]
+    variables = [{"column": "poverty", "moe": "poverty_moe", "higher_is_worse": True}]
     interval = need_score_interval(frame, variables, eligible, draws=400, seed=1)
     # The two middle tracts overlap within their MOE: each is ranked 1/3 or 2/3 depending on the
     # draw; the extremes never move.
     assert interval.loc[0].tolist() == [0.0, 0.0] and interval.loc[3].tolist() == [1.0, 1.0]
     assert interval.loc[1].tolist() == pytest.approx([1 / 3, 2 / 3])
-    fixed = need_score_interval(frame, [{"column": "poverty"}], eligible, draws=50)
+    fixed = need_score_interval(frame, [{"column": "poverty", "higher_is_worse": True}], eligible,
+                                draws=50)
     assert (fixed["need_score_low"] == fixed["need_score_high"]).all()
     again = need_score_interval(frame, variables, eligible, draws=400, seed=1)
     pd.testing.assert_frame_equal(interval, again)

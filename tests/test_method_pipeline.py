@@ -13,9 +13,12 @@ import pytest
 from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
 from shapely.geometry import box
 
-from aiddeserts import pipeline
-from aiddeserts.config import region_settings, validate_config
+from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
+from aiddeserts.stages.classify import classify_tracts
+from aiddeserts.stages.density import build_density
+from aiddeserts.stages.ingest import ingest_assets, ingest_survey, ingest_tracts
+from aiddeserts.stages.summary import summarize
 
 
 def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
@@ -25,16 +28,22 @@ def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
     region = cfg["regions"]["tiny"]
     p = {name: str(work / name) for name in ("tracts.gpkg", "assets.gpkg", "survey.gpkg",
                                              "density.tif", "out.gpkg")}
-    pipeline.prepare_tracts(region, p["tracts.gpkg"], str(work / "r1.csv"), str(work / "c1.json"))
-    pipeline.prepare_assets(region, p["tracts.gpkg"], p["assets.gpkg"], str(work / "r2.csv"),
-                            str(work / "c2.json"))
-    pipeline.prepare_survey(region, p["tracts.gpkg"], p["survey.gpkg"], str(work / "r3.csv"),
-                            str(work / "c3.json"))
-    pipeline.build_density(p["tracts.gpkg"], p["assets.gpkg"],
-                           region_settings(cfg, "tiny", "density"), p["density.tif"])
-    pipeline.classify_tracts(region, p["tracts.gpkg"], p["assets.gpkg"], p["survey.gpkg"],
-                             p["density.tif"], region_settings(cfg, "tiny", "classification"),
-                             region_settings(cfg, "tiny", "survey_rules"), p["out.gpkg"])
+    ingest_tracts(region["tracts"], region.get("working_crs"), p["tracts.gpkg"],
+                  str(work / "r1.csv"), str(work / "c1.json"))
+    ingest_assets(region["assets"], region["tracts"]["id"],
+                  region["privacy"]["approximate_to"], region["privacy"]["approximate_grid_m"],
+                  p["tracts.gpkg"], p["assets.gpkg"], str(work / "r2.csv"), str(work / "c2.json"),
+                  str(work / "exact.gpkg"))
+    ingest_survey(region.get("survey"), region["tracts"]["id"],
+                  region["survey_rules"]["min_respondents"], p["tracts.gpkg"], p["survey.gpkg"],
+                  str(work / "r3.csv"), str(work / "c3.json"))
+    build_density(p["tracts.gpkg"], p["assets.gpkg"], region["density"], p["density.tif"])
+    classify_tracts(p["tracts.gpkg"], p["assets.gpkg"], p["survey.gpkg"], p["density.tif"],
+                    tract_id=region["tracts"]["id"], population=region["tracts"]["population"],
+                    need=region["tracts"]["need"], survey_configured=bool(region.get("survey")),
+                    classification=region["classification"],
+                    min_respondents=region["survey_rules"]["min_respondents"],
+                    out_tracts=p["out.gpkg"])
     return gpd.read_file(p["out.gpkg"], layer="tracts")
 
 
@@ -169,11 +178,11 @@ def test_auto_bandwidth_is_recorded_and_used(tmp_path, tiny_region):
     assert row(tracts, "T15")["is_desert"]
 
     work = tmp_path / "auto"
-    pipeline.summarize("tiny", tiny_region["regions"]["tiny"],
-                       [str(work / f"c{k}.json") for k in (1, 2, 3)],
-                       [str(work / f"r{k}.csv") for k in (1, 2, 3)], str(work / "out.gpkg"),
-                       {"density": {"bandwidth_m": "auto"}}, str(work / "summary.json"),
-                       str(work / "rejects.csv"), density_path=str(work / "density.tif"))
+    summarize("tiny", tiny_region["regions"]["tiny"].get("title"),
+              {"density": {"bandwidth_m": "auto"}},
+              [str(work / f"c{k}.json") for k in (1, 2, 3)],
+              [str(work / f"r{k}.csv") for k in (1, 2, 3)], str(work / "out.gpkg"),
+              str(work / "density.tif"), str(work / "summary.json"), str(work / "rejects.csv"))
     summary = json.loads((work / "summary.json").read_text())
     assert summary["bandwidth_m_used"] == bandwidth
     deserts = tracts[tracts["is_desert"]]

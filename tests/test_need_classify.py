@@ -23,7 +23,7 @@ def test_percentile_rank_lower_is_worse():
 
 def test_need_score_combines_variables_and_reranks():
     frame = pd.DataFrame({"poverty": [5.0, 10.0, 40.0], "income": [90.0, 50.0, 20.0]})
-    scores = need_score(frame, [{"column": "poverty"},
+    scores = need_score(frame, [{"column": "poverty", "higher_is_worse": True},
                                 {"column": "income", "higher_is_worse": False}])
     assert scores["need_score"].tolist() == [0.0, 0.5, 1.0]
     assert scores["rank_income"].tolist() == [0.0, 0.5, 1.0]

@@ -11,6 +11,7 @@ import pytest
 from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
 from shapely.geometry import Point
 
+from aiddeserts.config import schema_defaults
 from aiddeserts.errors import InputError
 from aiddeserts.io.ingest import read_assets, read_survey
 from aiddeserts.method.need import survey_by_tract
@@ -22,6 +23,7 @@ from aiddeserts.privacy.audit import (
     file_contents,
     text_pairs,
 )
+from aiddeserts.privacy.disclosure import suppression_mask
 from aiddeserts.privacy.rules import (
     REDACTED,
     assets_for_display,
@@ -31,7 +33,6 @@ from aiddeserts.privacy.rules import (
     protected_locations,
     redact,
     stories_by_tract,
-    suppression_mask,
 )
 
 
@@ -172,18 +173,18 @@ def test_read_assets_reads_visibility_column(tmp_path):
 
 @pytest.mark.parametrize("visibility", [None, "approximate"])
 def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region, visibility):
-    from aiddeserts import pipeline
     from aiddeserts.config import validate_config
     from aiddeserts.io.files import read_gpkg, write_gpkg
+    from aiddeserts.stages.ingest import ingest_assets, ingest_tracts
 
     if visibility:
         tiny_region["regions"]["tiny"]["assets"]["visibility_value"] = visibility
     region = validate_config(tiny_region)["regions"]["tiny"]
     out = {name: str(tmp_path / name) for name in ("t.gpkg", "a.gpkg", "exact.gpkg")}
-    pipeline.prepare_tracts(region, out["t.gpkg"], str(tmp_path / "r1.csv"),
-                            str(tmp_path / "c1.json"))
-    pipeline.prepare_assets(region, out["t.gpkg"], out["a.gpkg"], str(tmp_path / "r2.csv"),
-                            str(tmp_path / "c2.json"), out_exact=out["exact.gpkg"])
+    ingest_tracts(region["tracts"], None, out["t.gpkg"], str(tmp_path / "r1.csv"),
+                  str(tmp_path / "c1.json"))
+    ingest_assets(region["assets"], "TRACT_CODE", "tract", 500.0, out["t.gpkg"], out["a.gpkg"],
+                  str(tmp_path / "r2.csv"), str(tmp_path / "c2.json"), out["exact.gpkg"])
     exact = read_gpkg(out["exact.gpkg"])
     assert len(exact) == 6
     # The analysis layer is the exact layer with protected assets moved, written as such;
@@ -236,7 +237,7 @@ def test_audit_finds_a_respondent_at_any_rounding_that_locates_a_home(tmp_path, 
     path = tmp_path / "map.html"
     path.write_text("<p>" + text.format(lon=lon, lat=lat, x=HOME[0], y=HOME[1]) + "</p>")
     with pytest.raises(PrivacyLeakError) as err:
-        audit_files([path], secrets(tmp_path), {})
+        audit_files([path], secrets(tmp_path), schema_defaults("privacy"))
     message = str(err.value)
     assert "map.html: coordinates near a survey respondent (1 found)" in message
     assert f"{lat:.3f}" not in message
@@ -248,7 +249,7 @@ def test_audit_passes_coarse_rounding_and_public_tract_vertices(tmp_path):
     corner_lat, corner_lon = points_lonlat([(X0 + 1000, Y0 + 2000)])
     path = tmp_path / "map.html"
     path.write_text(f"[{lon:.2f}, {lat:.2f}] [{corner_lon[0]:.5f}, {corner_lat[0]:.5f}]")
-    report = audit_files([path], secrets(tmp_path), {})
+    report = audit_files([path], secrets(tmp_path), schema_defaults("privacy"))
     assert report["passed"] and report["files"]["map.html"]["number_pairs"] == 2
 
 
@@ -258,7 +259,7 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     gpkg = tmp_path / "tracts.gpkg"
     gpd.GeoDataFrame({"v": [1]}, geometry=[Point(*HOME)], crs=CRS).to_file(gpkg, layer="x")
     with pytest.raises(PrivacyLeakError) as err:
-        audit_files([html_file, gpkg], secrets(tmp_path), {})
+        audit_files([html_file, gpkg], secrets(tmp_path), schema_defaults("privacy"))
     message = str(err.value)
     assert "map.html: personal value from survey column 'name' (1 found)" in message
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
@@ -304,13 +305,12 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
                             "shared tale"],
                   "ok": ["yes", "no", "no", "no", "no", "no"]}).to_csv(tmp_path / "s.csv",
                                                                        index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "survey": {"path": str(tmp_path / "s.csv"), "need": "need", "story": "story",
-                         "consent": "ok"}}
+    survey = {"path": str(tmp_path / "s.csv"), "need": "need", "story": "story",
+              "consent": "ok"}
     assets = asset_frame()
     assets["TRACT_CODE"] = assets["TRACT_CODE"].map(ids)
     shown = assets_for_display(assets, tracts, "TRACT_CODE")
-    found = collect_secrets(region, tracts, assets, shown, min_respondents=5)
+    found = collect_secrets(survey, "TRACT_CODE", tracts, assets, shown, 5, [])
     assert found.values == {
         "personal value from survey column 'name'": [f"Resp {i}" for i in range(6)],
         "story without consent": ["only mine, no consent"],

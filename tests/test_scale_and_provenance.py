@@ -58,13 +58,13 @@ def test_code_version_follows_the_modules_a_script_imports(tmp_path):
     shutil.copytree(REPO / "workflow" / "scripts", scripts)
     manifest_script = scripts / "manifest.py"
     ingest_script = scripts / "ingest_tracts.py"
-    closure = {p.name for p in module_closure(manifest_script, package)}
+    closure = {p.relative_to(package).as_posix() for p in module_closure(manifest_script, package)}
     assert {"__init__.py", "manifest.py", "logs.py", "errors.py"} <= closure
-    assert "webmap.py" not in closure and "ingest.py" not in closure
+    assert "maps/webmap.py" not in closure and "io/readers.py" not in closure
     before = {s: code_version(s, package) for s in (manifest_script, ingest_script)}
     code_version.cache_clear()
-    # A change to the ingest module changes the ingest rule's code version, not the manifest's.
-    with open(package / "ingest.py", "a") as handle:
+    # A change to the readers changes the ingest rule's code version, not the manifest's.
+    with open(package / "io" / "readers.py", "a") as handle:
         handle.write("\n# changed\n")
     after = {s: code_version(s, package) for s in (manifest_script, ingest_script)}
     code_version.cache_clear()
@@ -73,17 +73,43 @@ def test_code_version_follows_the_modules_a_script_imports(tmp_path):
 
 
 def test_code_version_follows_imports_made_inside_functions():
-    # pipeline.py imports the density and method modules inside its entry functions (so other
-    # jobs start faster); a change to them must still rerun the rules that use them, and only
-    # those: each rule follows the entry function its script takes from pipeline.py.
+    # Stage modules import the method modules inside their entry functions (so other jobs
+    # start faster); a change to them must still rerun the rules that use them, and only those.
     scripts, package = REPO / "workflow" / "scripts", REPO / "src" / "aiddeserts"
-    classify = {p.name for p in module_closure(scripts / "classify_tracts.py", package)}
-    assert {"pipeline.py", "density.py", "confidence.py", "catchment.py", "need.py",
-            "access.py", "zonal.py"} <= classify
-    assert not {"webmap.py", "figure.py", "ingest.py", "privacy_audit.py"} & classify
-    web_map = {p.name for p in module_closure(scripts / "web_map.py", package)}
-    assert {"webmap.py", "density.py", "privacy.py"} <= web_map
-    assert not {"catchment.py", "confidence.py", "ingest.py"} & web_map
+
+    def closure(script: str) -> set[str]:
+        return {p.relative_to(package).as_posix()
+                for p in module_closure(scripts / script, package)}
+
+    classify = closure("classify_tracts.py")
+    assert {"stages/classify.py", "method/density.py", "method/confidence.py",
+            "method/catchment.py", "method/need.py", "method/access.py", "method/zonal.py",
+            "privacy/disclosure.py"} <= classify
+    assert not {"maps/webmap.py", "maps/figure.py", "io/readers.py", "privacy/audit.py",
+                "stages/maps.py"} & classify
+    web_map = closure("web_map.py")
+    assert {"maps/webmap.py", "method/density.py", "privacy/rules.py"} <= web_map
+    assert not {"method/catchment.py", "method/confidence.py", "io/readers.py"} & web_map
+    # Every rule's script runs exactly one stage module.
+    for script in scripts.glob("*.py"):
+        stages = {p for p in closure(script.name) if p.startswith("stages/")
+                  and p != "stages/__init__.py"}
+        assert len(stages) <= 1, (script.name, stages)
+
+
+def test_code_version_covers_the_map_templates_and_scripts(tmp_path):
+    package = tmp_path / "aiddeserts"
+    shutil.copytree(REPO / "src" / "aiddeserts", package)
+    scripts = REPO / "workflow" / "scripts"
+    web_map, classify = scripts / "web_map.py", scripts / "classify_tracts.py"
+    static = package / "maps" / "static"
+    static.mkdir(exist_ok=True)
+    before = {s: code_version(s, package) for s in (web_map, classify)}
+    code_version.cache_clear()
+    (static / "extra.js").write_text("// changed\n")
+    after = {s: code_version(s, package) for s in (web_map, classify)}
+    code_version.cache_clear()
+    assert after[web_map] != before[web_map] and after[classify] == before[classify]
 
 
 def test_a_stage_module_change_reruns_only_the_rules_that_run_it(tmp_path):
@@ -93,7 +119,7 @@ def test_a_stage_module_change_reruns_only_the_rules_that_run_it(tmp_path):
     rules = [scripts / f"{name}.py" for name in ("classify_tracts", "web_map", "ingest_assets")]
     before = {s: code_version(s, package) for s in rules}
     code_version.cache_clear()
-    with open(package / "catchment.py", "a") as handle:
+    with open(package / "method" / "catchment.py", "a") as handle:
         handle.write("\n# changed\n")
     after = {s: code_version(s, package) for s in rules}
     code_version.cache_clear()

@@ -17,7 +17,7 @@ from aiddeserts.errors import InputError
 #: Files published under outputs/<region>/ (a public contract: extend, never rename).
 PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
             "map.pdf", "manifest.json")
-SECTIONS = ("density", "classification", "survey_rules", "privacy")
+SECTIONS = ("density", "classification", "survey_rules", "privacy", "map")
 
 
 @cache
@@ -60,9 +60,13 @@ def _error_message(error: jsonschema.ValidationError, source: str) -> str:
 
 
 def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate `config` against the schema and return a copy with defaults filled in.
+    """Validate `config` against the schema and return it resolved, defaults filled in.
 
-    Raises :class:`InputError` naming the key and, for choices, the allowed values.
+    Every default comes from the schema, once: each region ends up with complete `density`,
+    `classification`, `survey_rules`, `privacy` and `map` sections (schema default < top-level
+    section < the region's own keys), asset sources as a list and need variables as mappings,
+    so the code reads validated config and never repeats a default. Raises
+    :class:`InputError` naming the key and, for choices, the allowed values.
     """
     raw = copy.deepcopy(dict(config))
     filled = copy.deepcopy(raw)
@@ -74,8 +78,31 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
             _error_message(best, source),
             fix="correct the key as described (see config/README.md for every key).",
         )
-    filled["_raw"] = raw
+    for name, region in filled["regions"].items():
+        own = raw["regions"][name]
+        for section in SECTIONS:
+            # The validator filled the region's section with schema defaults, which must not
+            # hide the top-level section: only the keys the region wrote override it.
+            region[section] = {**filled[section], **(own.get(section) or {})}
+        region["assets"] = [dict(a) for a in _as_list(region["assets"])]
+        region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
     return filled
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _need_spec(item: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A need variable as a mapping; a plain column name takes the schema's defaults."""
+    if isinstance(item, str):
+        item = {"column": item}
+    spec = dict(item)
+    props = load_schema()["$defs"]["need_variable"]["oneOf"][1]["properties"]
+    for key, prop in props.items():
+        if "default" in prop:
+            spec.setdefault(key, copy.deepcopy(prop["default"]))
+    return spec
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -92,33 +119,24 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return validate_config(data, source=str(path))
 
 
-def _section_defaults(section: str) -> dict[str, Any]:
+def schema_defaults(section: str) -> dict[str, Any]:
+    """The schema's defaults of one section (what a region gets when it sets none)."""
     props = load_schema()["$defs"][section]["properties"]
     return {key: copy.deepcopy(spec["default"]) for key, spec in props.items() if "default" in spec}
 
 
 def region_settings(config: Mapping[str, Any], region: str, section: str) -> dict[str, Any]:
-    """Settings of one stage for one region: schema defaults < top-level section < region's own."""
+    """Settings of one stage for one region, as resolved by :func:`validate_config`."""
     if section not in SECTIONS:
         raise KeyError(section)
-    raw = config.get("_raw", config)
-    settings = _section_defaults(section)
-    settings.update(raw.get(section) or {})
-    settings.update(raw["regions"][region].get(section) or {})
-    return settings
+    return config["regions"][region][section]
 
 
 def asset_sources(region_config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The region's asset sources as a list (the config allows one source or a list)."""
-    assets = region_config["assets"]
-    return [dict(a) for a in (assets if isinstance(assets, list) else [assets])]
+    return [dict(a) for a in _as_list(region_config["assets"])]
 
 
 def need_variables(tracts_config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Need variables as dicts with `column`, `higher_is_worse` and optional `moe`."""
-    out = []
-    for item in tracts_config["need"]:
-        spec = {"column": item} if isinstance(item, str) else dict(item)
-        spec.setdefault("higher_is_worse", True)
-        out.append(spec)
-    return out
+    """Need variables as mappings with `column`, `higher_is_worse` and optional `moe`."""
+    return [_need_spec(item) for item in tracts_config["need"]]

@@ -156,16 +156,30 @@ def module_closure(script: str | Path, package_dir: str | Path) -> list[Path]:
     return sorted(taken)
 
 
+#: Folders of non-Python files a sub-package's modules read (map templates, JS, CSS).
+PACKAGE_DATA_DIRS = ("templates", "static")
+
+
+def package_data(script: str | Path, package_dir: str | Path) -> list[Path]:
+    """Data files beside the modules `script` runs (a sub-package's templates/ and static/):
+    an edit to the map's JavaScript reruns the map like an edit to its Python."""
+    folders = sorted({path.parent for path in module_closure(script, package_dir)})
+    return sorted(file for folder in folders for name in PACKAGE_DATA_DIRS
+                  if (folder / name).is_dir()
+                  for file in (folder / name).rglob("*") if file.is_file())
+
+
 @cache
 def code_version(script: str | Path, package_dir: str | Path) -> str:
     """Short hash of the package modules `script` uses (names relative to the package, contents).
 
     Used as a rule parameter: when any module a rule runs changes, Snakemake's params trigger
-    reruns that rule (and, through its outputs, everything downstream). Comments count as change.
+    reruns that rule (and, through its outputs, everything downstream). Comments count as change,
+    and so do the data files those modules read (:func:`package_data`).
     """
     package_dir = Path(package_dir)
     digest = hashlib.sha256()
-    for path in module_closure(script, package_dir):
+    for path in module_closure(script, package_dir) + package_data(script, package_dir):
         digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

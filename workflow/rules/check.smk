@@ -7,6 +7,8 @@ rule check_inputs:
         all_input_files,
     log:
         "logs/check_inputs.log",
+    benchmark:
+        "benchmarks/check_inputs.tsv"
     localrule: True
     conda:
         "../envs/aiddeserts.yaml"

@@ -3,16 +3,16 @@
 
 rule classify_tracts:
     input:
-        tracts="data/processed/{region}/tracts.gpkg",
-        assets="data/processed/{region}/assets.gpkg",
-        survey="data/processed/{region}/survey.gpkg",
-        density=f"{STAGE}/density.tif",
+        tracts=processed("tracts.gpkg"),
+        assets=processed("assets.gpkg"),
+        survey=processed("survey.gpkg"),
+        density=staged("density.tif"),
     output:
-        tracts=f"{STAGE}/tracts.gpkg",
+        tracts=staged("tracts.gpkg"),
     log:
-        "logs/{region}/classify_tracts.log",
+        logs("classify_tracts"),
     benchmark:
-        "benchmarks/{region}/classify_tracts.tsv"
+        benchmarks("classify_tracts")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -20,9 +20,12 @@ rule classify_tracts:
         runtime=runtime("classify_tracts"),
     params:
         code=code("classify_tracts.py"),
-        region=region_config,
-        classification=settings("classification"),
-        survey_rules=settings("survey_rules"),
+        tract_id=region_key("tracts", "id"),
+        population=region_key("tracts", "population"),
+        need=region_key("tracts", "need"),
+        survey_configured=survey_configured,
+        classification=region_key("classification"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
     message:
         "Classifying tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

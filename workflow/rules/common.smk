@@ -1,49 +1,70 @@
-# Shared set-up: validate the configuration and define helpers used by every stage.
+# Shared set-up: validate the configuration once, then the helpers of every rule —
+# paths (one place: aiddeserts.paths), key-level params, code hashes and resources.
 import sys
 from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 
-from aiddeserts.config import PRODUCTS, region_settings, validate_config  # noqa: E402
-from aiddeserts.manifest import (
-    RUN_STARTED_FILE,
-    code_version,
-    sidecars,
-    utc_now,
-)  # noqa: E402
+from aiddeserts import paths  # noqa: E402
+from aiddeserts.config import PRODUCTS, SECTIONS, validate_config  # noqa: E402
+from aiddeserts.manifest import RUN_STARTED_FILE, code_version, sidecars, utc_now  # noqa: E402
 from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
 MANIFESTED = [product for product in PRODUCTS if product != "manifest.json"]
-STAGE = "data/processed/{region}/stage"
+processed, staged, published = paths.processed, paths.staged, paths.published
 
 
-wildcard_constraints:
-    region="|".join(REGIONS),
+def logs(rule_name):
+    return paths.log(rule_name)
 
 
-def region_config(wildcards):
-    return CONFIG["regions"][wildcards.region]
+def benchmarks(rule_name):
+    return paths.benchmark(rule_name)
 
 
-def settings(section):
-    return lambda wildcards: region_settings(CONFIG, wildcards.region, section)
+# --- params at key level: a rule names exactly the config keys it reads, so editing one key
+# reruns only the rules that read it (Snakemake's params trigger).
+def region_key(*keys):
+    """The region's validated config value at `keys` (None when an optional key is absent)."""
+
+    def value(wildcards):
+        node = CONFIG["regions"][wildcards.region]
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    return value
 
 
-def all_settings(wildcards):
-    return {
-        section: region_settings(CONFIG, wildcards.region, section)
-        for section in ("density", "classification", "survey_rules", "privacy")
-    }
+def region_name(wildcards):
+    return wildcards.region
 
 
-def input_files(wildcards):
-    """Every raw file a region reads, so a changed input reruns its stages."""
-    return tract_paths(wildcards) + attribute_paths(wildcards)
+def survey_configured(wildcards):
+    return bool(CONFIG["regions"][wildcards.region].get("survey"))
 
 
+def stage_settings(wildcards):
+    """The method's settings (summary.json's `parameters`, the manifest's `settings`)."""
+    region = CONFIG["regions"][wildcards.region]
+    return {s: region[s] for s in ("density", "classification", "survey_rules", "privacy")}
+
+
+def retrieve_settings(wildcards):
+    settings = CONFIG["regions"][wildcards.region].get("retrieve")
+    if not settings:
+        raise ValueError(
+            f"region {wildcards.region} has no 'retrieve' config (state, county) to download from"
+        )
+    return settings
+
+
+# --- raw inputs: a changed file reruns the stages that read it.
 def tract_paths(wildcards):
     """The tract file (a Shapefile with its companions)."""
     return sidecars(CONFIG["regions"][wildcards.region]["tracts"]["path"])
@@ -56,10 +77,7 @@ def attribute_paths(wildcards):
 
 
 def asset_paths(wildcards):
-    region = CONFIG["regions"][wildcards.region]
-    sources = (
-        region["assets"] if isinstance(region["assets"], list) else [region["assets"]]
-    )
+    sources = CONFIG["regions"][wildcards.region]["assets"]
     return [p for source in sources for p in sidecars(source["path"])]
 
 
@@ -68,30 +86,27 @@ def survey_paths(wildcards):
     return sidecars(survey["path"]) if survey else []
 
 
-def retrieve_settings(wildcards):
-    settings = CONFIG["regions"][wildcards.region].get("retrieve")
-    if not settings:
-        raise ValueError(
-            f"region {wildcards.region} has no 'retrieve' config (state, county) to download from"
-        )
-    return settings
-
-
 def all_input_files(wildcards):
     """Every raw file of every region (for the check target)."""
-    paths = []
+    found = []
     for region in REGIONS:
         wc = SimpleNamespace(region=region)
-        paths += input_files(wc) + asset_paths(wc) + survey_paths(wc)
-    return sorted(set(paths))
+        found += tract_paths(wc) + attribute_paths(wc) + asset_paths(wc) + survey_paths(wc)
+    return sorted(set(found))
 
 
+# --- code and resources
 def code(script):
-    """Hash of the package modules `script` imports: a rule's params change when its code does."""
+    """Hash of the package code `script` runs: a rule's params change when its code does."""
     return code_version(
         Path(workflow.basedir, "workflow", "scripts", script),
         Path(workflow.basedir, "src", "aiddeserts"),
     )
+
+
+def code_versions(wildcards):
+    """Code hash of every rule that runs a script, for the manifest."""
+    return {r.name: code(Path(r.script).name) for r in workflow.rules if r.script}
 
 
 def mem(rule_name):
@@ -106,17 +121,10 @@ def runtime(rule_name):
     )
 
 
-def code_versions(wildcards):
-    """Code hash of every rule that runs a script, for the manifest."""
-    return {r.name: code(Path(r.script).name) for r in workflow.rules if r.script}
-
-
 def density_mem(wildcards, input, attempt):
     """Memory request (MB) of the density job, from the grid size (extent / cell size)."""
-    density = region_settings(CONFIG, wildcards.region, "density")
+    density = CONFIG["regions"][wildcards.region]["density"]
     bandwidth = density["bandwidth_m"]
-    if not isinstance(
-        bandwidth, (int, float)
-    ):  # "auto": resolved in the job; assume 2 km
+    if not isinstance(bandwidth, (int, float)):  # "auto": resolved in the job; assume 2 km
         bandwidth = 2000
     return density_mem_mb(input.tracts, density["cell_size_m"], bandwidth, attempt)

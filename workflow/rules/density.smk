@@ -3,14 +3,14 @@
 
 rule asset_density:
     input:
-        tracts="data/processed/{region}/tracts.gpkg",
-        assets="data/processed/{region}/assets.gpkg",
+        tracts=processed("tracts.gpkg"),
+        assets=processed("assets.gpkg"),
     output:
-        density=f"{STAGE}/density.tif",
+        density=staged("density.tif"),
     log:
-        "logs/{region}/asset_density.log",
+        logs("asset_density"),
     benchmark:
-        "benchmarks/{region}/asset_density.tsv"
+        benchmarks("asset_density")
     conda:
         "../envs/aiddeserts.yaml"
     threads: 2
@@ -19,7 +19,7 @@ rule asset_density:
         runtime=runtime("asset_density"),
     params:
         code=code("asset_density.py"),
-        density=settings("density"),
+        density=region_key("density"),
     message:
         "Asset density of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

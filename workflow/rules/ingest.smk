@@ -3,15 +3,16 @@
 
 rule ingest_tracts:
     input:
-        input_files,
+        tracts=tract_paths,
+        attributes=attribute_paths,
     output:
-        tracts="data/processed/{region}/tracts.gpkg",
-        rejects="data/processed/{region}/rejects_tracts.csv",
-        counts="data/processed/{region}/counts_tracts.json",
+        tracts=processed("tracts.gpkg"),
+        rejects=processed("rejects_tracts.csv"),
+        counts=processed("counts_tracts.json"),
     log:
-        "logs/{region}/ingest_tracts.log",
+        logs("ingest_tracts"),
     benchmark:
-        "benchmarks/{region}/ingest_tracts.tsv"
+        benchmarks("ingest_tracts")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -19,7 +20,8 @@ rule ingest_tracts:
         runtime=runtime("ingest_tracts"),
     params:
         code=code("ingest_tracts.py"),
-        region=region_config,
+        tracts=region_key("tracts"),
+        working_crs=region_key("working_crs"),
     message:
         "Reading tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
@@ -28,17 +30,17 @@ rule ingest_tracts:
 
 rule ingest_assets:
     input:
-        tracts="data/processed/{region}/tracts.gpkg",
+        tracts=processed("tracts.gpkg"),
         sources=asset_paths,
     output:
-        assets="data/processed/{region}/assets.gpkg",
-        rejects="data/processed/{region}/rejects_assets.csv",
-        counts="data/processed/{region}/counts_assets.json",
-        exact="data/processed/{region}/assets_exact.gpkg",
+        assets=processed("assets.gpkg"),
+        rejects=processed("rejects_assets.csv"),
+        counts=processed("counts_assets.json"),
+        exact=processed("assets_exact.gpkg"),
     log:
-        "logs/{region}/ingest_assets.log",
+        logs("ingest_assets"),
     benchmark:
-        "benchmarks/{region}/ingest_assets.tsv"
+        benchmarks("ingest_assets")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -46,8 +48,10 @@ rule ingest_assets:
         runtime=runtime("ingest_assets"),
     params:
         code=code("ingest_assets.py"),
-        region=region_config,
-        privacy=settings("privacy"),
+        sources=region_key("assets"),
+        tract_id=region_key("tracts", "id"),
+        approximate_to=region_key("privacy", "approximate_to"),
+        approximate_grid_m=region_key("privacy", "approximate_grid_m"),
     message:
         "Reading assets of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
@@ -56,16 +60,16 @@ rule ingest_assets:
 
 rule ingest_survey:
     input:
-        tracts="data/processed/{region}/tracts.gpkg",
+        tracts=processed("tracts.gpkg"),
         sources=survey_paths,
     output:
-        survey="data/processed/{region}/survey.gpkg",
-        rejects="data/processed/{region}/rejects_survey.csv",
-        counts="data/processed/{region}/counts_survey.json",
+        survey=processed("survey.gpkg"),
+        rejects=processed("rejects_survey.csv"),
+        counts=processed("counts_survey.json"),
     log:
-        "logs/{region}/ingest_survey.log",
+        logs("ingest_survey"),
     benchmark:
-        "benchmarks/{region}/ingest_survey.tsv"
+        benchmarks("ingest_survey")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -73,8 +77,9 @@ rule ingest_survey:
         runtime=runtime("ingest_survey"),
     params:
         code=code("ingest_survey.py"),
-        region=region_config,
-        survey_rules=settings("survey_rules"),
+        survey=region_key("survey"),
+        tract_id=region_key("tracts", "id"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
     message:
         "Reading the survey of {wildcards.region} (allow-listed fields only) [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -18,11 +18,13 @@ rule manifest:
         attributes=attribute_paths,
         assets=asset_paths,
         survey=survey_paths,
-        staged=expand(f"{STAGE}/{{product}}", product=MANIFESTED, allow_missing=True),
+        staged=expand(staged("{product}"), product=MANIFESTED, allow_missing=True),
     output:
-        manifest=f"{STAGE}/manifest.json",
+        manifest=staged("manifest.json"),
     log:
-        "logs/{region}/manifest.log",
+        logs("manifest"),
+    benchmark:
+        benchmarks("manifest")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -30,9 +32,10 @@ rule manifest:
         runtime=runtime("manifest"),
     params:
         code=code("manifest.py"),
-        region=region_config,
-        region_name=lambda wildcards: wildcards.region,
-        settings=all_settings,
+        region_name=region_name,
+        # The whole region's configuration: its hash is the manifest's config_sha256.
+        region=region_key(),
+        settings=stage_settings,
         products=MANIFESTED,
         code_versions=code_versions,
         repo_dir=workflow.basedir,

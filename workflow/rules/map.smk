@@ -3,16 +3,16 @@
 
 rule web_map:
     input:
-        tracts=f"{STAGE}/tracts.gpkg",
-        assets="data/processed/{region}/assets.gpkg",
-        density=f"{STAGE}/density.tif",
-        stories=f"{STAGE}/stories.csv",
+        tracts=staged("tracts.gpkg"),
+        assets=processed("assets.gpkg"),
+        density=staged("density.tif"),
+        stories=staged("stories.csv"),
     output:
-        html=f"{STAGE}/map.html",
+        html=staged("map.html"),
     log:
-        "logs/{region}/web_map.log",
+        logs("web_map"),
     benchmark:
-        "benchmarks/{region}/web_map.tsv"
+        benchmarks("web_map")
     # The longest job after classify, on the way to the audit: start it before the figure and
     # the summary when cores are short.
     priority: 1
@@ -23,11 +23,13 @@ rule web_map:
         runtime=runtime("web_map"),
     params:
         code=code("web_map.py"),
-        region=region_config,
-        region_name=lambda wildcards: wildcards.region,
-        classification=settings("classification"),
-        survey_rules=settings("survey_rules"),
-        privacy=settings("privacy"),
+        region_name=region_name,
+        title=region_key("title"),
+        map=region_key("map"),
+        tract_id=region_key("tracts", "id"),
+        classification=region_key("classification"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
+        privacy=region_key("privacy"),
     message:
         "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
@@ -36,14 +38,14 @@ rule web_map:
 
 rule static_map:
     input:
-        tracts=f"{STAGE}/tracts.gpkg",
+        tracts=staged("tracts.gpkg"),
     output:
-        png=f"{STAGE}/map.png",
-        pdf=f"{STAGE}/map.pdf",
+        png=staged("map.png"),
+        pdf=staged("map.pdf"),
     log:
-        "logs/{region}/static_map.log",
+        logs("static_map"),
     benchmark:
-        "benchmarks/{region}/static_map.tsv"
+        benchmarks("static_map")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -51,10 +53,12 @@ rule static_map:
         runtime=runtime("static_map"),
     params:
         code=code("static_map.py"),
-        region=region_config,
-        region_name=lambda wildcards: wildcards.region,
-        classification=settings("classification"),
+        region_name=region_name,
+        title=region_key("title"),
+        map=region_key("map"),
+        assets=region_key("assets"),
+        classification=region_key("classification"),
     message:
-        "Drawing the static map of {wildcards.region}"
+        "Drawing the static map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/static_map.py"

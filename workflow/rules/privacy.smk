@@ -4,11 +4,13 @@
 
 rule stories:
     input:
-        survey="data/processed/{region}/survey.gpkg",
+        survey=processed("survey.gpkg"),
     output:
-        stories=f"{STAGE}/stories.csv",
+        stories=staged("stories.csv"),
     log:
-        "logs/{region}/stories.log",
+        logs("stories"),
+    benchmark:
+        benchmarks("stories")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -16,29 +18,25 @@ rule stories:
         runtime=runtime("stories"),
     params:
         code=code("stories.py"),
-        region=region_config,
+        tract_id=region_key("tracts", "id"),
     message:
-        "Consented stories of {wildcards.region}, by tract"
+        "Consented stories of {wildcards.region}, by tract [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/stories.py"
 
 
 rule privacy_audit:
     input:
-        staged=expand(
-            f"{STAGE}/{{product}}",
-            product=[*PRODUCTS, "stories.csv"],
-            allow_missing=True,
-        ),
-        tracts="data/processed/{region}/tracts.gpkg",
-        assets="data/processed/{region}/assets_exact.gpkg",
+        staged=expand(staged("{product}"), product=[*PRODUCTS, "stories.csv"], allow_missing=True),
+        tracts=processed("tracts.gpkg"),
+        assets=processed("assets_exact.gpkg"),
         sources=survey_paths,
     output:
-        report="data/processed/{region}/privacy_audit.json",
+        report=processed("privacy_audit.json"),
     log:
-        "logs/{region}/privacy_audit.log",
+        logs("privacy_audit"),
     benchmark:
-        "benchmarks/{region}/privacy_audit.tsv"
+        benchmarks("privacy_audit")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -46,10 +44,11 @@ rule privacy_audit:
         runtime=runtime("privacy_audit"),
     params:
         code=code("privacy_audit.py"),
-        region=region_config,
-        privacy=settings("privacy"),
-        survey_rules=settings("survey_rules"),
+        survey=region_key("survey"),
+        tract_id=region_key("tracts", "id"),
+        privacy=region_key("privacy"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
     message:
-        "Privacy audit of the staged outputs of {wildcards.region}"
+        "Privacy audit of the staged outputs of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/privacy_audit.py"

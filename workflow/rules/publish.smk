@@ -4,21 +4,17 @@
 
 rule summarize:
     input:
-        counts=expand(
-            "data/processed/{{region}}/counts_{stage}.json",
-            stage=["tracts", "assets", "survey"],
-        ),
-        rejects=expand(
-            "data/processed/{{region}}/rejects_{stage}.csv",
-            stage=["tracts", "assets", "survey"],
-        ),
-        tracts=f"{STAGE}/tracts.gpkg",
-        density=f"{STAGE}/density.tif",
+        counts=expand(processed("counts_{stage}.json"), stage=["tracts", "assets", "survey"], allow_missing=True),
+        rejects=expand(processed("rejects_{stage}.csv"), stage=["tracts", "assets", "survey"], allow_missing=True),
+        tracts=staged("tracts.gpkg"),
+        density=staged("density.tif"),
     output:
-        summary=f"{STAGE}/summary.json",
-        rejects=f"{STAGE}/rejects.csv",
+        summary=staged("summary.json"),
+        rejects=staged("rejects.csv"),
     log:
-        "logs/{region}/summarize.log",
+        logs("summarize"),
+    benchmark:
+        benchmarks("summarize")
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -26,9 +22,9 @@ rule summarize:
         runtime=runtime("summarize"),
     params:
         code=code("summarize.py"),
-        region=region_config,
-        region_name=lambda wildcards: wildcards.region,
-        parameters=all_settings,
+        region_name=region_name,
+        title=region_key("title"),
+        parameters=stage_settings,
     message:
         "Summarising {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
@@ -37,14 +33,16 @@ rule summarize:
 
 rule publish:
     input:
-        staged=expand(f"{STAGE}/{{product}}", product=PRODUCTS, allow_missing=True),
-        audit="data/processed/{region}/privacy_audit.json",
+        staged=expand(staged("{product}"), product=PRODUCTS, allow_missing=True),
+        audit=processed("privacy_audit.json"),
     output:
         # update(): Snakemake leaves the old outputs in place while the job runs (and restores
         # them if it fails); the script swaps in the new files by atomic renames.
-        published=update(expand("outputs/{{region}}/{product}", product=PRODUCTS)),
+        published=update(expand(published("{product}"), product=PRODUCTS, allow_missing=True)),
     log:
-        "logs/{region}/publish.log",
+        logs("publish"),
+    benchmark:
+        benchmarks("publish")
     conda:
         "../envs/aiddeserts.yaml"
     resources:

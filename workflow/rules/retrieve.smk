@@ -5,9 +5,11 @@
 
 rule retrieve_tracts:
     output:
-        "data/raw/{region}/retrieved/tracts.zip",
+        paths.retrieved("tracts.zip"),
     log:
-        "logs/{region}/retrieve_tracts.log",
+        logs("retrieve_tracts"),
+    benchmark:
+        benchmarks("retrieve_tracts")
     localrule: True
     conda:
         "../envs/aiddeserts.yaml"
@@ -26,9 +28,11 @@ rule retrieve_tracts:
 
 rule retrieve_acs:
     output:
-        "data/raw/{region}/retrieved/acs.json",
+        paths.retrieved("acs.json"),
     log:
-        "logs/{region}/retrieve_acs.log",
+        logs("retrieve_acs"),
+    benchmark:
+        benchmarks("retrieve_acs")
     localrule: True
     conda:
         "../envs/aiddeserts.yaml"

@@ -1,7 +1,7 @@
-"""Snakemake script: asset density GeoTIFF. Logic: aiddeserts.pipeline.build_density."""
+"""Snakemake script: asset density GeoTIFF. Logic: aiddeserts.stages.density.build_density."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.pipeline import build_density
+from aiddeserts.stages.density import build_density
 
 run_logged(snakemake.log[0], lambda: build_density(
     tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,

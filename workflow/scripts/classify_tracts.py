@@ -1,11 +1,13 @@
-"""Snakemake script: classify tracts. Logic: aiddeserts.pipeline.classify_tracts."""
+"""Snakemake script: classify tracts. Logic: aiddeserts.stages.classify.classify_tracts."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.pipeline import classify_tracts
+from aiddeserts.stages.classify import classify_tracts
 
 run_logged(snakemake.log[0], lambda: classify_tracts(
-    snakemake.params.region, tracts_path=snakemake.input.tracts,
-    assets_path=snakemake.input.assets, survey_path=snakemake.input.survey,
-    density_path=snakemake.input.density, classification=snakemake.params.classification,
-    survey_rules=snakemake.params.survey_rules, out_tracts=snakemake.output.tracts),
+    tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,
+    survey_path=snakemake.input.survey, density_path=snakemake.input.density,
+    tract_id=snakemake.params.tract_id, population=snakemake.params.population,
+    need=snakemake.params.need, survey_configured=snakemake.params.survey_configured,
+    classification=snakemake.params.classification,
+    min_respondents=snakemake.params.min_respondents, out_tracts=snakemake.output.tracts),
     snakemake.rule)

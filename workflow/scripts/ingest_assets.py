@@ -1,10 +1,12 @@
-"""Snakemake script: read asset sources. Logic: aiddeserts.pipeline.prepare_assets."""
+"""Snakemake script: read asset sources. Logic: aiddeserts.stages.ingest.ingest_assets."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.pipeline import prepare_assets
+from aiddeserts.stages.ingest import ingest_assets
 
-run_logged(snakemake.log[0], lambda: prepare_assets(
-    snakemake.params.region, tracts_path=snakemake.input.tracts,
-    out_assets=snakemake.output.assets, out_rejects=snakemake.output.rejects,
-    out_counts=snakemake.output.counts, privacy_settings=snakemake.params.privacy,
+run_logged(snakemake.log[0], lambda: ingest_assets(
+    sources=snakemake.params.sources, tract_id=snakemake.params.tract_id,
+    approximate_to=snakemake.params.approximate_to,
+    approximate_grid_m=snakemake.params.approximate_grid_m,
+    tracts_path=snakemake.input.tracts, out_assets=snakemake.output.assets,
+    out_rejects=snakemake.output.rejects, out_counts=snakemake.output.counts,
     out_exact=snakemake.output.exact), snakemake.rule)

@@ -1,8 +1,8 @@
-"""Snakemake script: copy staged outputs into outputs/. Logic: aiddeserts.publishing.publish
+"""Snakemake script: copy staged outputs into outputs/. Logic: aiddeserts.stages.publish.publish
 (standard library only: this job is last on the critical path, so it skips the geo imports)."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.publishing import publish
+from aiddeserts.stages.publish import publish
 
 run_logged(snakemake.log[0], lambda: publish(
     list(snakemake.input.staged), list(snakemake.output.published),

@@ -1,9 +1,10 @@
-"""Snakemake script: the static classification map. Logic: aiddeserts.pipeline.make_figure."""
+"""Snakemake script: the static classification map. Logic: aiddeserts.stages.maps.make_figure."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.pipeline import make_figure
+from aiddeserts.stages.maps import make_figure
 
 run_logged(snakemake.log[0], lambda: make_figure(
-    snakemake.params.region, snakemake.params.region_name, tracts_path=snakemake.input.tracts,
-    out_png=snakemake.output.png, out_pdf=snakemake.output.pdf,
-    classification=snakemake.params.classification), snakemake.rule)
+    region_name=snakemake.params.region_name, title=snakemake.params.title,
+    map_config=snakemake.params.map, assets=snakemake.params.assets,
+    classification=snakemake.params.classification, tracts_path=snakemake.input.tracts,
+    out_png=snakemake.output.png, out_pdf=snakemake.output.pdf), snakemake.rule)

@@ -1,8 +1,8 @@
-"""Snakemake script: consented stories by tract. Logic: aiddeserts.pipeline.make_stories."""
+"""Snakemake script: consented stories by tract. Logic: aiddeserts.stages.privacy.make_stories."""
 
 from aiddeserts.logs import run_logged
-from aiddeserts.pipeline import make_stories
+from aiddeserts.stages.privacy import make_stories
 
 run_logged(snakemake.log[0], lambda: make_stories(
-    snakemake.params.region, survey_path=snakemake.input.survey,
+    tract_id=snakemake.params.tract_id, survey_path=snakemake.input.survey,
     out_csv=snakemake.output.stories), snakemake.rule)

@@ -125,3 +125,10 @@ def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
         t = src.transform
         grid = Grid(t.c, t.f, t.a, src.width, src.height)
         return data, grid, CRS(src.crs)
+
+
+def read_density_tags(path: str | Path) -> tuple[str, float]:
+    """Kernel and bandwidth (metres) the density stage recorded in its GeoTIFF's tags."""
+    with rasterio.open(path) as src:
+        tags = src.tags()
+    return tags["kernel"], float(tags["bandwidth_m"])

@@ -116,8 +116,8 @@ def download(url: str, dest: str | Path, *, retries: int = 4, backoff_s: float =
 def fetch(url: str, dest: str | Path, vintage: str, settings: Mapping[str, Any],
           versions_csv: str | Path = "data/versions.csv") -> Path:
     """Download (or reuse) one file and record url, vintage and checksum in `versions_csv`."""
-    downloaded = download(url, dest, retries=settings.get("retries", 4),
-                          backoff_s=settings.get("backoff_s", 2.0))
+    downloaded = download(url, dest, retries=settings["retries"],
+                          backoff_s=settings["backoff_s"])
     if downloaded:
         record_version(versions_csv, {
             "file": str(dest), "url": redact(url), "vintage": vintage, "sha256": sha256(dest),
@@ -129,8 +129,8 @@ def fetch(url: str, dest: str | Path, vintage: str, settings: Mapping[str, Any],
 def retrieve_tracts(settings: Mapping[str, Any], dest: str | Path,
                     versions_csv: str | Path = "data/versions.csv") -> Path:
     """TIGER/Line tracts of ``settings['state']`` (the whole state: TIGER ships one zip each)."""
-    year = settings.get("tiger_year", 2022)
-    url = tiger_tract_url(settings.get("tiger_base_url", "https://www2.census.gov/geo/tiger"),
+    year = settings["tiger_year"]
+    url = tiger_tract_url(settings["tiger_base_url"],
                           year, settings["state"])
     return fetch(url, dest, f"TIGER/Line {year}", settings, versions_csv)
 
@@ -140,10 +140,10 @@ def retrieve_acs(settings: Mapping[str, Any], dest: str | Path,
     """ACS 5-year variables by tract as Census API JSON; validated as a table once downloaded."""
     from aiddeserts.io.readers import read_census_api_json
 
-    year = settings.get("acs_year", 2022)
-    url = acs_url(settings.get("acs_base_url", "https://api.census.gov/data"), year,
-                  list(settings.get("acs_variables", [])), settings["state"],
-                  settings.get("county"), settings.get("api_key", ""))
+    year = settings["acs_year"]
+    url = acs_url(settings["acs_base_url"], year,
+                  list(settings["acs_variables"]), settings["state"],
+                  settings.get("county"), settings["api_key"])
     path = fetch(url, dest, f"ACS 5-year {year - 4}-{year}", settings, versions_csv)
     read_census_api_json(path)
     return path

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from aiddeserts.privacy.rules import suppression_mask
+from aiddeserts.privacy.disclosure import publishable, suppression_mask
 
 
 def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Series:
@@ -41,7 +41,7 @@ def need_score(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]],
     ranks = pd.DataFrame(index=frame.index)
     for spec in variables:
         ranks[f"rank_{spec['column']}"] = percentile_rank(
-            frame[spec["column"]], spec.get("higher_is_worse", True))
+            frame[spec["column"]], spec["higher_is_worse"])
     mean_rank = ranks.mean(axis=1, skipna=True)
     ranks["need_score"] = percentile_rank(mean_rank)
     return ranks
@@ -53,13 +53,13 @@ def survey_by_tract(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
 
     Suppressed tracts report neither count nor rate (both NaN) and `survey_suppressed` True.
     Suppression is primary (fewer than `min_respondents`) and complementary, so a suppressed
-    count cannot be derived from the region's total (see privacy.suppression_mask).
+    count cannot be derived from the region's total (see privacy.disclosure).
     """
     grouped = survey.groupby(id_col)["unmet_need"].agg(["size", "sum"])
     n = tract_ids.map(grouped["size"]).fillna(0).astype(int)
     unmet = tract_ids.map(grouped["sum"]).fillna(0).astype(int)
     suppressed = suppression_mask(n, min_respondents)
-    shown = (n >= min_respondents) & ~suppressed
+    shown = publishable(n, min_respondents)
     return pd.DataFrame({
         "survey_respondents": n.where(shown).astype("Int64"),
         "survey_unmet_rate": (unmet / n.where(shown)).where(shown),
@@ -132,7 +132,7 @@ def need_score_interval(frame: pd.DataFrame, variables: Sequence[Mapping[str, An
             se = pd.to_numeric(frame.loc[index, spec["moe"]], errors="coerce").to_numpy(float)
             se = np.nan_to_num(np.abs(se) / ACS_Z90)
             values = values + rng.standard_normal(values.shape) * se[:, None]
-        ranks.append(rank_matrix(values, spec.get("higher_is_worse", True)))
+        ranks.append(rank_matrix(values, spec["higher_is_worse"]))
     with np.errstate(invalid="ignore"), warnings_ignored():
         mean_rank = np.nanmean(np.stack(ranks), axis=0)
     scores = rank_matrix(mean_rank)
@@ -157,7 +157,7 @@ def warnings_ignored() -> Iterator[None]:
 def survey_smoothed(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
                     min_respondents: int) -> tuple[pd.Series, float, float]:
     """Empirical-Bayes unmet-need rate per tract (`empirical_bayes_rate`), from all respondents,
-    reported only where the tract has at least `min_respondents` (NaN elsewhere, as suppressed).
+    reported only where the tract's figures are publishable (privacy.disclosure; NaN elsewhere).
 
     Returns (rates, regional rate, prior strength m).
     """
@@ -165,4 +165,4 @@ def survey_smoothed(survey: pd.DataFrame, id_col: str, tract_ids: pd.Series,
     n = tract_ids.map(grouped["size"]).fillna(0)
     unmet = tract_ids.map(grouped["sum"]).fillna(0)
     rate, p_bar, strength = empirical_bayes_rate(unmet, n)
-    return rate.where(n >= min_respondents), p_bar, strength
+    return rate.where(publishable(n, min_respondents)), p_bar, strength

@@ -281,8 +281,8 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
                 ) -> dict[str, Any]:
     """Audit every file; return the report, or raise :class:`PrivacyLeakError` naming each
     file and kind of leak (never the value)."""
-    min_decimals = int(settings.get("audit_min_decimals", 3))
-    slack = float(settings.get("audit_slack_m", 10.0))
+    min_decimals = int(settings["audit_min_decimals"])
+    slack = float(settings["audit_slack_m"])
     targets = [t for t in (secrets.respondents, secrets.private_assets) if len(t)]
     if targets:
         allpts = np.concatenate(targets)
@@ -333,9 +333,9 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
     }
 
 
-def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
+def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd.GeoDataFrame,
                     assets: gpd.GeoDataFrame, displayed: gpd.GeoDataFrame,
-                    min_respondents: int, ignore_columns: Sequence[str] = ()) -> Secrets:
+                    min_respondents: int, ignore_columns: Sequence[str]) -> Secrets:
     """What the outputs must not hold, read from the raw survey (every row, every column) and
     the assets; and the public coordinates (tract vertices, representative points, centroids).
 
@@ -361,7 +361,6 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
                         and privacy.is_distinctive(n)})
         if names:
             secrets.values["name of a hidden asset"] = names
-    survey = region.get("survey")
     if not survey:
         return secrets
     points, table, _ = ingest.read_points(survey, "survey")
@@ -369,7 +368,7 @@ def collect_secrets(region: Mapping[str, Any], tracts: gpd.GeoDataFrame,
     allowed = [*ingest.survey_allow_list(survey), *ignore_columns]
     # Tract ids are public (a survey may carry its geocoded tract); asset names are not
     # exempt: a respondent's name pasted into the asset list is exactly a leak to catch.
-    public_values = {str(v).strip().lower() for v in tracts[region["tracts"]["id"]]}
+    public_values = {str(v).strip().lower() for v in tracts[tract_id]}
     for column, values in privacy.personal_values_by_column(table, allowed,
                                                              min_respondents).items():
         values = [v for v in values if v.lower() not in public_values]

@@ -1,4 +1,4 @@
-"""Privacy by construction: asset visibility, small-cell suppression, story redaction, geomasking.
+"""Privacy by construction: asset visibility, story redaction, geomasking.
 
 Everything here is a pure function over tables; the checks that outputs really hold no personal
 data live in :mod:`aiddeserts.privacy.audit`. docs/privacy.md explains the guarantees and limits.
@@ -100,28 +100,6 @@ def assets_for_display(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_co
     if "visibility" in moved.columns:
         moved = moved.loc[moved["visibility"] != "hidden"]
     return moved.reset_index(drop=True)
-
-
-# ------------------------------------------------------------------------------- suppression
-def suppression_mask(counts: pd.Series, min_respondents: int) -> pd.Series:
-    """Cells (tracts) whose survey results must not be shown: primary and complementary.
-
-    Primary: 0 < n < k. Complementary: the region's total is public (summary.json), so the
-    suppressed cells' sum is derivable as total − shown. While exactly one cell is suppressed,
-    or the suppressed cells hold fewer than k respondents in all, the shown cell with the
-    fewest respondents (ties: first in order) is suppressed too. Cells with no respondents are
-    never suppressed (they reveal nothing).
-    """
-    n = counts.fillna(0).astype(int)
-    suppressed = (n > 0) & (n < min_respondents)
-    if not suppressed.any():
-        return suppressed
-    candidates = n[(n >= min_respondents)].sort_values(kind="stable")
-    for index in candidates.index:
-        if suppressed.sum() >= 2 and n[suppressed].sum() >= min_respondents:
-            break
-        suppressed[index] = True
-    return suppressed
 
 
 # ---------------------------------------------------------------------------------- stories

@@ -1,0 +1,201 @@
+"""Classify stage (workflow/rules/classify.smk): access, need, class and confidence per tract.
+
+This module assembles the method (docs/method.md) from the pure functions of
+:mod:`aiddeserts.method`; every survey figure it writes passes
+:mod:`aiddeserts.privacy.disclosure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from aiddeserts.io.files import read_density_tags, read_geotiff, read_gpkg, write_gpkg
+
+if TYPE_CHECKING:
+    from aiddeserts.method import confidence, density
+
+
+def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, density_path: str,
+                    tract_id: str, population: str, need: Sequence[Mapping[str, Any]],
+                    survey_configured: bool, classification: Mapping[str, Any],
+                    min_respondents: int, out_tracts: str) -> None:
+    """Access, need, class and confidence per tract, written as the shareable tracts layer.
+
+    `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
+    `tracts.need`; `classification` its `classification` section; `min_respondents` its
+    `survey_rules.min_respondents`.
+    """
+    from aiddeserts.method import access, catchment, confidence, density
+    from aiddeserts.method import classify as classes
+    from aiddeserts.method.zonal import zone_raster
+
+    cls = classification
+    tracts = read_gpkg(tracts_path)
+    # Only the columns used here (names, notes and sources of 1e5 assets cost a read).
+    assets = read_gpkg(assets_path, columns=list(dict.fromkeys([tract_id, "type", "capacity"])))
+    survey = read_gpkg(survey_path, columns=[tract_id, "unmet_need"])
+    values, grid, _ = read_geotiff(density_path)
+    kernel, bandwidth = read_density_tags(density_path)
+
+    out = tracts[[tract_id]].copy()
+    out["population"] = tracts[population]
+    eligible = out["population"].fillna(0) >= cls["min_population"]
+    out = out.join(need_columns(tracts, survey, tract_id, need, survey_configured, eligible,
+                                cls, min_respondents))
+
+    # Access: density, counts, distances, floating catchment, population beyond reach.
+    zones = zone_raster(tracts.geometry, grid)
+    out["access_score"] = access.tract_density(tracts, np.nan_to_num(values), grid,
+                                               zones).round(4)
+    out = out.join(access.counts_by_type(assets, tract_id, tracts[tract_id]))
+    out = out.join(access.nearest_distances(tracts, assets, cls["catchment_m"]))
+    rep = tracts.geometry.representative_point()
+    rep_xy = np.column_stack([rep.x.to_numpy(), rep.y.to_numpy()])
+    assets_xy = np.column_stack([assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()])
+    capacity = (assets["capacity"].to_numpy(float) if "capacity" in assets
+                else np.ones(len(assets)))
+    fca, _ = catchment.two_step_fca(rep_xy, out["population"].to_numpy(float), assets_xy,
+                                    capacity, cls["fca_catchment_m"], cls["fca_decay"],
+                                    cls["fca_steps"])
+    out["fca_access"] = (fca * 1000.0).round(6)
+    urban = catchment.is_urban(out["population"], tracts.geometry.area / 1e6,
+                               cls["urban_density"])
+    out["urban"] = urban.to_numpy(bool)
+    far_m = np.where(out["urban"], cls["far_urban_m"], cls["far_rural_m"])
+    out["far_threshold_m"] = far_m.astype(float)
+    out["assets_within_threshold"] = catchment.assets_within(rep_xy, assets_xy, far_m)
+    points = catchment.population_points(tracts, out["population"], cls["population_cell_m"],
+                                         cls["population_points_max"])
+    share_far = catchment.share_beyond(points, len(tracts), assets_xy, far_m)
+    out["share_beyond_threshold"] = np.round(share_far, 4)
+    out["edge_share"] = np.round(density.outside_share(zones > 0, grid, bandwidth,
+                                                       rep_xy[:, 0], rep_xy[:, 1]), 4)
+
+    rule = confidence.AccessRule(cls["low_access_density"], cls["low_access_share"],
+                                 cls["strength_density"])
+    access_low = rule.access_low(out["access_score"].to_numpy(),
+                                 out["share_beyond_threshold"].to_numpy(), out["urban"])
+    # `fragile` counts assets within walking distance in towns, within FARA's rural distance in
+    # the countryside (as the Fed's "potential banking desert" uses 10 miles for rural tracts).
+    nearby = out["assets_within_catchment"].where(out["urban"], out["assets_within_threshold"])
+    out = out.join(classes.classify(
+        out["population"], out["need_score"], out["access_score"], nearby,
+        need_threshold=cls["need_threshold"],
+        low_access_density=cls["low_access_density"],
+        strength_density=cls["strength_density"],
+        min_population=cls["min_population"],
+        access_low=pd.Series(access_low, index=out.index)))
+    out = out.join(confidence_columns(out, tracts, assets_xy, rep_xy, zones, grid, kernel,
+                                      bandwidth, points, far_m, rule, cls))
+    out = out.join(survey_bias_columns(survey, tract_id, tracts[tract_id], out["population"],
+                                       min_respondents, configured=survey_configured))
+    write_gpkg(gpd.GeoDataFrame(out, geometry=tracts.geometry, crs=tracts.crs), out_tracts,
+               layer="tracts")
+
+
+def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: str,
+                 need: Sequence[Mapping[str, Any]], survey_configured: bool,
+                 eligible: pd.Series, cls: Mapping[str, Any], min_respondents: int
+                 ) -> pd.DataFrame:
+    """The need variables, the survey's publishable figures, `need_score` (with its ranks) and
+    its interval, and `need_uncertain`."""
+    from aiddeserts.method import need as need_method
+
+    out = pd.DataFrame(index=tracts.index)
+    for spec in need:
+        out[spec["column"]] = tracts[spec["column"]]
+    out = out.join(need_method.survey_by_tract(survey, tract_id, tracts[tract_id],
+                                               min_respondents))
+    smoothed, _, _ = need_method.survey_smoothed(survey, tract_id, tracts[tract_id],
+                                                 min_respondents)
+    out["survey_unmet_rate_eb"] = smoothed.round(4)
+    # The survey enters need through its empirical-Bayes rate (never the raw rate).
+    frame = tracts.drop(columns=tracts.geometry.name).assign(
+        survey_unmet_rate=out["survey_unmet_rate_eb"])
+    variables = list(need)
+    if survey_configured:
+        variables.append({"column": "survey_unmet_rate", "higher_is_worse": True})
+    out = out.join(need_method.need_score(frame, variables, eligible))
+    interval = need_method.need_score_interval(frame, variables, eligible,
+                                               draws=cls["need_draws"], seed=cls["seed"])
+    out = out.join(interval.round(4))
+    threshold = cls["need_threshold"]
+    out["need_uncertain"] = ((out["need_score_low"] < threshold)
+                             & (out["need_score_high"] >= threshold)).astype(bool)
+    return out
+
+
+def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: np.ndarray,
+                       rep_xy: np.ndarray, zones: np.ndarray, grid: density.Grid,
+                       kernel: str, bandwidth: float, points: pd.DataFrame,
+                       far_m: np.ndarray, rule: confidence.AccessRule,
+                       cls: Mapping[str, Any]) -> pd.DataFrame:
+    """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns."""
+    from aiddeserts.method import catchment, confidence
+
+    n = len(tracts)
+    fallback = confidence.fallback_cells(zones, grid, rep_xy[:, 0], rep_xy[:, 1])
+    candidate = ((out["desert_class"] != "insufficient_data") & out["need_high"]).to_numpy()
+    contributions = confidence.asset_contributions(
+        assets_xy[:, 0], assets_xy[:, 1], grid, zones, fallback, kernel=kernel,
+        bandwidth=bandwidth)
+    result = pd.DataFrame(index=out.index)
+    result["desert_stability"] = np.round(confidence.bootstrap_desert_share(
+        candidate, contributions, points["tract"].to_numpy(),
+        points[["x", "y"]].to_numpy(), points["population"].to_numpy(),
+        far_m[points["tract"].to_numpy()], assets_xy, out["urban"].to_numpy(), rule,
+        runs=cls["bootstrap_runs"], seed=cls["seed"]), 3)
+
+    deserts = np.flatnonzero(out["is_desert"].to_numpy())
+    gain = np.zeros(n)
+    extra = np.full((n, 2), np.nan)
+    if len(deserts):
+        own = confidence.asset_contributions(rep_xy[deserts, 0], rep_xy[deserts, 1], grid,
+                                             zones, fallback, kernel=kernel,
+                                             bandwidth=bandwidth)
+        gain[deserts] = own[deserts, np.arange(len(deserts))].A.ravel()
+        extra[deserts] = rep_xy[deserts]
+    share_one_more = catchment.share_beyond(points, n, assets_xy, far_m, extra_xy=extra)
+    margin = confidence.robustness_margin(
+        out["is_desert"].to_numpy(), out["access_score"].to_numpy(),
+        out["share_beyond_threshold"].to_numpy(), share_one_more, out["urban"].to_numpy(),
+        gain, rule)
+    result["robustness_margin"] = pd.array(
+        np.where(np.isfinite(margin), margin, np.nan), dtype="Float64").astype("Int64")
+
+    result["gi_star_z"] = np.nan
+    result["cold_spot_p_fdr"] = np.nan
+    result["cold_spot"] = False
+    judged = (out["desert_class"] != "insufficient_data").to_numpy()
+    if cls["cold_spots"] and judged.sum() > 2:
+        weights = confidence.contiguity_weights(tracts.geometry.to_numpy()[judged])
+        z, p_adj, cold = confidence.cold_spots(out["access_score"].to_numpy()[judged], weights,
+                                               cls["cold_spot_fdr"])
+        result.loc[judged, "gi_star_z"] = np.round(z, 4)
+        result.loc[judged, "cold_spot_p_fdr"] = np.round(p_adj, 6)
+        result.loc[judged, "cold_spot"] = cold
+    return result
+
+
+def survey_bias_columns(survey: gpd.GeoDataFrame, tract_id: str, tract_ids: pd.Series,
+                        population: pd.Series, min_respondents: int, configured: bool
+                        ) -> pd.DataFrame:
+    """Survey response bias per tract (`confidence.response_disparity`). The numbers are
+    published only where disclosure control publishes the tract's survey figures
+    (:func:`aiddeserts.privacy.disclosure.hidden`: primary and complementary suppression);
+    the flag always."""
+    from aiddeserts.method import confidence
+    from aiddeserts.privacy.disclosure import hidden
+
+    n = tract_ids.map(survey.groupby(tract_id).size()).fillna(0)
+    bias = confidence.response_disparity(n, population)
+    if not configured:
+        bias["survey_bias_flag"] = "none"
+    numbers = ["survey_disparity", "survey_disparity_low", "survey_disparity_high"]
+    bias[numbers] = bias[numbers].round(6).where(~hidden(n, min_respondents))
+    return bias

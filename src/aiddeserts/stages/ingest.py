@@ -1,0 +1,77 @@
+"""Ingest stage (workflow/rules/ingest.smk): read, validate and join a region's raw inputs.
+
+Respondent-level data stays under data/processed/<region>/; rejected and repaired rows are
+listed (never quoted) in the stage's rejects table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from aiddeserts.io.files import copy_file, read_gpkg, write_csv, write_gpkg, write_json
+
+
+def ingest_tracts(tracts: Mapping[str, Any], working_crs: str | None, out_tracts: str,
+                  out_rejects: str, out_counts: str) -> None:
+    """Read and validate tracts (+ attributes) as configured under `tracts`, reprojected to
+    `working_crs` (None: pyproj's UTM estimate)."""
+    from aiddeserts.io import ingest
+
+    frame, rejects, read = ingest.load_tracts(tracts)
+    crs = ingest.working_crs(frame, working_crs)
+    write_gpkg(frame.to_crs(crs), out_tracts, layer="tracts")
+    write_csv(rejects, out_rejects)
+    counts: dict[str, Any] = {"working_crs": crs.to_string()}
+    for source, n in read.items():
+        counts[source.split(":", 1)[0]] = ingest.count_rows({source: n}, rejects)
+    write_json(counts, out_counts)
+
+
+def ingest_assets(sources: Sequence[Mapping[str, Any]], tract_id: str, approximate_to: str,
+                  approximate_grid_m: float, tracts_path: str, out_assets: str,
+                  out_rejects: str, out_counts: str, out_exact: str) -> None:
+    """Read every asset source, join to tracts, keep the allow-listed columns.
+
+    `out_exact` keeps every asset at its exact place (for the privacy audit only);
+    `out_assets` holds them where analysis may use them: `approximate` and `hidden` assets moved
+    to their tract's representative point or an `approximate_grid_m` grid cell
+    (`approximate_to`), so density and distances never rest on their exact place.
+    """
+    from aiddeserts.io import ingest
+    from aiddeserts.privacy import rules as privacy
+
+    tracts = read_gpkg(tracts_path)
+    assets, rejects, read = ingest.read_assets({"assets": list(sources),
+                                                "tracts": {"id": tract_id}}, tracts)
+    write_gpkg(assets, out_exact, layer="assets")
+    if privacy.any_protected(assets):
+        assets = privacy.protected_locations(assets, tracts, tract_id, approximate_to,
+                                             approximate_grid_m)
+        write_gpkg(assets, out_assets, layer="assets")
+    else:  # every asset is public: the analysis layer is the exact one, byte for byte
+        copy_file(out_exact, out_assets)
+    write_csv(rejects, out_rejects)
+    write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
+
+
+def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_respondents: int,
+                  tracts_path: str, out_survey: str, out_rejects: str, out_counts: str) -> None:
+    """Read the survey (if configured), keeping only allow-listed fields; stays private."""
+    from aiddeserts.io import ingest
+
+    tracts = read_gpkg(tracts_path)
+    if survey:
+        answers, rejects, read = ingest.read_survey(survey, tracts, tract_id, min_respondents)
+        counts = ingest.count_rows({f"survey:{survey['path']}": read}, rejects)
+    else:
+        answers = tracts.iloc[:0][[tract_id, "geometry"]].assign(
+            unmet_need=pd.Series(dtype=bool), story_consented=pd.Series(dtype=bool),
+            story=pd.Series(dtype=str))
+        rejects = ingest.empty_rejects()
+        counts = ingest.count_rows({}, rejects)
+    write_gpkg(answers, out_survey, layer="survey")
+    write_csv(rejects, out_rejects)
+    write_json({"survey": {**counts, "configured": bool(survey)}}, out_counts)

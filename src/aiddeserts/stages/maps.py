@@ -1,0 +1,67 @@
+"""Map stage (workflow/rules/map.smk): the interactive HTML map and the static figure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from aiddeserts.io.files import atomic_path, read_density_tags, read_geotiff, read_gpkg
+
+
+def map_title(title: str | None, map_config: Mapping[str, Any], region_name: str) -> str:
+    """The map's title: `map.title`, else the region's `title`, else its name."""
+    return map_config.get("title") or title or region_name
+
+
+def source_labels(map_config: Mapping[str, Any], assets: Sequence[Mapping[str, Any]]
+                  ) -> list[str]:
+    """Sources named on the figure: `map.sources` with dates, else the asset sources' labels."""
+    sources = [s["name"] + (f" ({s['date']})" if s.get("date") else "")
+               for s in map_config["sources"]]
+    return sources or sorted({s.get("label", s["path"].rsplit("/", 1)[-1]) for s in assets})
+
+
+def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
+             tract_id: str, classification: Mapping[str, Any], min_respondents: int,
+             privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
+             density_path: str, out_html: str, stories: pd.DataFrame | None = None,
+             stories_path: str | None = None) -> None:
+    """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
+
+    `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
+    redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
+    """
+    from aiddeserts.maps import webmap
+    from aiddeserts.privacy.rules import assets_for_display
+
+    tracts = read_gpkg(tracts_path)
+    assets = assets_for_display(read_gpkg(assets_path), tracts, tract_id, privacy)
+    values, grid, _ = read_geotiff(density_path)
+    if stories is None and stories_path:
+        stories = pd.read_csv(stories_path, dtype=str, keep_default_na=False)
+    fmap = webmap.build_map(tracts, assets, values, grid, id_col=tract_id,
+                            title=map_title(title, map_config, region_name),
+                            region_name=map_config.get("region_name", region_name),
+                            map_config=map_config, thresholds=classification,
+                            min_respondents=min_respondents, stories=stories,
+                            bandwidth_m=read_density_tags(density_path)[1])
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
+
+
+def make_figure(region_name: str, title: str | None, map_config: Mapping[str, Any],
+                assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
+                tracts_path: str, out_png: str, out_pdf: str) -> None:
+    """The static classification map (PNG for screens, PDF for print)."""
+    from aiddeserts.maps import figure
+    from aiddeserts.method.classify import class_definitions
+
+    tracts = read_gpkg(tracts_path)
+    fig = figure.classification_figure(
+        tracts, title=map_title(title, map_config, region_name),
+        sources=source_labels(map_config, assets), credit=map_config["credit"],
+        definitions=class_definitions(classification["catchment_m"],
+                                      classification["far_rural_m"]))
+    figure.save_figure(fig, out_png, out_pdf)

@@ -1,0 +1,38 @@
+"""Privacy stage (workflow/rules/privacy.smk): consented stories, and the audit that gates
+publication (docs/privacy.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiddeserts.io.files import read_gpkg, write_csv, write_json
+
+
+def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
+    """Consented, redacted stories attached to their tract only: [<tract id>, story]."""
+    from aiddeserts.privacy.rules import stories_by_tract
+
+    write_csv(stories_by_tract(read_gpkg(survey_path), tract_id), out_csv)
+
+
+def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
+                  privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
+                  assets_exact_path: str, staged: Sequence[str], out_report: str) -> None:
+    """Audit staged outputs for respondents, personal values and hidden assets; write the report
+    only when nothing leaks (else raise PrivacyLeakError, so publication never starts).
+
+    `survey` is the region's survey config (the raw export is read again, every column);
+    `privacy` its `privacy` section.
+    """
+    from aiddeserts.privacy import audit
+    from aiddeserts.privacy.rules import assets_for_display
+
+    tracts = read_gpkg(tracts_path)
+    # The audit needs each asset's place, tract, name and visibility (no other column).
+    assets = read_gpkg(assets_exact_path,
+                       columns=list(dict.fromkeys([tract_id, "name", "visibility"])))
+    displayed = assets_for_display(assets, tracts, tract_id, privacy)
+    secrets = audit.collect_secrets(survey, tract_id, tracts, assets, displayed,
+                                    min_respondents, privacy["audit_ignore_columns"])
+    write_json(audit.audit_files(staged, secrets, privacy), out_report)

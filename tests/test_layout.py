@@ -1,0 +1,131 @@
+"""The redesign's promises: a rule reruns only for the config keys and code it uses, every
+default lives in the schema, and every published survey figure passes one disclosure path."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, run_snakemake
+
+from aiddeserts.config import load_schema
+from aiddeserts.privacy.disclosure import hidden, publishable
+from aiddeserts.stages.classify import survey_bias_columns
+
+MAP_JOBS = {"web_map", "static_map", "manifest", "privacy_audit", "publish"}
+
+
+def planned_jobs(work: Path, config: dict) -> set[str]:
+    """The rules Snakemake would run now (a dry run, as `snakemake -n` plans them)."""
+    result = run_snakemake(work, config, extra=("-n", "--quiet", "rules"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = result.stdout + result.stderr
+    rules = set()
+    for line in table.splitlines():
+        match = re.match(r"^([a-z_]+)\s+\d+\s*$", line.strip())
+        if match and match.group(1) not in {"total", "all"}:
+            rules.add(match.group(1))
+    return rules
+
+
+@pytest.fixture
+def built_region(tmp_path, tiny_region):
+    work = tmp_path / "run"
+    result = run_snakemake(work, tiny_region)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_jobs(work, tiny_region) == set()  # a no-op rerun plans nothing
+    return work, tiny_region
+
+
+def test_editing_the_map_caption_reruns_only_the_map_and_what_publishes_it(built_region):
+    work, config = built_region
+    edited = copy.deepcopy(config)
+    edited["regions"]["tiny"]["map"] = {"about": "A new caption for partners."}
+    planned = planned_jobs(work, edited)
+    assert "web_map" in planned and planned <= MAP_JOBS, planned
+
+
+def test_editing_the_bandwidth_reruns_density_and_after_never_ingest(built_region):
+    work, config = built_region
+    edited = copy.deepcopy(config)
+    edited["regions"]["tiny"]["density"] = {"bandwidth_m": 750}
+    planned = planned_jobs(work, edited)
+    assert {"asset_density", "classify_tracts"} <= planned, planned
+    assert not {r for r in planned if r.startswith("ingest_")}, planned
+    assert "stories" not in planned
+
+
+# ------------------------------------------------------------------------ defaults, once
+def schema_keys_with_defaults() -> set[str]:
+    keys: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if isinstance(prop, dict) and "default" in prop and prop["default"] not in (
+                        None, {}, [], ""):
+                    keys.add(name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(load_schema())
+    return keys
+
+
+def test_code_repeats_no_schema_default():
+    """No `x.get("<schema key>", <default>)` and no `<schema key>=<literal>` parameter default in
+    the package: code reads validated config, whose defaults come from the schema alone."""
+    keys = schema_keys_with_defaults()
+    found = []
+    for path in sorted((REPO / "src" / "aiddeserts").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "get" and len(node.args) == 2
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value in keys
+                    and not (isinstance(node.args[1], ast.Constant)
+                             and node.args[1].value is None)):
+                found.append(f"{path.name}:{node.lineno} .get({node.args[0].value!r}, ...)")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
+                            + list(node.args.defaults) + list(node.args.kw_defaults))
+                for arg, default in zip(args, defaults, strict=True):
+                    if (arg.arg in keys and isinstance(default, ast.Constant)
+                            and default.value is not None):
+                        found.append(f"{path.name}:{node.lineno} {node.name}({arg.arg}=...)")
+    assert not found, "defaults repeated from the schema: " + "; ".join(found)
+
+
+# ------------------------------------------------------------------ one disclosure path
+def test_complementary_suppression_hides_every_survey_figure_12_4_20():
+    """Counts 12, 4 and 20 with k = 11: 4 is hidden, so 12 (the smallest shown) is hidden as
+    its complement; nothing published for either lets the total give a hidden count back."""
+    counts = pd.Series([12, 4, 20], index=[0, 1, 2])
+    assert publishable(counts, 11).tolist() == [False, False, True]
+    assert hidden(counts, 11).tolist() == [True, True, False]
+    ids = pd.Series(["A", "B", "C"])
+    survey = gpd.GeoDataFrame({"tract": ["A"] * 12 + ["B"] * 4 + ["C"] * 20,
+                               "unmet_need": [True] * 36}, geometry=gpd.points_from_xy(
+                                   np.zeros(36), np.zeros(36)), crs=3857)
+    bias = survey_bias_columns(survey, "tract", ids, pd.Series([1000.0, 1000.0, 1000.0]), 11,
+                               configured=True)
+    numbers = ["survey_disparity", "survey_disparity_low", "survey_disparity_high"]
+    assert bias.loc[[0, 1], numbers].isna().all().all()
+    assert bias.loc[2, numbers].notna().all()
+    from aiddeserts.method.need import survey_by_tract, survey_smoothed
+
+    table = survey_by_tract(survey, "tract", ids, 11)
+    assert table["survey_respondents"].isna().tolist() == [True, True, False]
+    assert table["survey_unmet_rate"].isna().tolist() == [True, True, False]
+    smoothed, _, _ = survey_smoothed(survey, "tract", ids, 11)
+    assert smoothed.isna().tolist() == [True, True, False]
