@@ -2,7 +2,7 @@
 (GeoPackage, GeoJSON, Shapefile, zipped Shapefile, KML/KMZ), survey geopoints, ACS tables.
 
 Every reader turns a failure into an :class:`InputError` naming the file and the fix. Nothing here
-decides which rows to keep: that is :mod:`aiddeserts.validate`.
+decides which rows to keep: that is the ingest modules of :mod:`aiddeserts.io`.
 """
 
 from __future__ import annotations
