@@ -41,21 +41,37 @@ def test_survey_rates_are_suppressed_below_k():
     assert not table["survey_suppressed"].iloc[2]
 
 
-def run_classify(population, need, access, nearby):
+def run_classify(population, need, access, nearby, need_assessed=True, min_population=100):
+    access = pd.Series(access, dtype=float)
     return classify(pd.Series(population, dtype=float), pd.Series(need, dtype=float),
-                    pd.Series(access, dtype=float), pd.Series(nearby),
-                    need_threshold=0.75, low_access_density=1.0, strength_density=6.0,
-                    min_population=100)
+                    access, pd.Series(nearby), access < 1.0, need_threshold=0.75,
+                    strength_density=6.0, min_population=min_population,
+                    need_assessed=need_assessed)
 
 
 def test_classes_on_known_cases():
-    out = run_classify(population=[5000, 5000, 5000, 5000, 20, 5000],
-                       need=[0.9, 0.9, 0.9, 0.2, 0.9, 0.1],
-                       access=[0.1, 3.0, 3.0, 0.1, 0.0, 9.0],
-                       nearby=[0, 1, 4, 0, 0, 12])
-    assert out["desert_class"].tolist() == ["desert", "fragile", "served", "served",
-                                            "insufficient_data", "strength"]
-    assert out["is_desert"].tolist() == [True, False, False, False, False, False]
+    out = run_classify(population=[5000, 5000, 5000, 5000, 20, 5000, 5000],
+                       need=[0.9, 0.9, 0.9, 0.2, 0.9, 0.1, 0.2],
+                       access=[0.1, 3.0, 3.0, 0.1, 0.0, 9.0, 3.0],
+                       nearby=[0, 1, 4, 0, 0, 12, 1])
+    assert out["desert_class"].tolist() == ["desert", "fragile", "served", "low_access",
+                                            "insufficient_data", "strength", "served"]
+    assert out["is_desert"].tolist() == [True, False, False, False, False, False, False]
+    assert out["need_level"].tolist() == ["high", "high", "high", "not_high", "high",
+                                          "not_high", "not_high"]
+    assert out["access_level"].tolist() == ["low", "adequate", "adequate", "low", "low",
+                                            "strong", "adequate"]
+    # Only what was measured: no served, fragile or strength tract fails the access test.
+    assert not out.loc[out["desert_class"].isin(["served", "fragile", "strength"]),
+                       "access_low"].any()
+
+
+def test_classes_without_need_or_population_rest_on_access_alone():
+    out = run_classify(population=[np.nan] * 4, need=[np.nan] * 4, access=[0.1, 3.0, 3.0, 9.0],
+                       nearby=[0, 1, 4, 12], need_assessed=False, min_population=None)
+    assert out["desert_class"].tolist() == ["low_access", "fragile", "served", "strength"]
+    assert not out["is_desert"].any()
+    assert set(out["need_level"]) == {"not_assessed"}
 
 
 def test_access_is_absolute_not_relative():

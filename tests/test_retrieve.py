@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import run_snakemake
 
-from aiddeserts.errors import InputError
+from aiddeserts.errors import DownloadError, InputError
 from aiddeserts.io.retrieve import acs_url, download, retrieve_acs, retrieve_tracts, tiger_tract_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -105,7 +105,7 @@ def test_backoff_doubles(tmp_path, server):
 
 def test_gives_up_after_retries_and_404_fails_at_once(tmp_path, server):
     server.fail[TIGER_PATH] = 10
-    with pytest.raises(InputError, match="download failed after 2 attempts"):
+    with pytest.raises(DownloadError, match="download failed after 2 attempts"):
         download(f"{server.url}{TIGER_PATH}", tmp_path / "t.zip", retries=1, backoff_s=0)
     assert not (tmp_path / "t.zip").exists()
     server.requests.clear()
@@ -143,3 +143,30 @@ def test_snakemake_retrieves_then_runs_the_pipeline(tmp_path, server):
     again = run_snakemake(work, config, "outputs/mpls/summary.json", extra=("--dry-run",))
     assert "Nothing to be done" in again.stdout + again.stderr
     assert len(server.requests) == 2
+
+
+def test_acs_for_several_counties_in_one_request(tmp_path, server):
+    config = {**settings(server), "county": ["053", "123"]}
+    retrieve_acs(config, tmp_path / "acs.json", tmp_path / "versions.csv")
+    assert "in=county:053,123" in server.requests[0]
+
+
+def test_a_network_failure_is_its_own_exit_code_and_reason(tmp_path, server):
+    """Not "bad input": an alert must say the download failed (exit 6, `download failed`)."""
+    from test_cli import aiddeserts, write_config
+
+    server.fail[TIGER_PATH] = 100
+    work = tmp_path / "run"
+    config = {"regions": {"mpls": {
+        "retrieve": {**settings(server), "retries": 1, "backoff_s": 0},
+        "tracts": {"path": "data/raw/mpls/retrieved/tracts.zip", "id": "GEOID"},
+        "assets": {"path": str(FIXTURES / "google_my_maps.kml"), "name": "Name",
+                   "type": "kml_layer"}}}}
+    cfg = write_config(work, config)
+    marker = tmp_path / "reason.txt"
+    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "1",
+                        "--on-failure", f'echo "$AIDDESERTS_EXIT_CODE $AIDDESERTS_REASON" > {marker}')
+    assert result.returncode == 6, result.stderr[-3000:]
+    assert "download failed after 2 attempts" in result.stderr
+    assert marker.read_text().strip() == "6 download failed"
+    assert not (work / "outputs" / "mpls").exists()

@@ -14,6 +14,7 @@ Exit codes (stable; scripts and the systemd unit rely on them):
 4     privacy audit failed: a job of a rule named ``privacy_audit*`` failed, so nothing of
       that region was published
 5     another run is already working in this directory; nothing was done (try again later)
+6     a download failed (network or server, after retries); nothing new was published
 ====  =====================================================================================
 
 Unknown flags are passed through to Snakemake (e.g. ``--dry-run``, ``--forceall``,
@@ -43,6 +44,7 @@ EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 EXIT_PRIVACY = 4
 EXIT_BUSY = 5
+EXIT_DOWNLOAD = 6
 
 #: Rules whose failure means the privacy audit failed (the contract with the audit rule).
 PRIVACY_RULE_PREFIX = "privacy_audit"
@@ -68,6 +70,7 @@ def resolve_profile(profile: str | None) -> str | None:
 # Classifying Snakemake's output into an exit code.
 
 _RULE_ERROR = re.compile(r"Error in rule (\w+)")
+_DOWNLOAD_ERROR = re.compile(r"^aiddeserts \(download failed\): ", re.MULTILINE)
 _INPUT_ERROR = re.compile(r"^(aiddeserts: |InputError\b)|\bInputError in ", re.MULTILINE)
 
 
@@ -87,6 +90,8 @@ def classify_failure(returncode: int, output: str) -> int:
         return EXIT_OK
     if any(rule.startswith(PRIVACY_RULE_PREFIX) for rule in failed_rules(output)):
         return EXIT_PRIVACY
+    if _DOWNLOAD_ERROR.search(output):
+        return EXIT_DOWNLOAD
     if _INPUT_ERROR.search(output):
         return EXIT_BAD_INPUT
     if "LockException" in output or "Directory cannot be locked" in output:
@@ -222,10 +227,23 @@ def validate_regions(inv: Invocation) -> int:
     return EXIT_OK
 
 
+def print_maps(inv: Invocation) -> None:
+    """Say where each region's map is, after a run that succeeded."""
+    from aiddeserts.config import load_config
+
+    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
+    regions = inv.regions or sorted(load_config(inv.workdir / path)["regions"])
+    for region in regions:
+        html = inv.workdir / "outputs" / region / "map.html"
+        if html.exists():
+            print(f"Map of {region}: {html}")
+
+
 def run_on_failure(command: str, code: int, workdir: Path, log_path: Path) -> None:
     """Run the user's on_failure shell command with the failure described in its environment."""
     reason = {EXIT_BAD_INPUT: "bad input", EXIT_PRIVACY: "privacy audit failed",
-              EXIT_BUSY: "another run is active"}.get(code, "failure")
+              EXIT_BUSY: "another run is active",
+              EXIT_DOWNLOAD: "download failed"}.get(code, "failure")
     env = {**os.environ, "AIDDESERTS_EXIT_CODE": str(code), "AIDDESERTS_REASON": reason,
            "AIDDESERTS_WORKDIR": str(workdir), "AIDDESERTS_LOG": str(log_path)}
     try:
@@ -241,6 +259,8 @@ def cmd_run(inv: Invocation, cores: str | None, profile: str | None, extra: list
     log_path = inv.workdir / LAST_RUN_LOG
     if code == EXIT_OK:
         code = _locked_run(inv, cores, profile, extra, log_path)
+        if code == EXIT_OK:
+            print_maps(inv)
     if code not in (EXIT_OK, EXIT_BUSY) and on_failure:
         run_on_failure(on_failure, code, inv.workdir, log_path)
     return code
@@ -383,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aiddeserts", description="Map mutual aid deserts: run, check or inspect the "
         "workflow. Flags not listed here are passed to Snakemake.",
         epilog="Exit codes: 0 done, 1 other failure, 2 usage, 3 bad input, "
-        "4 privacy audit failed, 5 another run is active.")
+        "4 privacy audit failed, 5 another run is active, 6 download failed.")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("regions", nargs="*", metavar="REGION",

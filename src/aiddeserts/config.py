@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -68,7 +69,7 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
     so the code reads validated config and never repeats a default. Raises
     :class:`InputError` naming the key and, for choices, the allowed values.
     """
-    raw = copy.deepcopy(dict(config))
+    raw = _dates_as_text(copy.deepcopy(dict(config)))
     filled = copy.deepcopy(raw)
     validator = _DefaultFillingValidator(load_schema())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
@@ -85,8 +86,23 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
             # hide the top-level section: only the keys the region wrote override it.
             region[section] = {**filled[section], **(own.get(section) or {})}
         region["assets"] = [dict(a) for a in _as_list(region["assets"])]
-        region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
+        if "need" in region["tracts"]:
+            region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
     return filled
+
+
+def _dates_as_text(config: dict[str, Any]) -> dict[str, Any]:
+    """`map.sources[].date` as text: YAML reads an unquoted 2020 as a number, 2020-10-26 as a
+    date; both are what the user meant to show."""
+    regions = config.get("regions")
+    maps = [config.get("map")] + [r.get("map") for r in regions.values()
+                                  if isinstance(r, dict)] if isinstance(regions, dict) else []
+    for section in maps:
+        for source in (section or {}).get("sources") or [] if isinstance(section, dict) else []:
+            if isinstance(source, dict) and isinstance(source.get("date"), int | float | date):
+                value = source["date"]
+                source["date"] = value.isoformat() if isinstance(value, date) else f"{value:g}"
+    return config
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -139,4 +155,4 @@ def asset_sources(region_config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def need_variables(tracts_config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Need variables as mappings with `column`, `higher_is_worse` and optional `moe`."""
-    return [_need_spec(item) for item in tracts_config["need"]]
+    return [_need_spec(item) for item in tracts_config.get("need") or []]

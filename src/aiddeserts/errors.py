@@ -1,4 +1,4 @@
-"""One exception type for bad input, so every message names file, row, column and fix."""
+"""Errors a user can cause or meet: bad input (file, row, column and fix) and a failed download."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ class InputError(ValueError):
             text = text.rstrip()
             text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {self.fix}"
         return text
+
+
+class DownloadError(RuntimeError):
+    """A download failed after its retries (the network or the server, not the input): the CLI
+    exits with its own code and reason, so an alert does not say "bad input"."""
+
+    def __init__(self, problem: str, *, fix: str) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} Fix: {fix}")

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiddeserts.errors import InputError
+from aiddeserts.errors import DownloadError, InputError
 
 
 def run_logged(log_path: str | Path | None, step: Callable[[], Any], name: str) -> Any:
     """Run `step`, logging its duration to `log_path`; errors are logged then re-raised.
 
-    An :class:`InputError` is printed as its one-line message (no traceback) so a user sees
-    what to fix; other errors keep their traceback in the log.
+    An :class:`InputError` or :class:`DownloadError` is printed as its one-line message (no
+    traceback) so a user sees what to fix; other errors keep their traceback in the log.
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
@@ -31,6 +31,9 @@ def run_logged(log_path: str | Path | None, step: Callable[[], Any], name: str) 
     except InputError as exc:
         logger.error("%s", exc)
         raise SystemExit(f"aiddeserts: {exc}") from None
+    except DownloadError as exc:
+        logger.error("%s", exc)
+        raise SystemExit(f"aiddeserts (download failed): {exc}") from None
     except Exception:
         logger.exception("%s failed", name)
         raise

@@ -46,6 +46,16 @@ def atomic_path(path: str | Path, suffix: str = "", commit: bool = True) -> Iter
             os.unlink(tmp)
 
 
+def make_private(*paths: str | Path) -> None:
+    """Respondent-level files (and their folders) readable by their owner only: 0600 / 0700,
+    whatever the umask (docs/privacy.md)."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            path.chmod(0o700)
+        elif path.exists():
+            path.chmod(0o600)
+
+
 def copy_file(source: str | Path, path: str | Path) -> None:
     """Copy `source` to `path` (atomically, like every writer here)."""
     with atomic_path(path) as tmp:

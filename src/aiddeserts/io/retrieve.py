@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from aiddeserts.errors import InputError
+from aiddeserts.errors import DownloadError, InputError
 
 VERSIONS_COLUMNS = ["file", "url", "vintage", "sha256", "bytes", "retrieved_utc"]
 log = logging.getLogger("aiddeserts.io.retrieve")
@@ -34,12 +34,14 @@ def tiger_tract_url(base_url: str, year: int, state: str) -> str:
 
 
 def acs_url(base_url: str, year: int, variables: list[str], state: str,
-            county: str | None = None, api_key: str = "") -> str:
-    """Census Data API URL for ACS 5-year `variables` of every tract of a state (or county)."""
+            county: str | list[str] | None = None, api_key: str = "") -> str:
+    """Census Data API URL for ACS 5-year `variables` of every tract of a state (or of one or
+    several of its counties)."""
     query = [("get", ",".join(["NAME", *variables])), ("for", "tract:*"),
              ("in", f"state:{state}")]
     if county:
-        query.append(("in", f"county:{county}"))
+        counties = [county] if isinstance(county, str) else list(county)
+        query.append(("in", f"county:{','.join(counties)}"))
     if api_key:
         query.append(("key", api_key))
     return f"{base_url.rstrip('/')}/{year}/acs/acs5?{urllib.parse.urlencode(query, safe=':*,')}"
@@ -109,8 +111,9 @@ def download(url: str, dest: str | Path, *, retries: int = 4, backoff_s: float =
             log.warning("download of %s failed (%s); retry %d in %.1f s", redact(url), error,
                         attempt + 1, wait)
             sleep(wait)
-    raise InputError(f"download failed after {retries + 1} attempts ({redact(url)}: {error}).",
-                     fix="check the network and the retrieve base URLs, then run again.")
+    raise DownloadError(f"download failed after {retries + 1} attempts ({redact(url)}: {error}).",
+                        fix="check the network and the retrieve base URLs, then run again "
+                        "(a scheduled run retries by itself).")
 
 
 def fetch(url: str, dest: str | Path, vintage: str, settings: Mapping[str, Any],

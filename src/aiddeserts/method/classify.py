@@ -1,11 +1,20 @@
-"""Classify tracts: desert, fragile, served, strength, insufficient_data."""
+"""Classify tracts on two measured axes, need × access, in classes that say only what was measured.
+
+Need: high / not high / not assessed (no need variables configured). Access: low / adequate /
+strong (absolute tests). A class never claims more than its two axes: `served` means the access
+test passed, `low_access` is low access where need is not high (or not assessed).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-CLASSES = ("desert", "fragile", "served", "strength", "insufficient_data")
+#: Every value of `desert_class` (a public contract: extend, never rename).
+CLASSES = ("desert", "fragile", "low_access", "served", "strength", "insufficient_data")
+#: `need_level` and `access_level`: the two axes behind the class (and the bivariate map).
+NEED_LEVELS = ("high", "not_high", "not_assessed")
+ACCESS_LEVELS = ("low", "adequate", "strong")
 
 METRES_PER_MILE = 1609.344
 
@@ -18,29 +27,44 @@ def distance_words(metres: float) -> str:
     return "1 mile" if round(miles, 1) == 1 else f"{miles:.3g} miles"
 
 
-def class_definitions(catchment_m: float = 800.0, far_rural_m: float = 16_093.0
+def class_definitions(catchment_m: float, far_rural_m: float, need_assessed: bool = True
                       ) -> dict[str, str]:
     """Plain-language definitions for the map legend, popups and figure, naming the region's
-    configured distances (`classification.catchment_m`, `far_rural_m`)."""
+    configured distances (`classification.catchment_m`, `far_rural_m`). Without need data the
+    definitions say need was not assessed."""
+    reach = f"{distance_words(catchment_m)} in towns, {distance_words(far_rural_m)} in the countryside"
+    if not need_assessed:
+        return {
+            "desert": "Not used: need was not assessed, so no tract is called a desert.",
+            "fragile": f"Access passes, but only one asset within reach ({reach}): one closure "
+            "away from low access.",
+            "low_access": "Low access: few known assets within reach of the people here "
+            "(need was not assessed).",
+            "served": "Access passes: known assets are within reach of most people here.",
+            "strength": "A community strength: notably many assets nearby.",
+            "insufficient_data": "Too few residents (parks, airports) to judge.",
+        }
     return {
         "desert": "High need and low access: few mutual aid assets nearby for the people who "
         "need them most.",
-        "fragile": f"High need, but only one asset within reach ({distance_words(catchment_m)} "
-        f"in towns, {distance_words(far_rural_m)} in the countryside): one closure away from a "
-        "desert.",
-        "served": "Assets are within reach relative to need.",
+        "fragile": f"High need, access passes, but only one asset within reach ({reach}): one "
+        "closure away from a desert.",
+        "low_access": "Low access, need not high: few known assets within reach, in a tract "
+        "whose need is not among the region's highest.",
+        "served": "Access passes: known assets are within reach of most people here.",
         "strength": "A community strength: notably many assets nearby.",
         "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
     }
 
 
-#: The definitions with the default distances.
-CLASS_DEFINITIONS = class_definitions()
+#: The definitions with the schema's default distances (for documentation and tests).
+CLASS_DEFINITIONS = class_definitions(800.0, 16_093.0)
 
 #: Okabe–Ito colours (colour-blind safe).
 CLASS_COLOURS = {
     "desert": "#D55E00",
     "fragile": "#E69F00",
+    "low_access": "#CC79A7",
     "served": "#56B4E9",
     "strength": "#009E73",
     "insufficient_data": "#BBBBBB",
@@ -48,37 +72,55 @@ CLASS_COLOURS = {
 CLASS_LABELS = {
     "desert": "Mutual aid desert",
     "fragile": "Fragile (one asset away)",
-    "served": "Served",
+    "low_access": "Low access (need not high)",
+    "served": "Served (access passes)",
     "strength": "Community strength",
     "insufficient_data": "Insufficient data",
 }
 
 
 def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,
-             assets_within_catchment: pd.Series, *, need_threshold: float,
-             low_access_density: float, strength_density: float, min_population: float,
-             access_low: pd.Series | None = None) -> pd.DataFrame:
-    """Class of each tract, with the two tests it rests on (`need_high`, `access_low`).
+             assets_within_catchment: pd.Series, access_low: pd.Series, *, need_threshold: float,
+             strength_density: float, min_population: float | None,
+             need_assessed: bool = True) -> pd.DataFrame:
+    """Class of each tract from its two axes, with the tests it rests on.
 
-    Need is relative (a percentile within the region); access is absolute (assets per km², and,
-    when `access_low` is given, the distance test of `confidence.AccessRule` too), so a tract's
-    access test does not depend on which other tracts the region holds.
+    Need is relative (a percentile within the region); access is absolute (`access_low`, the
+    density and distance tests of `confidence.AccessRule`), so a tract's access test does not
+    depend on which other tracts the region holds. In this order:
+
+    * `insufficient_data`: fewer than `min_population` residents (None: no population data,
+      no test) or, with need assessed, no need score;
+    * `desert`: high need and low access; `low_access`: low access, need not high or not
+      assessed;
+    * `strength`: access passes and mean density ≥ `strength_density`;
+    * `fragile`: access passes with at most one asset within reach, and high need (or need not
+      assessed);
+    * `served`: access passes.
+
+    So no `served`, `fragile` or `strength` tract fails the access test.
     """
-    need_high = need_score >= need_threshold
-    if access_low is None:
-        access_low = access_score < low_access_density
-    no_data = population.isna() | (population < min_population) | need_score.isna()
-    conditions = [
-        no_data,
-        access_score >= strength_density,
-        need_high & access_low,
-        need_high & (assets_within_catchment <= 1),
-    ]
-    labels = np.select(conditions, ["insufficient_data", "strength", "desert", "fragile"],
+    low = access_low.fillna(False).astype(bool)
+    need_high = (need_score >= need_threshold).fillna(False).astype(bool) if need_assessed \
+        else pd.Series(False, index=population.index)
+    no_data = pd.Series(False, index=population.index)
+    if min_population is not None:
+        no_data |= population.isna() | (population < min_population)
+    if need_assessed:
+        no_data |= need_score.isna()
+    strong = ~low & (access_score >= strength_density)
+    one_away = ~low & (assets_within_catchment <= 1) & (need_high | (not need_assessed))
+    labels = np.select([no_data, need_high & low, low, strong, one_away],
+                       ["insufficient_data", "desert", "low_access", "strength", "fragile"],
                        default="served")
+    need_level = np.where(need_high, "high", "not_high") if need_assessed else \
+        np.full(len(population), "not_assessed")
+    access_level = np.select([low, strong], ["low", "strong"], default="adequate")
     return pd.DataFrame({
         "desert_class": labels,
         "is_desert": labels == "desert",
-        "need_high": need_high.fillna(False).astype(bool),
-        "access_low": access_low.fillna(False).astype(bool),
+        "need_high": need_high,
+        "access_low": low,
+        "need_level": need_level,
+        "access_level": access_level,
     }, index=population.index)

@@ -21,14 +21,19 @@ if TYPE_CHECKING:
 
 
 def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, density_path: str,
-                    tract_id: str, population: str, need: Sequence[Mapping[str, Any]],
-                    survey_configured: bool, classification: Mapping[str, Any],
-                    min_respondents: int, out_tracts: str) -> None:
+                    tract_id: str, population: str | None,
+                    need: Sequence[Mapping[str, Any]] | None, survey_configured: bool,
+                    classification: Mapping[str, Any], min_respondents: int,
+                    out_tracts: str) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer.
 
     `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
     `tracts.need`; `classification` its `classification` section; `min_respondents` its
-    `survey_rules.min_respondents`.
+    `survey_rules.min_respondents`. Without `need` (None or empty) need is not assessed and the
+    classes rest on access alone; without `population` people are spread evenly over each
+    tract's area (a tract's weight is its area), there is no `min_population` test and every
+    tract is judged with the urban distance (`far_urban_m`), as the urban/rural test needs
+    residents per km².
     """
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
@@ -42,11 +47,21 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     values, grid, _ = read_geotiff(density_path)
     kernel, bandwidth = read_density_tags(density_path)
 
+    need_assessed = bool(need)
     out = tracts[[tract_id]].copy()
-    out["population"] = tracts[population]
-    eligible = out["population"].fillna(0) >= cls["min_population"]
-    out = out.join(need_columns(tracts, survey, tract_id, need, survey_configured, eligible,
-                                cls, min_respondents))
+    out["population"] = tracts[population] if population else np.nan
+    # Weights of the distance test and the floating catchment: residents, else area (km²).
+    people = out["population"] if population else tracts.geometry.area / 1e6
+    eligible = (out["population"].fillna(0) >= cls["min_population"] if population
+                else pd.Series(True, index=out.index))
+    if need_assessed:
+        out = out.join(need_columns(tracts, survey, tract_id, need, survey_configured,
+                                    eligible, cls, min_respondents))
+    else:
+        out = out.join(survey_columns(survey, tract_id, tracts[tract_id], min_respondents))
+        for column in ("need_score", "need_score_low", "need_score_high"):
+            out[column] = np.nan
+        out["need_uncertain"] = False
 
     # Access: density, counts, distances, floating catchment, population beyond reach.
     zones = zone_raster(tracts.geometry, grid)
@@ -59,17 +74,19 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     assets_xy = np.column_stack([assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()])
     capacity = (assets["capacity"].to_numpy(float) if "capacity" in assets
                 else np.ones(len(assets)))
-    fca, _ = catchment.two_step_fca(rep_xy, out["population"].to_numpy(float), assets_xy,
+    fca, _ = catchment.two_step_fca(rep_xy, people.to_numpy(float), assets_xy,
                                     capacity, cls["fca_catchment_m"], cls["fca_decay"],
                                     cls["fca_steps"])
     out["fca_access"] = (fca * 1000.0).round(6)
-    urban = catchment.is_urban(out["population"], tracts.geometry.area / 1e6,
-                               cls["urban_density"])
-    out["urban"] = urban.to_numpy(bool)
+    if population:
+        out["urban"] = catchment.is_urban(out["population"], tracts.geometry.area / 1e6,
+                                          cls["urban_density"]).to_numpy(bool)
+    else:
+        out["urban"] = True
     far_m = np.where(out["urban"], cls["far_urban_m"], cls["far_rural_m"])
     out["far_threshold_m"] = far_m.astype(float)
     out["assets_within_threshold"] = catchment.assets_within(rep_xy, assets_xy, far_m)
-    points = catchment.population_points(tracts, out["population"], cls["population_cell_m"],
+    points = catchment.population_points(tracts, people, cls["population_cell_m"],
                                          cls["population_points_max"])
     share_far = catchment.share_beyond(points, len(tracts), assets_xy, far_m)
     out["share_beyond_threshold"] = np.round(share_far, 4)
@@ -85,11 +102,10 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     nearby = out["assets_within_catchment"].where(out["urban"], out["assets_within_threshold"])
     out = out.join(classes.classify(
         out["population"], out["need_score"], out["access_score"], nearby,
-        need_threshold=cls["need_threshold"],
-        low_access_density=cls["low_access_density"],
+        pd.Series(access_low, index=out.index), need_threshold=cls["need_threshold"],
         strength_density=cls["strength_density"],
-        min_population=cls["min_population"],
-        access_low=pd.Series(access_low, index=out.index)))
+        min_population=cls["min_population"] if population else None,
+        need_assessed=need_assessed))
     out = out.join(confidence_columns(out, tracts, assets_xy, rep_xy, zones, grid, kernel,
                                       bandwidth, points, far_m, rule, cls))
     out = out.join(survey_bias_columns(survey, tract_id, tracts[tract_id], out["population"],
@@ -109,11 +125,7 @@ def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: s
     out = pd.DataFrame(index=tracts.index)
     for spec in need:
         out[spec["column"]] = tracts[spec["column"]]
-    out = out.join(need_method.survey_by_tract(survey, tract_id, tracts[tract_id],
-                                               min_respondents))
-    smoothed, _, _ = need_method.survey_smoothed(survey, tract_id, tracts[tract_id],
-                                                 min_respondents)
-    out["survey_unmet_rate_eb"] = smoothed.round(4)
+    out = out.join(survey_columns(survey, tract_id, tracts[tract_id], min_respondents))
     # The survey enters need through its empirical-Bayes rate (never the raw rate).
     frame = tracts.drop(columns=tracts.geometry.name).assign(
         survey_unmet_rate=out["survey_unmet_rate_eb"])
@@ -127,6 +139,18 @@ def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: s
     threshold = cls["need_threshold"]
     out["need_uncertain"] = ((out["need_score_low"] < threshold)
                              & (out["need_score_high"] >= threshold)).astype(bool)
+    return out
+
+
+def survey_columns(survey: gpd.GeoDataFrame, tract_id: str, tract_ids: pd.Series,
+                   min_respondents: int) -> pd.DataFrame:
+    """The survey's publishable figures per tract: respondents, unmet-need rate, its smoothed
+    (empirical-Bayes) rate and whether the tract is suppressed."""
+    from aiddeserts.method import need as need_method
+
+    out = need_method.survey_by_tract(survey, tract_id, tract_ids, min_respondents)
+    smoothed, _, _ = need_method.survey_smoothed(survey, tract_id, tract_ids, min_respondents)
+    out["survey_unmet_rate_eb"] = smoothed.round(4)
     return out
 
 

@@ -7,11 +7,19 @@ listed (never quoted) in the stage's rejects table.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from aiddeserts.io.files import copy_file, read_gpkg, write_csv, write_gpkg, write_json
+from aiddeserts.io.files import (
+    copy_file,
+    make_private,
+    read_gpkg,
+    write_csv,
+    write_gpkg,
+    write_json,
+)
 
 
 def ingest_tracts(tracts: Mapping[str, Any], working_crs: str | None, out_tracts: str,
@@ -47,6 +55,7 @@ def ingest_assets(sources: Sequence[Mapping[str, Any]], tract_id: str, approxima
     assets, rejects, read = ingest.read_assets({"assets": list(sources),
                                                 "tracts": {"id": tract_id}}, tracts)
     write_gpkg(assets, out_exact, layer="assets")
+    make_private(out_exact)  # hidden assets' exact places
     if privacy.any_protected(assets):
         assets = privacy.protected_locations(assets, tracts, tract_id, approximate_to,
                                              approximate_grid_m)
@@ -73,5 +82,7 @@ def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_responden
         rejects = ingest.empty_rejects()
         counts = ingest.count_rows({}, rejects)
     write_gpkg(answers, out_survey, layer="survey")
+    # Respondents' places: owner only, and so is the region's folder of intermediate files.
+    make_private(out_survey, Path(out_survey).parent)
     write_csv(rejects, out_rejects)
     write_json({"survey": {**counts, "configured": bool(survey)}}, out_counts)

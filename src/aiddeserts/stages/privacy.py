@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiddeserts.io.files import read_gpkg, write_csv, write_json
+from aiddeserts.io.files import make_private, read_gpkg, write_csv, write_json
 
 
 def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
@@ -14,6 +14,7 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
     from aiddeserts.privacy.rules import stories_by_tract
 
     write_csv(stories_by_tract(read_gpkg(survey_path), tract_id), out_csv)
+    make_private(out_csv)
 
 
 def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,

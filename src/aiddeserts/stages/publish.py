@@ -20,10 +20,19 @@ from pathlib import Path
 from typing import Any
 
 
+def public_mode() -> int:
+    """The mode a new file gets under the process's umask (0o644 under umask 022): published
+    files must be readable by a web server running as another user."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _temporary_next_to(dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=dst.suffix, dir=dst.parent)
     os.close(fd)
+    os.chmod(tmp, public_mode())  # mkstemp makes 0600 files
     return Path(tmp)
 
 

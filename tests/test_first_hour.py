@@ -1,0 +1,79 @@
+"""What a new organizer meets in the first hour (issue: honest classes, maps from assets alone):
+honest classes on real runs, a map from assets alone, readable published files, clear config."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import os
+import stat
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from conftest import run_snakemake
+
+from aiddeserts.config import validate_config
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_published_files_are_world_readable_and_respondent_files_private(tmp_path, tiny_region,
+                                                                         umask_022):
+    work = tmp_path / "run"
+    result = run_snakemake(work, tiny_region)
+    assert result.returncode == 0, result.stderr[-3000:]
+    published = sorted((work / "outputs" / "tiny").iterdir())
+    assert published
+    for path in published:
+        assert mode(path) & 0o044 == 0o044, f"{path.name} is {oct(mode(path))}"
+    processed = work / "data" / "processed" / "tiny"
+    assert mode(processed) == 0o700
+    for private in (processed / "survey.gpkg", processed / "assets_exact.gpkg",
+                    processed / "stage" / "stories.csv"):
+        assert mode(private) & 0o077 == 0, f"{private.name} is {oct(mode(private))}"
+    # No served tract fails the tool's own access test; the legend's counts add up.
+    tracts = gpd.read_file(work / "outputs" / "tiny" / "tracts.gpkg")
+    assert not (tracts["access_low"] & (tracts["desert_class"] == "served")).any()
+
+
+def test_a_map_from_assets_alone(tmp_path, tiny_region):
+    """Tracts and assets only (no need, no population, no survey): it runs end to end, the
+    classes rest on access, and the map and figure say need was not assessed."""
+    config = copy.deepcopy(tiny_region)
+    region = config["regions"]["tiny"]
+    del region["tracts"]["need"], region["tracts"]["population"], region["survey"]
+    work = tmp_path / "run"
+    result = run_snakemake(work, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    tracts = gpd.read_file(work / "outputs" / "tiny" / "tracts.gpkg")
+    assert set(tracts["need_level"]) == {"not_assessed"}
+    assert not tracts["is_desert"].any()
+    assert set(tracts["desert_class"]) <= {"low_access", "served", "strength", "fragile"}
+    assert "low_access" in set(tracts["desert_class"])
+    html = (work / "outputs" / "tiny" / "map.html").read_text(encoding="utf-8")
+    assert "Need was not assessed" in html
+
+
+def test_years_and_dates_in_map_sources_are_accepted_as_written(tiny_region):
+    config = copy.deepcopy(tiny_region)
+    config["regions"]["tiny"]["map"] = {"sources": [
+        {"name": "Sites", "date": 2020}, {"name": "Tracts", "date": datetime.date(2020, 10, 26)},
+        {"name": "ACS", "date": "2016–2020"}]}
+    region = validate_config(config)["regions"]["tiny"]
+    assert [s["date"] for s in region["map"]["sources"]] == ["2020", "2020-10-26", "2016–2020"]
+
+
+def test_retrieve_takes_a_list_of_counties(tiny_region):
+    config = copy.deepcopy(tiny_region)
+    config["regions"]["tiny"]["retrieve"] = {"state": "27", "county": ["053", "123"]}
+    assert validate_config(config)["regions"]["tiny"]["retrieve"]["county"] == ["053", "123"]
