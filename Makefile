@@ -33,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf data/processed/* outputs/* .snakemake logs benchmarks test-artifacts
+	rm -rf data/processed/* outputs/* outputs/.versions .snakemake logs benchmarks test-artifacts

@@ -1,11 +1,13 @@
-"""Copy staged outputs into outputs/ — standard library only, so the publish job starts fast.
+"""Publish stage (workflow/rules/publish.smk, rule publish): the region's products appear in
+outputs/<region>/ all at once — standard library only, so the publish job starts fast.
 
-The publish job is the last on the critical path of every run; importing the geo stack there
-(~1.2 s per process) would only delay the result, so this module imports nothing heavy.
-
-All files are first copied to temporary files next to their targets, then renamed into place one
-after another (each rename is atomic), so a run killed while copying leaves the previous outputs
-untouched and the renames take microseconds.
+``outputs/<region>`` is a symbolic link to one complete version directory,
+``outputs/.versions/<region>/<version>/``. Publishing copies every product into a new version
+directory, then swaps the link with one atomic rename: a reader (or a run killed at any point)
+sees either the whole old set or the whole new one, never a mix, and the manifest's checksums
+always match the files beside it. The public paths (``outputs/<region>/map.html``...) stay.
+The previous version is kept (a partner may be downloading from it); older ones and the debris
+of killed runs are removed.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+#: Version directories kept: the current one and the one before it.
+KEEP_VERSIONS = 2
 
 
 def public_mode() -> int:
@@ -26,14 +31,6 @@ def public_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-def _temporary_next_to(dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
-    os.chmod(tmp, public_mode())  # mkstemp makes 0600 files
-    return Path(tmp)
 
 
 def _read_json(path: str | Path) -> Any:
@@ -59,28 +56,106 @@ def _rehash_in_manifest(files: Mapping[str, Path]) -> None:
     _write_json(manifest, files["manifest.json"])
 
 
+def versions_dir(region_dir: Path) -> Path:
+    """Where the version directories of `region_dir` (outputs/<region>) live."""
+    return region_dir.parent / ".versions" / region_dir.name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_link(region_dir: Path, target: Path) -> None:
+    """Point `region_dir` at `target` with one atomic rename (a relative link)."""
+    relative = os.path.relpath(target, region_dir.parent)
+    tmp = region_dir.parent / f".{region_dir.name}.link.{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(relative, tmp)
+    if region_dir.is_dir() and not region_dir.is_symlink():
+        # outputs/<region> from before versioned publishing (or made empty by Snakemake before
+        # the first run): moved aside, then replaced by the link.
+        aside = region_dir.parent / f".{region_dir.name}.old.{os.getpid()}"
+        os.replace(region_dir, aside)
+        os.replace(tmp, region_dir)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(tmp, region_dir)
+    _fsync_dir(region_dir.parent)
+
+
+def _clean_versions(versions: Path, current: Path) -> None:
+    """Keep the current version and the newest before it; remove the rest (and half-written
+    versions of killed runs)."""
+    others = sorted((p for p in versions.iterdir() if p.is_dir() and p != current),
+                    key=lambda p: p.name)
+    complete = [p for p in others if _marker(p).exists()]
+    keep = set(complete[-(KEEP_VERSIONS - 1):]) if KEEP_VERSIONS > 1 else set()
+    for path in others:
+        if path not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+            _marker(path).unlink(missing_ok=True)
+    for marker in versions.glob("*.complete"):  # markers whose version is gone
+        if not marker.with_suffix("").is_dir():
+            marker.unlink()
+
+
+def _remove_debris(region_dir: Path) -> None:
+    """Links and moved-aside folders a killed publish left next to outputs/<region>."""
+    if not region_dir.parent.is_dir():
+        return
+    for pattern in (f".{region_dir.name}.link.*", f".{region_dir.name}.old.*"):
+        for path in region_dir.parent.glob(pattern):
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _marker(version: Path) -> Path:
+    """Written once every file of `version` is on disk (beside it, not inside the public set)."""
+    return version.with_name(version.name + ".complete")
+
+
 def publish(staged: Sequence[str], published: Sequence[str],
             privacy_report: str | None = None) -> None:
-    """Copy staged files into outputs/, all swapped in by atomic renames at the end.
+    """Publish the staged files as one new version of outputs/<region>/ (one atomic swap).
 
     With `privacy_report` (the audit's JSON, counts only), summary.json is published with it as
     its `privacy` section.
     """
-    temporaries: list[Path] = []
-    try:
-        for src, dst in zip(staged, published, strict=True):
-            tmp = _temporary_next_to(Path(dst))
-            temporaries.append(tmp)
-            if privacy_report and Path(dst).name == "summary.json":
-                _write_json({**_read_json(src), "privacy": _read_json(privacy_report)}, tmp)
-            else:
-                shutil.copyfile(src, tmp)
-        if privacy_report:
-            _rehash_in_manifest({Path(dst).name: tmp
-                                 for dst, tmp in zip(published, temporaries, strict=True)})
-        for tmp, dst in zip(temporaries, published, strict=True):
-            os.replace(tmp, dst)
-    finally:
-        for tmp in temporaries:
-            if tmp.exists():
-                tmp.unlink()
+    region_dirs = {Path(p).parent for p in published}
+    if len(region_dirs) != 1:
+        raise ValueError("publish takes the products of one region")
+    region_dir = region_dirs.pop()
+    _remove_debris(region_dir)
+    versions = versions_dir(region_dir)
+    versions.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for src in staged:
+        digest.update(Path(src).read_bytes())
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    version = versions / f"{stamp}-{time.time_ns() % 10**9:09d}-{digest.hexdigest()[:12]}"
+    version.mkdir()
+    files: dict[str, Path] = {}
+    for src, dst in zip(staged, published, strict=True):
+        target = version / Path(dst).name
+        if privacy_report and target.name == "summary.json":
+            _write_json({**_read_json(src), "privacy": _read_json(privacy_report)}, target)
+        else:
+            shutil.copyfile(src, target)
+        files[target.name] = target
+    if privacy_report:
+        _rehash_in_manifest(files)
+    for target in files.values():
+        os.chmod(target, public_mode())
+        with open(target, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(version)
+    _marker(version).touch()
+    _swap_link(region_dir, version)
+    _clean_versions(versions, version)
