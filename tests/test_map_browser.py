@@ -16,6 +16,7 @@ from browser import chromium, page_errors, screenshot, skip_reason
 from conftest import REPO, run_snakemake
 
 from aiddeserts import pipeline
+from aiddeserts.config import region_settings
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -157,7 +158,7 @@ def test_payloads_stay_inert_in_a_real_browser(tmp_path, tiny_region):
     pipeline.make_map(region, "tiny", tracts_path=str(work / "outputs/tiny/tracts.gpkg"),
                       assets_path=str(work / "data/processed/tiny/assets.gpkg"),
                       density_path=str(work / "outputs/tiny/density.tif"), out_html=str(html),
-                      classification={"need_threshold": 0.75, "low_access_density": 1.0},
+                      classification=region_settings(tiny_region, "tiny", "classification"),
                       survey_rules={"min_respondents": 11}, stories=stories)
     with chromium() as driver:
         for page in (work / "outputs/tiny/map.html", html):
