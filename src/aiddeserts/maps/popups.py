@@ -92,9 +92,10 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
     cls = row["desert_class"]
     need = row.get("need_score")
     rank = ("" if access_pct is None or pd.isna(access_pct) else f"{access_pct * 100:.0f}")
-    types = [(type_label(column.removeprefix("assets_")), _fmt(row.get(column)),
-              _distance(row.get(f"nearest_{column.removeprefix('assets_')}_m")))
-             for column in type_columns]
+    asset_types = [column.removeprefix("assets_") for column in type_columns]
+    types = [(type_label(asset_type), _fmt(row.get(column)),
+              _distance(row.get(f"nearest_{asset_type}_m")))
+             for asset_type, column in zip(asset_types, type_columns, strict=True)]
     optional = [(label, shown) for column, (label, kind) in OPTIONAL_COLUMNS.items()
                 if column in row and (shown := _optional_value(kind, row[column])) is not None]
     rate = survey_rate(row)

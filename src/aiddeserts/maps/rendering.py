@@ -10,7 +10,8 @@ Two template environments, both reading ``maps/templates/`` with :mod:`importlib
   :func:`esc` (unless it is markup built by another macro), so the page escapes exactly as
   :func:`esc` does, and a template cannot forget to. Line breaks and the indentation after
   them are template layout, not output: a template is written one element per line and renders
-  on one line (user text is untouched, only the template's own source is joined).
+  on one line, as the page always had it (user text is untouched: only the template's own source
+  is joined). Prose that breaks across lines writes the space at the break as ``{{ " " }}``.
 """
 
 from __future__ import annotations
