@@ -15,18 +15,16 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from aiddeserts.io.files import atomic_path  # noqa: E402
-from aiddeserts.method.classify import (  # noqa: E402
-    CLASS_COLOURS,
-    CLASS_DEFINITIONS,
-    CLASS_LABELS,
-    CLASSES,
-)
+from aiddeserts.method.classify import CLASS_COLOURS, CLASS_LABELS, CLASSES  # noqa: E402
 
 
 def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequence[str],
-                          credit: str = "", definitions: Mapping[str, str] = CLASS_DEFINITIONS
-                          ) -> Figure:
-    """Tracts coloured by class, with a legend of plain-language classes, title and sources."""
+                          credit: str, definitions: Mapping[str, str]) -> Figure:
+    """Tracts coloured by class, with a legend of plain-language classes, title and sources.
+
+    `credit`: who made the map (blank: no line); `definitions`: the class definitions naming
+    the region's distances (`classify.class_definitions` of `catchment_m` and `far_rural_m`).
+    """
     fig, ax = plt.subplots(figsize=(8.5, 11), dpi=150)
     counts = tracts["desert_class"].value_counts()
     colours = tracts["desert_class"].map(CLASS_COLOURS)

@@ -1,0 +1,55 @@
+"""The density overlay: the density grid reprojected to Web Mercator, as a palette PNG."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from branca.colormap import LinearColormap
+from PIL import Image
+from pyproj import Transformer
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from aiddeserts.maps.styles import DENSITY_COLOURS
+
+if TYPE_CHECKING:  # only for annotations
+    from aiddeserts.method.density import Grid
+
+
+def density_image(values: np.ndarray, grid: Grid, crs: Any) -> tuple[np.ndarray, list, float]:
+    """Density reprojected to Web Mercator as palette indices (0 = transparent, 1–255 = colour
+    ramp), its lat/lon bounds and the ramp's top (the 99th percentile, assets per km²)."""
+    dst_crs = "EPSG:3857"
+    left, top = grid.x_min, grid.y_max
+    right = left + grid.width * grid.cell_size
+    bottom = top - grid.height * grid.cell_size
+    transform, width, height = calculate_default_transform(
+        crs, dst_crs, grid.width, grid.height, left=left, bottom=bottom, right=right, top=top)
+    out = np.full((height, width), np.nan)
+    reproject(values, out, src_transform=grid.transform, src_crs=crs, dst_transform=transform,
+              dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan,
+              dst_nodata=np.nan)
+    positive = out[np.isfinite(out) & (out > 0)]
+    vmax = float(np.quantile(positive, 0.99)) if positive.size else 1.0
+    index = 1 + np.clip(np.nan_to_num(out) / vmax * 254, 0, 254).astype(np.uint8)
+    index[~(np.isfinite(out) & (out > 0))] = 0
+    west, north = transform * (0, 0)
+    east, south = transform * (width, height)
+    to_ll = Transformer.from_crs(dst_crs, 4326, always_xy=True)
+    (lon0, lon1), (lat0, lat1) = to_ll.transform([west, east], [south, north])
+    return index, [[lat0, lon0], [lat1, lon1]], vmax
+
+
+def palette_png(index: np.ndarray, colours: Sequence[str] = DENSITY_COLOURS, alpha: int = 170
+                ) -> bytes:
+    """A palette (8-bit indexed) PNG: index 0 transparent, 1–255 along the colour ramp."""
+    cmap = LinearColormap(list(colours), vmin=0, vmax=1)
+    palette = [0, 0, 0] + [c for v in np.linspace(0, 1, 255) for c in cmap.rgb_bytes_tuple(v)]
+    image = Image.fromarray(index.astype(np.uint8), mode="P")
+    image.putpalette(palette)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True,
+               transparency=bytes([0] + [alpha] * 255))
+    return buffer.getvalue()
