@@ -13,7 +13,7 @@ from conftest import CRS, grid_tracts
 from PIL import Image
 from shapely.geometry import Point
 
-from aiddeserts.config import region_settings
+from aiddeserts.config import schema_defaults
 from aiddeserts.maps import legends, popups, raster, rendering, styles, webmap
 from aiddeserts.method.density import grid_for_bounds, kernel_density
 
@@ -22,7 +22,7 @@ PAYLOADS = ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>'
             '"><svg onload=alert(3)>', "'; alert(4); '"]
 NON_ASCII = "Nevera Comunitaria Niño — 社区冰箱 ✓"
 #: The classification settings of a region that sets none (the schema's defaults).
-CLASSIFICATION = region_settings({"regions": {"tiny": {}}}, "tiny", "classification")
+CLASSIFICATION = schema_defaults("classification")
 
 
 def tiny_inputs(names: list[str] | None = None, types: list[str] | None = None,
