@@ -11,7 +11,7 @@ from aiddeserts.method.need import need_score, percentile_rank, survey_by_tract
 
 
 def test_percentile_rank_follows_svi_with_ties_lowest():
-    ranks = percentile_rank(pd.Series([10.0, 20.0, 20.0, 40.0, np.nan]))
+    ranks = percentile_rank(pd.Series([10.0, 20.0, 20.0, 40.0, np.nan]), higher_is_worse=True)
     assert ranks.iloc[:4].tolist() == pytest.approx([0.0, 1 / 3, 1 / 3, 1.0])
     assert np.isnan(ranks.iloc[4])
 
@@ -84,9 +84,12 @@ def test_access_is_absolute_not_relative():
 
 
 def test_distance_words_and_class_definitions():
-    from aiddeserts.method.classify import CLASS_DEFINITIONS, class_definitions, distance_words
+    from aiddeserts.method.classify import class_definitions, distance_words
 
     assert [distance_words(m) for m in (400, 1500, 1550, 16_093.0, 48_280)] == [
         "400 m", "1,500 m", "1 mile", "10 miles", "30 miles"]
-    assert "(800 m in towns, 10 miles in the countryside)" in CLASS_DEFINITIONS["fragile"]
+    assert "(800 m in towns, 10 miles in the countryside)" in class_definitions(
+        800, 16_093.0)["fragile"]
+    assert "need was not assessed" in class_definitions(800, 16_093.0, need_assessed=False)[
+        "low_access"]
     assert "(1,200 m in towns, 20 miles" in class_definitions(1200, 32_186.88)["fragile"]

@@ -75,7 +75,7 @@ def record_version(versions_csv: str | Path, row: Mapping[str, Any]) -> None:
         writer.writerow({k: row.get(k, "") for k in VERSIONS_COLUMNS})
 
 
-def download(url: str, dest: str | Path, *, retries: int = 4, backoff_s: float = 2.0,
+def download(url: str, dest: str | Path, *, retries: int, backoff_s: float,
              timeout_s: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> bool:
     """Fetch `url` into `dest` unless it is cached there. Returns True when it downloaded.
 

@@ -57,8 +57,6 @@ def class_definitions(catchment_m: float, far_rural_m: float, need_assessed: boo
     }
 
 
-#: The definitions with the schema's default distances (for documentation and tests).
-CLASS_DEFINITIONS = class_definitions(800.0, 16_093.0)
 
 #: Okabe–Ito colours (colour-blind safe).
 CLASS_COLOURS = {

@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 from aiddeserts.privacy.disclosure import publishable, suppression_mask
 
 
-def percentile_rank(values: pd.Series, higher_is_worse: bool = True) -> pd.Series:
+def percentile_rank(values: pd.Series, higher_is_worse: bool) -> pd.Series:
     """(rank − 1) / (N − 1) with ties given the lowest rank, as CDC/ATSDR SVI does.
 
     Missing values stay missing and do not count in N. 1 is the most need.
@@ -43,7 +43,7 @@ def need_score(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]],
         ranks[f"rank_{spec['column']}"] = percentile_rank(
             frame[spec["column"]], spec["higher_is_worse"])
     mean_rank = ranks.mean(axis=1, skipna=True)
-    ranks["need_score"] = percentile_rank(mean_rank)
+    ranks["need_score"] = percentile_rank(mean_rank, higher_is_worse=True)
     return ranks
 
 
@@ -100,7 +100,7 @@ def empirical_bayes_rate(events: pd.Series, trials: pd.Series) -> tuple[pd.Serie
     return smoothed.where(answered), p_bar, strength
 
 
-def rank_matrix(values: np.ndarray, higher_is_worse: bool = True) -> np.ndarray:
+def rank_matrix(values: np.ndarray, higher_is_worse: bool) -> np.ndarray:
     """`percentile_rank` applied to each column of a 2-D array (tracts × draws) at once."""
     values = np.asarray(values, dtype=float)
     signed = values if higher_is_worse else -values
@@ -113,7 +113,7 @@ def rank_matrix(values: np.ndarray, higher_is_worse: bool = True) -> np.ndarray:
 
 
 def need_score_interval(frame: pd.DataFrame, variables: Sequence[Mapping[str, Any]],
-                        eligible: pd.Series, *, draws: int = 200, seed: int = 0,
+                        eligible: pd.Series, *, draws: int, seed: int,
                         level: float = 0.9) -> pd.DataFrame:
     """The need score's `level` interval from the ACS margins of error (Monte Carlo).
 
@@ -135,7 +135,7 @@ def need_score_interval(frame: pd.DataFrame, variables: Sequence[Mapping[str, An
         ranks.append(rank_matrix(values, spec["higher_is_worse"]))
     with np.errstate(invalid="ignore"), warnings_ignored():
         mean_rank = np.nanmean(np.stack(ranks), axis=0)
-    scores = rank_matrix(mean_rank)
+    scores = rank_matrix(mean_rank, higher_is_worse=True)
     tail = (1.0 - level) / 2.0
     with warnings_ignored():
         low = np.nanquantile(scores, tail, axis=1)
