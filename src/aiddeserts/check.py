@@ -19,6 +19,7 @@ import pandas as pd
 from aiddeserts.config import load_config
 from aiddeserts.errors import InputError
 from aiddeserts.io import ingest
+from aiddeserts.sizing import check_density_grid
 
 
 def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: TextIO) -> None:
@@ -43,6 +44,8 @@ def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:
         mine = rejects[rejects["source"] == source]
         _summarise(source.split(":", 1)[0], ingest.count_rows({source: n}, rejects), mine, out)
     tracts = tracts.to_crs(crs)
+    check_density_grid(tuple(tracts.total_bounds), region["density"]["cell_size_m"],
+                       region["density"]["bandwidth_m"])
     assets, rejects, read = ingest.read_assets(region, tracts)
     _summarise("assets", ingest.count_rows(read, rejects), rejects, out)
     if region.get("survey"):

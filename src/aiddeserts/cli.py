@@ -15,6 +15,8 @@ Exit codes (stable; scripts and the systemd unit rely on them):
       that region was published
 5     another run is already working in this directory; nothing was done (try again later)
 6     a download failed (network or server, after retries); nothing new was published
+130+  stopped by a signal (128 + its number: 143 for SIGTERM, 130 for Ctrl-C); Snakemake was
+      asked to stop and waited for, so the next run starts cleanly
 ====  =====================================================================================
 
 Unknown flags are passed through to Snakemake (e.g. ``--dry-run``, ``--forceall``,
@@ -26,11 +28,13 @@ when no other process is still working in the directory (see :func:`live_runs`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import fcntl
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -189,20 +193,39 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+    stopped: list[int] = []
     try:
         with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                sys.stderr.write(line)
-                if log:
-                    log.write(line)
-                    log.flush()
-            returncode = proc.wait()
+
+            def stop(signum: int, _frame: object) -> None:
+                # A supervisor (timeout, systemd, cron wrapper) signals only this process:
+                # Snakemake is asked to stop cleanly (it cancels its jobs, cluster jobs too)
+                # and waited for, so no orphan keeps the directory locked.
+                stopped.append(signum)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+
+            previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    lines.append(line)
+                    sys.stderr.write(line)
+                    if log:
+                        log.write(line)
+                        log.flush()
+                returncode = proc.wait()
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
     finally:
         if log:
             log.close()
+    if stopped:
+        print(f"aiddeserts: stopped by signal {stopped[0]} ({signal.Signals(stopped[0]).name}); "
+              "Snakemake was stopped cleanly; the next run completes the work.", file=sys.stderr)
+        return 128 + stopped[0], "".join(lines)
     return returncode, "".join(lines)
 
 
@@ -261,7 +284,7 @@ def cmd_run(inv: Invocation, cores: str | None, profile: str | None, extra: list
         code = _locked_run(inv, cores, profile, extra, log_path)
         if code == EXIT_OK:
             print_maps(inv)
-    if code not in (EXIT_OK, EXIT_BUSY) and on_failure:
+    if code not in (EXIT_OK, EXIT_BUSY) and code <= 128 and on_failure:
         run_on_failure(on_failure, code, inv.workdir, log_path)
     return code
 
@@ -293,6 +316,8 @@ def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: 
         returncode, output = stream(
             snakemake_command(inv, *flags, *extra, targets=region_targets(inv.regions)),
             inv.workdir, log_path)
+        if returncode > 128:  # stopped by a signal: say so (128 + its number), not "failure"
+            return returncode
         return classify_failure(returncode, output)
 
 
@@ -424,9 +449,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_passthrough(parser: argparse.ArgumentParser, argv: Sequence[str]
+                      ) -> tuple[list[str], list[str]]:
+    """Take Snakemake's flags and their values out of `argv` before our parser sees them, so
+    `--until privacy_audit` passes `privacy_audit` to Snakemake instead of taking it for a
+    region. Which flags take values is asked of Snakemake's own parser (only when needed)."""
+    ours = {o for a in parser._subparsers._group_actions[0].choices["run"]._actions  # noqa: SLF001
+            for o in a.option_strings}
+    argv = list(argv)
+    candidates = [i for i, a in enumerate(argv[:-1]) if a.startswith("-") and "=" not in a
+                  and a not in ours and a != "--" and not argv[i + 1].startswith("-")]
+    if not candidates:
+        return argv, []
+    from snakemake.cli import get_argument_parser
+
+    nargs = {o: a.nargs for a in get_argument_parser()._actions for o in a.option_strings}  # noqa: SLF001
+    kept, passed, i = [], [], 0
+    while i < len(argv):
+        token = argv[i]
+        takes = nargs.get(token, 0) if token not in ours else 0
+        if takes == 0 or token in ours or "=" in token:
+            kept.append(token)
+            i += 1
+            continue
+        passed.append(token)
+        i += 1
+        many = takes in ("+", "*")
+        while i < len(argv) and not argv[i].startswith("-"):
+            passed.append(argv[i])
+            i += 1
+            if not many:
+                break
+    return kept, passed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv, passthrough = split_passthrough(parser, sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
+    extra = passthrough + extra
     if extra and args.command == "check":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     extra = [a for a in extra if a != "--"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -70,6 +71,7 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
     :class:`InputError` naming the key and, for choices, the allowed values.
     """
     raw = _dates_as_text(copy.deepcopy(dict(config)))
+    _reject_non_finite(raw, source)
     filled = copy.deepcopy(raw)
     validator = _DefaultFillingValidator(load_schema())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
@@ -89,6 +91,20 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
         if "need" in region["tracts"]:
             region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
     return filled
+
+
+def _reject_non_finite(value: Any, source: str, key: str = "") -> None:
+    """`.nan` and `.inf` pass JSON-schema bounds (every comparison with NaN is false): refuse
+    them here, naming the key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{source}: config key '{key or '(top level)'}': {value!r} is not a "
+                         "finite number.", fix="give a number (see config/README.md).")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _reject_non_finite(item, source, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_non_finite(item, source, f"{key}.{index}")
 
 
 def _dates_as_text(config: dict[str, Any]) -> dict[str, Any]:
@@ -121,15 +137,54 @@ def _need_spec(item: str | Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file and validate it."""
+#: Nodes a config may expand to once YAML aliases are followed (a real config has hundreds).
+MAX_CONFIG_NODES = 100_000
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes `node` stands for with every alias expanded (shared nodes counted once
+    per use, computed once each, so an alias bomb is measured without being expanded)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_CONFIG_NODES + 1  # a cycle (a self-referencing alias) counts as too many
+    if isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_nodes(item, memo) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_nodes(k, memo) + _expanded_nodes(v, memo)
+                        for k, v in node.value)
+    else:
+        total = 1
+    memo[key] = min(total, MAX_CONFIG_NODES + 1)
+    return memo[key]
+
+
+def read_yaml_config(path: str | Path) -> Any:
+    """A YAML config, refusing aliases that expand beyond :data:`MAX_CONFIG_NODES` nodes (an
+    "alias bomb" would otherwise grow without bound while being read and validated)."""
     path = Path(path)
     if not path.exists():
         raise InputError("config file not found.", path=path, fix="check the path.")
+    if not path.is_file():
+        raise InputError("the config path is a directory, not a file.", path=path,
+                         fix="give the path of a YAML file.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid YAML ({exc}).", path=path, fix="fix the YAML syntax.") from exc
+    except OSError as exc:
+        raise InputError(f"the config cannot be read ({exc.strerror}).", path=path,
+                         fix="check the file's permissions.") from exc
+    if node is not None and _expanded_nodes(node, {}) > MAX_CONFIG_NODES:
+        raise InputError(f"YAML aliases expand to more than {MAX_CONFIG_NODES:,} values.",
+                         path=path, fix="write the values out instead of nesting aliases (&/*).")
+    return yaml.safe_load(text)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    data = read_yaml_config(path)
     if not isinstance(data, dict):
         raise InputError("the config must be a mapping with a 'regions' key.", path=path)
     return validate_config(data, source=str(path))

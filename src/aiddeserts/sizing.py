@@ -15,6 +15,7 @@ extent and the configured cell size instead.
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +97,32 @@ def density_mem_mb(tracts_path: str, cell_size_m: float, bandwidth_m: float,
     cells = density_cells(bounds, cell_size_m, bandwidth_m)
     estimate = (DENSITY_BASE_MB + DENSITY_BYTES_PER_CELL * cells / 2**20) * max(attempt, 1)
     return int(min(MAX_MEM_MB, round(estimate)))
+
+
+def machine_memory_mb() -> int:
+    """Physical memory of this machine (MB)."""
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
+
+
+def check_density_grid(bounds: tuple[float, float, float, float], cell_size_m: float,
+                       bandwidth_m: float | str, limit_mb: int | None = None) -> int:
+    """Memory (MB) the density grid needs; raises InputError, before anything is allocated,
+    when it exceeds `limit_mb` (default: this machine's memory). `bandwidth_m: auto` is taken
+    as 2 km for the estimate."""
+    from aiddeserts.errors import InputError
+
+    bandwidth = bandwidth_m if isinstance(bandwidth_m, int | float) else 2000.0
+    cells = density_cells(bounds, cell_size_m, bandwidth)
+    need_mb = DENSITY_BASE_MB + DENSITY_BYTES_PER_CELL * cells / 2**20
+    limit = machine_memory_mb() if limit_mb is None else limit_mb
+    if need_mb > limit:
+        side = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+        suggested = max(cell_size_m, (DENSITY_BYTES_PER_CELL * (side / 1) ** 2
+                                      / max(limit - DENSITY_BASE_MB, 1) / 2**20) ** 0.5)
+        raise InputError(
+            f"config key 'density.cell_size_m': {cell_size_m:g} m cells make a density grid of "
+            f"{cells:,} cells, which needs about {need_mb / 1024:,.1f} GB of memory; this "
+            f"machine has {limit / 1024:,.1f} GB.",
+            fix=f"raise density.cell_size_m (about {suggested:,.0f} m or more fits; keep it "
+            "small against bandwidth_m) or run on a larger machine.")
+    return int(need_mb)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from aiddeserts.io.files import read_gpkg, write_geotiff
+from aiddeserts.sizing import check_density_grid
 
 
 def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any],
@@ -23,6 +24,9 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     from aiddeserts.method.zonal import zone_raster
 
     tracts = read_gpkg(tracts_path)
+    # Never start an allocation the machine cannot finish: refuse with the memory it needs.
+    check_density_grid(tuple(tracts.total_bounds), settings["cell_size_m"],
+                       settings["bandwidth_m"])
     assets = read_gpkg(assets_path, columns=[])  # the points only
     x, y = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
     kernel = settings["kernel"]

@@ -1,0 +1,105 @@
+"""Faults a user or a supervisor can cause: each gets a clear message and exit code, no
+traceback, and outputs/ stays as it was."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from conftest import REPO
+from test_cli import aiddeserts, snapshot, write_config
+
+from aiddeserts.config import load_config
+from aiddeserts.errors import InputError
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for k in range(1, 10):
+        lines.append(f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\nregions: {r: {map: {about: *a9}}}\n")
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="aliases expand to more than"):
+        load_config(bomb)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_settings_are_refused_by_name(tiny_region, tmp_path, value):
+    config = copy.deepcopy(tiny_region)
+    config["density"] = {"bandwidth_m": value}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(InputError, match=r"density\.bandwidth_m.*not a finite number"):
+        load_config(path)
+
+
+def test_check_refuses_a_grid_larger_than_the_machine_with_the_memory_it_needs(tmp_path,
+                                                                               tiny_region):
+    config = copy.deepcopy(tiny_region)
+    config["regions"]["tiny"]["density"] = {"cell_size_m": 0.001}
+    work = tmp_path / "run"
+    cfg = write_config(work, config)
+    result = aiddeserts(work, "check", "--configfile", str(cfg))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "density.cell_size_m" in result.stdout and "GB of memory" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    run = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "1")
+    assert run.returncode == 3 and "Traceback" not in run.stderr.split("Error in rule")[0]
+    assert not (work / "outputs" / "tiny").exists()
+
+
+def test_passthrough_flags_keep_their_values(tmp_path, tiny_region):
+    work = tmp_path / "run"
+    cfg = write_config(work, tiny_region)
+    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2",
+                        "--until", "privacy_audit")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (work / "data" / "processed" / "tiny" / "privacy_audit.json").exists()
+    assert not (work / "outputs" / "tiny" / "map.html").exists()  # stopped before publish
+
+
+def test_sigterm_stops_snakemake_too_and_the_next_run_completes(tmp_path, tiny_region):
+    """`timeout -s TERM` signals only the main process: its Snakemake must stop with it."""
+    work = tmp_path / "run"
+    cfg = write_config(work, tiny_region)
+    cmd = [sys.executable, "-m", "aiddeserts.cli", "run", "--configfile", str(cfg),
+           "--cores", "1", "-d", str(work)]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(
+            "snakemake" in " ".join(c.cmdline()) for c in parent.children()):
+        time.sleep(0.2)
+    time.sleep(3)  # let a job start
+    children = parent.children(recursive=True)
+    assert children, "Snakemake never started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "stopped by signal" in err
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"orphans kept running: {[p.cmdline() for p in alive]}"
+    before = snapshot(work)
+    again = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    assert again.returncode == 0, again.stderr[-3000:]  # not "another run is working" (5)
+    assert (work / "outputs" / "tiny" / "map.html").exists()
+    assert before != snapshot(work)
+
+
+def test_a_directory_given_as_the_config_is_a_clear_error(tmp_path):
+    result = aiddeserts(tmp_path, "check", "--configfile", str(tmp_path))
+    assert result.returncode == 3
+    assert "is a directory" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
