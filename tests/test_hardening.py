@@ -103,3 +103,26 @@ def test_a_directory_given_as_the_config_is_a_clear_error(tmp_path):
     assert result.returncode == 3
     assert "is a directory" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_survey_answer_equal_to_public_text_cannot_block_publication(tmp_path, tiny_region):
+    """A respondent who writes a phrase the map always holds, or the name of a listed public
+    asset, is not a leak: the run publishes, and the report counts such values."""
+    import json
+
+    import pandas as pd
+
+    survey_path = Path(tiny_region["regions"]["tiny"]["survey"]["path"])
+    survey = pd.read_csv(survey_path)
+    survey.loc[0, "name"] = "report unmet need"
+    survey.loc[1, "name"] = "Fridge 3"
+    survey.to_csv(survey_path, index=False)
+    work = tmp_path / "run"
+    cfg = write_config(work, tiny_region)
+    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((work / "outputs" / "tiny" / "summary.json").read_text())
+    assert summary["privacy"]["personal_values_in_public_text"] >= 2
+    # The other respondents' names are still looked for.
+    checked = summary["privacy"]["personal_values_checked"]
+    assert checked["personal value from survey column 'name'"] == len(survey) - 2

@@ -48,6 +48,11 @@ rule privacy_audit:
         tract_id=region_key("tracts", "id"),
         privacy=region_key("privacy"),
         min_respondents=region_key("survey_rules", "min_respondents"),
+        # Text the outputs show from the config: a survey answer equal to it is no leak.
+        public_config=lambda wildcards: {
+            "title": region_key("title")(wildcards),
+            "map": region_key("map")(wildcards),
+        },
     message:
         "Privacy audit of the staged outputs of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -8,4 +8,5 @@ run_logged(snakemake.log[0], lambda: privacy_audit(
     survey=snakemake.params.survey, tract_id=snakemake.params.tract_id,
     privacy=snakemake.params.privacy, min_respondents=snakemake.params.min_respondents,
     tracts_path=snakemake.input.tracts, assets_exact_path=snakemake.input.assets,
-    staged=list(snakemake.input.staged), out_report=snakemake.output.report), snakemake.rule)
+    staged=list(snakemake.input.staged), out_report=snakemake.output.report,
+    public_config=snakemake.params.public_config), snakemake.rule)

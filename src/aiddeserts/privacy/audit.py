@@ -66,6 +66,9 @@ class Secrets:
     public_assets: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     #: kind of leak → values, e.g. "personal value from survey column 'email'" → [...]
     values: dict[str, list[str]] = field(default_factory=dict)
+    #: Survey values that also occur in public text (the tool's own words, public asset lists,
+    #: the config): finding them in an output proves nothing, so they are not looked for.
+    in_public_text: int = 0
 
 
 @dataclass
@@ -131,6 +134,47 @@ def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
                 ok = np.isfinite(va) & np.isfinite(vb)
                 if ok.any():
                     out.add(va[ok], vb[ok], np.minimum(da, db)[ok])
+
+
+#: Modules whose string constants end up in outputs (labels, definitions, notices).
+_TEXT_MODULES = ("maps", "method/classify.py", "stages/maps.py")
+
+
+def tool_texts() -> list[str]:
+    """Text the tool itself writes into outputs: the map's templates, scripts and styles, and
+    the string constants of the modules that word the map, the figure and the classes."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1]
+    texts: list[str] = []
+    for entry in _TEXT_MODULES:
+        root = package / entry
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in (f for f in files if f.is_file()):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if path.suffix == ".py":
+                texts += [node.value for node in ast.walk(ast.parse(text))
+                          if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+            else:
+                texts.append(text)
+    return texts
+
+
+def drop_public_values(secrets: Secrets, public_texts: Sequence[str]) -> None:
+    """Remove from `secrets` the survey values that occur in `public_texts`: a respondent who
+    answers with a phrase the map always holds ("report unmet need") or with the name of a
+    listed public asset cannot block publication, and nothing private is published by it."""
+    survey_kinds = [k for k in secrets.values if k.startswith("personal value from survey")
+                    or k == "story without consent"]
+    by_value = {v: [v] for kind in survey_kinds for v in secrets.values[kind]}
+    public = set(find_values_by_kind(public_texts, by_value)) if by_value else set()
+    for kind in survey_kinds:
+        kept = [v for v in secrets.values[kind] if v not in public]
+        secrets.in_public_text += len(secrets.values[kind]) - len(kept)
+        if kept:
+            secrets.values[kind] = kept
+        else:
+            del secrets.values[kind]
 
 
 def find_values(texts: Sequence[str], values: Sequence[str]) -> int:
@@ -318,7 +362,10 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
         raise PrivacyLeakError(
             f"privacy audit failed, nothing was published (outputs/ is unchanged): {lines}.",
             fix="mark the asset approximate or hidden, or remove the personal data from the "
-            "input that carried it into the output; see docs/privacy.md.")
+            "input that carried it into the output (a survey value is never looked for when it "
+            "also appears in public text: the tool's own words, a public asset list or the "
+            "config); if a value is not personal (e.g. a categorical answer), list its column "
+            "in privacy.audit_ignore_columns; see docs/privacy.md.")
     return {
         "passed": True,
         "files": checked,
@@ -328,6 +375,7 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
                   secrets.respondents).sum()),
         "protected_asset_locations_checked": int(len(secrets.private_assets)),
         "personal_values_checked": {k: len(v) for k, v in sorted(secrets.values.items())},
+        "personal_values_in_public_text": int(secrets.in_public_text),
         "rules": {"audit_min_decimals": min_decimals, "audit_slack_m": slack,
                   "public_coordinates": int(len(secrets.public))},
     }

@@ -3,6 +3,7 @@ publication (docs/privacy.md)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,21 +20,27 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
 
 def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
                   privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
-                  assets_exact_path: str, staged: Sequence[str], out_report: str) -> None:
+                  assets_exact_path: str, staged: Sequence[str], out_report: str,
+                  public_config: Any = None) -> None:
     """Audit staged outputs for respondents, personal values and hidden assets; write the report
     only when nothing leaks (else raise PrivacyLeakError, so publication never starts).
 
     `survey` is the region's survey config (the raw export is read again, every column);
-    `privacy` its `privacy` section.
+    `privacy` its `privacy` section; `public_config` the config text that outputs show (title,
+    map section): with the tool's own words and the displayed assets' public text, a survey
+    value found there is not a leak (:func:`aiddeserts.privacy.audit.drop_public_values`).
     """
     from aiddeserts.privacy import audit
     from aiddeserts.privacy.rules import assets_for_display
 
     tracts = read_gpkg(tracts_path)
     # The audit needs each asset's place, tract, name and visibility (no other column).
-    assets = read_gpkg(assets_exact_path,
-                       columns=list(dict.fromkeys([tract_id, "name", "visibility"])))
+    assets = read_gpkg(assets_exact_path)
     displayed = assets_for_display(assets, tracts, tract_id, privacy)
     secrets = audit.collect_secrets(survey, tract_id, tracts, assets, displayed,
                                     min_respondents, privacy["audit_ignore_columns"])
+    shown = displayed.drop(columns=displayed.geometry.name).astype(str)
+    public = [*audit.tool_texts(), *shown.to_numpy().ravel().tolist(),
+              *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
+    audit.drop_public_values(secrets, public)
     write_json(audit.audit_files(staged, secrets, privacy), out_report)
