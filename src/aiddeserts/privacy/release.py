@@ -177,12 +177,15 @@ def write_ledger(ledger: dict[str, Any], path: str | Path) -> None:
     write_json(ledger, path)
 
 
-def _recovery_fix(path: Path, region: str, spent: float | None) -> str:
-    amount = f"{spent:g}" if spent is not None else "<the epsilon_spent in summary.json>"
+def _recovery_fix(path: Path, region: str, published: Mapping[str, Any] | None) -> str:
+    spent = published.get("epsilon_spent") if published else None
+    release_id = published.get("release_id") if published else None
     return (f"restore {path} from a backup. If it is lost for good, run `python -m "
             f"aiddeserts.privacy.release recover --ledger {path} --region {region} "
-            f"--epsilon-spent {amount}`: it carries the spent budget over (the next run releases "
-            f"every tract afresh and spends ε again).")
+            f"--epsilon-spent {f'{spent:g}' if spent is not None else '<epsilon_spent>'} "
+            f"--release-id {release_id or '<release_id>'}` with the values of "
+            f"outputs/{region}/summary.json (privacy.survey_release): it carries the spent "
+            f"budget over, and the next run releases every tract afresh, spending ε again.")
 
 
 def load_ledger(path: str | Path, region: str, published: Mapping[str, Any] | None = None
@@ -202,7 +205,7 @@ def load_ledger(path: str | Path, region: str, published: Mapping[str, Any] | No
                 f"the privacy ledger is missing, but the published release "
                 f"{published.get('release_id')!r} already spent ε = {spent:g}; a new ledger "
                 f"would reset the lifetime budget.", path=path,
-                fix=_recovery_fix(path, region, spent))
+                fix=_recovery_fix(path, region, published))
         return new_ledger(region, 0.0)
     try:
         ledger = json.loads(path.read_text(encoding="utf-8"))
@@ -213,7 +216,7 @@ def load_ledger(path: str | Path, region: str, published: Mapping[str, Any] | No
     if not valid:
         raise LedgerError("the privacy ledger is corrupt (unreadable, edited or truncated); "
                           "its spent budget cannot be trusted.", path=path,
-                          fix=_recovery_fix(path, region, spent or None))
+                          fix=_recovery_fix(path, region, published))
     if ledger["region"] != region:
         raise LedgerError(f"the privacy ledger belongs to region {ledger['region']!r}, not "
                           f"{region!r}.", path=path,
@@ -223,7 +226,7 @@ def load_ledger(path: str | Path, region: str, published: Mapping[str, Any] | No
     if ledger["epsilon_spent"] < spent - 1e-9 or (marker and marker not in known):
         raise LedgerError(f"the privacy ledger (ε spent {ledger['epsilon_spent']:g}) is older "
                           f"than the published release {marker!r} (ε spent {spent:g}).",
-                          path=path, fix=_recovery_fix(path, region, spent))
+                          path=path, fix=_recovery_fix(path, region, published))
     return ledger
 
 
@@ -271,22 +274,26 @@ class SurveyRelease:
 
 
 def _noisy_histogram(codes: np.ndarray, n_cells: int, contributions: int, epsilon: float
-                     ) -> tuple[np.ndarray, float, Any]:
-    """ε-DP counts of `codes` over the public categories 0..n_cells−1 (OpenDP, discrete
-    Laplace), for a respondent contributing at most `contributions` rows."""
+                     ) -> tuple[np.ndarray, float]:
+    """ε-DP counts of `codes` over the public categories 0..n_cells−1 for a respondent
+    contributing at most `contributions` rows: OpenDP `count_by_categories` (1-stable from the
+    symmetric distance to L1) chained with `laplace` on integers (the discrete Laplace
+    mechanism), pure DP. OpenDP's privacy map checks the chain; returns (counts, scale)."""
     import opendp.prelude as dp
 
     dp.enable_features("contrib")
-    context = dp.Context.compositor(
-        data=codes.tolist(), privacy_unit=dp.unit_of(contributions=contributions),
-        privacy_loss=dp.loss_of(epsilon=epsilon), split_evenly_over=1,
-        domain=dp.vector_domain(dp.atom_domain(T=dp.i64)))
-    query = context.query().count_by_categories(categories=list(range(n_cells)),
-                                                null_category=False, TOA=dp.i64).laplace()
-    scale = float(query.param())
-    measurement = query.resolve()
-    assert measurement.map(contributions) <= epsilon + 1e-12
-    return np.asarray(query.release(), dtype=np.int64), scale, measurement
+    space = dp.vector_domain(dp.atom_domain(T=dp.i64)), dp.symmetric_distance()
+    histogram = space >> dp.t.then_count_by_categories(
+        categories=list(range(n_cells)), null_category=False, TOA=dp.i64)
+    scale = contributions / epsilon
+    measurement = histogram >> dp.m.then_laplace(scale)
+    if measurement.map(contributions) > epsilon:  # float rounding: OpenDP's exact search
+        scale = dp.binary_search_param(lambda s: histogram >> dp.m.then_laplace(s),
+                                       d_in=contributions, d_out=epsilon)
+        measurement = histogram >> dp.m.then_laplace(scale)
+    if measurement.map(contributions) > epsilon:
+        raise RuntimeError("the measurement does not meet its ε (OpenDP privacy map)")
+    return np.asarray(measurement(codes.tolist()), dtype=np.int64), float(scale)
 
 
 def _estimates(cells: Mapping[str, Sequence[int]] | None, questions: Sequence[Question]
@@ -391,7 +398,7 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
             row, level = np.divmod(local, widths[i])
             code = fresh_offsets[i] + fresh_index[row] * widths[i] + level
             codes.append(np.repeat(code, q.weight))
-        noisy, scale, _ = _noisy_histogram(np.concatenate(codes), int(fresh_offsets[-1]),
+        noisy, scale = _noisy_histogram(np.concatenate(codes), int(fresh_offsets[-1]),
                                            contributions, epsilon)
         release_id = f"{ledger['ledger_id']}-{len(ledger['releases']) + 1:04d}"
         for t in np.flatnonzero(fresh):
@@ -509,7 +516,8 @@ def released_disparity(release: SurveyRelease, population: pd.Series) -> pd.Data
 
 # ------------------------------------------------------------------------------------- CLI
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m aiddeserts.privacy.release recover --ledger P --region R --epsilon-spent X`."""
+    """`python -m aiddeserts.privacy.release recover --ledger P --region R --epsilon-spent X
+    --release-id ID`: replace a lost ledger (see :func:`recover_ledger`)."""
     parser = argparse.ArgumentParser(prog="python -m aiddeserts.privacy.release")
     sub = parser.add_subparsers(dest="command", required=True)
     recover = sub.add_parser("recover", help="replace a lost ledger, carrying the spent ε over")
@@ -517,8 +525,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     recover.add_argument("--region", required=True)
     recover.add_argument("--epsilon-spent", required=True, type=float,
                          help="privacy.survey_release.epsilon_spent of outputs/<region>/summary.json")
+    recover.add_argument("--release-id", default="recovered",
+                         help="privacy.survey_release.release_id of outputs/<region>/summary.json")
     args = parser.parse_args(argv)
-    recover_ledger(args.ledger, args.region, args.epsilon_spent)
+    recover_ledger(args.ledger, args.region, args.epsilon_spent, release_id=args.release_id)
     print(f"{args.ledger}: new ledger, ε spent {args.epsilon_spent:g} carried over.")
 
 
