@@ -293,33 +293,40 @@ def _noisy_histogram(codes: np.ndarray, n_cells: int, contributions: int, epsilo
         measurement = histogram >> dp.m.then_laplace(scale)
     if measurement.map(contributions) > epsilon:
         raise RuntimeError("the measurement does not meet its ε (OpenDP privacy map)")
-    return np.asarray(measurement(codes.tolist()), dtype=np.int64), float(scale)
+    data = np.ascontiguousarray(codes, dtype=np.int64)  # numpy: OpenDP copies it in one go
+    return np.asarray(measurement(data), dtype=np.int64), float(scale)
 
 
-def _estimates(cells: Mapping[str, Sequence[int]] | None, questions: Sequence[Question]
-               ) -> dict[str, float]:
-    """Post-processing of one tract's noisy histograms: respondents (inverse-variance mean of
-    every question's total), and per question its answered count and share/mean."""
-    out: dict[str, float] = {"respondents": math.nan}
-    if cells is None or any(q.key not in cells for q in questions):
-        for q in questions:
-            out[f"{q.name}:answered"] = math.nan
-            out[f"{q.name}:value"] = math.nan
-        return out
+def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
+               questions: Sequence[Question], index: pd.Index) -> pd.DataFrame:
+    """Post-processing of every tract's noisy histograms: `respondents` (the inverse-variance
+    mean of every question's total, rounded, ≥ 0), and per question `<name>:answered` (its noisy
+    answered count) and `<name>:value` (share yes, or mean, from the counts clipped at 0).
+    Tracts without a release for every question get NaN."""
+    have = np.array([c is not None and all(q.key in c for q in questions) for c in cells],
+                    dtype=bool)
+    out: dict[str, np.ndarray] = {}
     totals, precision = [], []
     for q in questions:
-        noisy = np.asarray(cells[q.key], dtype=float) / q.weight
-        totals.append(noisy.sum())
-        precision.append(q.weight**2 / (q.levels + 1))
-        answered = noisy[:-1]
-        out[f"{q.name}:answered"] = max(float(np.floor(answered.sum() + 0.5)), 0.0)
+        width = q.levels + 1
+        noisy = np.full((len(cells), width), np.nan)
+        if have.any():
+            noisy[have] = np.array([c[q.key] for c, h in zip(cells, have, strict=True) if h],
+                                   dtype=float).reshape(-1, width)
+        noisy /= q.weight
+        totals.append(noisy.sum(axis=1))
+        precision.append(q.weight**2 / width)
+        answered = noisy[:, :-1]
+        out[f"{q.name}:answered"] = np.maximum(np.floor(answered.sum(axis=1) + 0.5), 0.0)
         clipped = np.clip(answered, 0.0, None)
-        mass = clipped.sum()
+        mass = clipped.sum(axis=1)
         levels = np.arange(q.levels) + q.minimum
-        out[f"{q.name}:value"] = float(clipped @ levels / mass) if mass > 0 else math.nan
-    mean_total = float(np.dot(totals, precision) / np.sum(precision))
-    out["respondents"] = max(float(np.floor(mean_total + 0.5)), 0.0)
-    return out
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{q.name}:value"] = np.where(mass > 0, clipped @ levels / mass, np.nan)
+    mean_total = np.dot(np.column_stack(totals), precision) / np.sum(precision)
+    respondents = np.maximum(np.floor(mean_total + 0.5), 0.0)
+    frame = pd.DataFrame({"respondents": respondents, **out}, index=index)
+    return frame.where(pd.Series(have, index=index), axis=0)
 
 
 def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Sequence[Question],
@@ -417,8 +424,8 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
             "reuse": reuse, "library": f"opendp {_opendp_version()}"})
         write_ledger(ledger, ledger_path)
 
-    rows = [_estimates(stored.get(t, {}).get("cells"), questions) for t in ids]
-    estimates = pd.DataFrame(rows, index=tract_ids.index)
+    estimates = _estimates([stored.get(t, {}).get("cells") for t in ids], questions,
+                           tract_ids.index)
     released_ids = {t: stored[t]["release_id"] for t in ids if t in stored
                     and all(k in stored[t]["cells"] for k in keys)}
     stale = int(sum(1 for t, c in zip(ids, changed, strict=True) if c and t in released_ids))
