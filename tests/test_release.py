@@ -390,3 +390,20 @@ def test_the_xlsform_and_its_kobo_export_read_as_is(tmp_path):
     per_answer = result.record["epsilon_per_answer"]
     assert per_answer["survey_unmet_rate"] == pytest.approx(1.0)  # need: half of ε, both ways
     assert per_answer["survey_keys_with_neighbour"] == pytest.approx(0.2)
+
+
+def test_seed_material_and_question_changes_release_afresh(tmp_path):
+    rng = np.random.default_rng(10)
+    answers, ids, ledger = survey([30, 30], rng), tract_ids(2), tmp_path / "l.json"
+    first = release(answers, ids, ledger, seed_material="tracts-2010")
+    same = release(answers, ids, ledger, seed_material=b"tracts-2010", published=marker(first))
+    assert same.run["status"] == "reused"
+    vintage = release(answers, ids, ledger, seed_material="tracts-2020", published=marker(same))
+    assert vintage.run["status"] == "released" and vintage.record["epsilon_spent"] == 2.0
+    more = questions_from_config([*KEYS, {"column": "extra", "theme": "engagement"}])
+    with pytest.raises(InputError, match="'extra'"):
+        release(answers, ids, ledger, questions=more, published=marker(vintage))
+    answers["extra"] = rng.choice(["yes", "no"], len(answers))
+    added = release(answers, ids, ledger, questions=more, seed_material="tracts-2020",
+                    published=marker(vintage))
+    assert added.run["fresh_tracts"] == 2 and "survey_extra" in added.table.columns

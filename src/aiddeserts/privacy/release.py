@@ -332,8 +332,8 @@ def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
 def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Sequence[Question],
                    *, id_col: str, region: str, epsilon: float, epsilon_lifetime: float,
                    ledger_path: str | Path, min_respondents: int = 11,
-                   published: Mapping[str, Any] | None = None, seed_material: bytes = b"",
-                   reuse: str = "region") -> SurveyRelease:
+                   published: Mapping[str, Any] | None = None,
+                   seed_material: bytes | str = b"", reuse: str = "region") -> SurveyRelease:
     """Release every question per tract with ε-differential privacy, spending the budget once
     per fresh release, and reusing the ledger's noisy values when the inputs did not change.
 
@@ -362,11 +362,19 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
         raise InputError(f"reuse {reuse!r} is not one of {', '.join(REUSE_SCOPES)}.")
     if not questions:
         raise InputError("no survey question to release.", fix="give survey.need.")
+    questions = list(questions)
+    missing = [c for c in [id_col, *(q.column for q in questions)] if c not in answers.columns]
+    if missing:
+        raise InputError(f"the survey has no column {', '.join(map(repr, missing))}.",
+                         fix="check survey.questions against the survey export's header.")
+    ids = tract_ids.astype(str).to_numpy()
+    if len(set(ids)) < len(ids):
+        raise InputError("tract ids repeat: the release needs each tract once.")
+    if isinstance(seed_material, str):
+        seed_material = seed_material.encode()
     ledger_path = Path(ledger_path)
     ledger = load_ledger(ledger_path, region, published)
-    questions = list(questions)
     keys = [q.key for q in questions]
-    ids = tract_ids.astype(str).to_numpy()
     position = pd.Series(np.arange(len(ids)), index=pd.Index(ids))
     tract = answers[id_col].astype("string").map(position).to_numpy(dtype=float)
     inside = np.isfinite(tract)
