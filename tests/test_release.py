@@ -407,3 +407,23 @@ def test_seed_material_and_question_changes_release_afresh(tmp_path):
     added = release(answers, ids, ledger, questions=more, seed_material="tracts-2020",
                     published=marker(vintage))
     assert added.run["fresh_tracts"] == 2 and "survey_extra" in added.table.columns
+
+
+def test_noise_has_the_scale_opendp_certifies(tmp_path):
+    """Every released cell of an empty survey is pure discrete Laplace noise of scale W/ε
+    (here 2/1): its mean absolute value is 2α/(1 − α²), α = e^(−1/scale)."""
+    ids, ledger = tract_ids(2000), tmp_path / "l.json"
+    empty = pd.DataFrame({ID: pd.Series([], dtype=str), "unmet_need": pd.Series([], dtype=bool),
+                          "keys": pd.Series([], dtype=str)})
+    result = release(empty, ids, ledger)
+    content = json.loads(ledger.read_text())
+    (entry,) = content["releases"]
+    assert entry["noise_scale"] == 2.0 and entry["contributions"] == 2
+    cells = np.array([c for t in content["tracts"].values() for v in t["cells"].values()
+                      for c in v], dtype=float)
+    assert set().union(*(t.keys() for t in content["tracts"].values())) == {
+        "fingerprint", "release_id", "cells"}  # no answers, only noisy counts
+    alpha = math.exp(-1 / 2.0)
+    assert np.abs(cells).mean() == pytest.approx(2 * alpha / (1 - alpha**2), rel=0.05)
+    assert abs(cells.mean()) < 0.1
+    assert result.table["survey_respondents"].isna().mean() > 0.99
