@@ -427,3 +427,24 @@ def test_noise_has_the_scale_opendp_certifies(tmp_path):
     assert np.abs(cells).mean() == pytest.approx(2 * alpha / (1 - alpha**2), rel=0.05)
     assert abs(cells.mean()) < 0.1
     assert result.table["survey_respondents"].isna().mean() > 0.99
+    # The standard deviation the release reports is the noise's.
+    raw = result.estimates["respondents:raw"]
+    assert raw.std() == pytest.approx(result.estimates["respondents:sd"].iloc[0], rel=0.1)
+    assert abs(result.record["respondents_total"]) < 4 * raw.std() * math.sqrt(len(raw))
+
+
+def test_margin_keeps_sparse_tracts_from_showing_noise(tmp_path):
+    """2,000 tracts of 1 or 2 respondents and 20 of 60: with k alone, noise shows some small
+    tracts; with a 95 % margin on the noise, next to none, and the large ones still show."""
+    rng = np.random.default_rng(11)
+    counts = [1, 2] * 1000 + [60] * 20
+    answers, ids = survey(counts, rng), tract_ids(len(counts))
+    plain = release(answers, ids, tmp_path / "plain.json")
+    margin = release(answers, ids, tmp_path / "margin.json", margin_z=1.645)
+    small = np.array(counts) < K
+    shown_plain = plain.table["survey_respondents"].notna().to_numpy()
+    shown_margin = margin.table["survey_respondents"].notna().to_numpy()
+    assert shown_plain[small].sum() > 3 * max(shown_margin[small].sum(), 1)
+    assert shown_margin[small].mean() < 0.005
+    assert shown_margin[~small].mean() >= 0.9
+    assert margin.record["margin_z"] == 1.645

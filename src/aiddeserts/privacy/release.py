@@ -297,16 +297,26 @@ def _noisy_histogram(codes: np.ndarray, n_cells: int, contributions: int, epsilo
     return np.asarray(measurement(data), dtype=np.int64), float(scale)
 
 
+def laplace_variance(scale: float | np.ndarray) -> float | np.ndarray:
+    """Variance of the discrete Laplace distribution of `scale`: 2α/(1 − α)², α = e^(−1/scale)."""
+    alpha = np.exp(-1.0 / np.asarray(scale, dtype=float))
+    return 2.0 * alpha / (1.0 - alpha) ** 2
+
+
 def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
-               questions: Sequence[Question], index: pd.Index) -> pd.DataFrame:
+               questions: Sequence[Question], index: pd.Index, scales: np.ndarray
+               ) -> pd.DataFrame:
     """Post-processing of every tract's noisy histograms: `respondents` (the inverse-variance
-    mean of every question's total, rounded, ≥ 0), and per question `<name>:answered` (its noisy
-    answered count) and `<name>:value` (share yes, or mean, from the counts clipped at 0).
-    Tracts without a release for every question get NaN."""
+    mean of every question's total, rounded, ≥ 0; unrounded in `respondents:raw`), and per
+    question `<name>:answered` (its noisy answered count) and `<name>:value` (share yes, or
+    mean, from the counts clipped at 0). `:sd` columns are the noise's standard deviations,
+    known from the mechanism (`scales`: each tract's noise scale), not from the data. Tracts
+    without a release for every question get NaN."""
     have = np.array([c is not None and all(q.key in c for q in questions) for c in cells],
                     dtype=bool)
     out: dict[str, np.ndarray] = {}
     totals, precision = [], []
+    cell_variance = laplace_variance(scales)
     for q in questions:
         width = q.levels + 1
         noisy = np.full((len(cells), width), np.nan)
@@ -318,6 +328,7 @@ def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
         precision.append(q.weight**2 / width)
         answered = noisy[:, :-1]
         out[f"{q.name}:answered"] = np.maximum(np.floor(answered.sum(axis=1) + 0.5), 0.0)
+        out[f"{q.name}:answered:sd"] = np.sqrt(cell_variance * q.levels) / q.weight
         clipped = np.clip(answered, 0.0, None)
         mass = clipped.sum(axis=1)
         levels = np.arange(q.levels) + q.minimum
@@ -325,7 +336,9 @@ def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
             out[f"{q.name}:value"] = np.where(mass > 0, clipped @ levels / mass, np.nan)
     mean_total = np.dot(np.column_stack(totals), precision) / np.sum(precision)
     respondents = np.maximum(np.floor(mean_total + 0.5), 0.0)
-    frame = pd.DataFrame({"respondents": respondents, **out}, index=index)
+    frame = pd.DataFrame({"respondents": respondents, "respondents:raw": mean_total,
+                          "respondents:sd": np.sqrt(cell_variance / np.sum(precision)), **out},
+                         index=index)
     return frame.where(pd.Series(have, index=index), axis=0)
 
 
@@ -333,7 +346,8 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
                    *, id_col: str, region: str, epsilon: float, epsilon_lifetime: float,
                    ledger_path: str | Path, min_respondents: int = 11,
                    published: Mapping[str, Any] | None = None,
-                   seed_material: bytes | str = b"", reuse: str = "region") -> SurveyRelease:
+                   seed_material: bytes | str = b"", reuse: str = "region",
+                   margin_z: float = 0.0) -> SurveyRelease:
     """Release every question per tract with ε-differential privacy, spending the budget once
     per fresh release, and reusing the ledger's noisy values when the inputs did not change.
 
@@ -349,7 +363,9 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
     When the lifetime budget cannot pay ε, nothing new is released: every tract keeps its last
     released values (tracts never released show nothing) and the record says
     `budget_exhausted`. Suppression is on the noisy counts: a tract with 0 < n̂ < k respondents
-    shows nothing; complementary suppression is not needed (docs/privacy.md).
+    shows nothing; complementary suppression is not needed (docs/privacy.md). `margin_z` > 0
+    shows a tract only when n̂ − margin_z·sd ≥ k (sd: the noise's, known from the mechanism),
+    so tracts with few true respondents rarely show noise (1.645: 95 % one-sided).
     """
     if not (epsilon > 0 and math.isfinite(epsilon)):
         raise InputError(f"survey_rules.epsilon must be a positive number (got {epsilon}).",
@@ -432,13 +448,16 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
             "reuse": reuse, "library": f"opendp {_opendp_version()}"})
         write_ledger(ledger, ledger_path)
 
+    scale_of = {r["release_id"]: r.get("noise_scale", math.nan) for r in ledger["releases"]}
+    scales = np.array([scale_of.get(stored.get(t, {}).get("release_id"), math.nan)
+                       for t in ids], dtype=float)
     estimates = _estimates([stored.get(t, {}).get("cells") for t in ids], questions,
-                           tract_ids.index)
+                           tract_ids.index, scales)
     released_ids = {t: stored[t]["release_id"] for t in ids if t in stored
                     and all(k in stored[t]["cells"] for k in keys)}
     stale = int(sum(1 for t, c in zip(ids, changed, strict=True) if c and t in released_ids))
     unreleased = int(len(ids) - len(released_ids))
-    table = publishable(estimates, questions, min_respondents)
+    table = publishable(estimates, questions, min_respondents, margin_z)
     last_id = ledger["releases"][-1]["release_id"] if ledger["releases"] else None
     spent = float(ledger["epsilon_spent"])
     record = {
@@ -455,7 +474,9 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
         "mechanism": "discrete Laplace on per-tract answer histograms (OpenDP), pure ε-DP, "
                      "privacy unit one respondent (added or removed)",
         "min_respondents": int(min_respondents),
-        "respondents_total": int(np.nansum(estimates["respondents"].to_numpy())),
+        "margin_z": float(margin_z),
+        # Unbiased: the unrounded, unclipped estimates (clipping at 0 would inflate the total).
+        "respondents_total": int(np.floor(np.nansum(estimates["respondents:raw"]) + 0.5)),
         "questions": [q.name for q in questions],
     }
     if exhausted:
@@ -480,20 +501,22 @@ def _opendp_version() -> str:
     return version("opendp")
 
 
-def publishable(estimates: pd.DataFrame, questions: Sequence[Question], min_respondents: int
-                ) -> pd.DataFrame:
+def publishable(estimates: pd.DataFrame, questions: Sequence[Question], min_respondents: int,
+                margin_z: float = 0.0) -> pd.DataFrame:
     """The public columns: `survey_respondents`, `survey_suppressed`, then per question its value
     (`survey_unmet_rate` for need, `survey_<slug>` else) and `<that>_respondents`. Suppression
-    uses the noisy counts only: the tract is hidden when 0 < n̂ < k, a question's value when its
-    noisy answered count is below k."""
+    uses the noisy counts only: the tract is hidden when 0 < n̂ − z·sd < k, a question's value
+    when its noisy answered count (less z·sd) is below k; z = `margin_z`, sd the noise's."""
     n = estimates["respondents"]
-    shown = n >= min_respondents
+    lower = n - margin_z * estimates["respondents:sd"].fillna(0.0)
+    shown = lower >= min_respondents
     out = pd.DataFrame(index=estimates.index)
     out["survey_respondents"] = n.where(shown).astype("Int64")
-    out["survey_suppressed"] = ((n > 0) & (n < min_respondents)).astype(bool)
+    out["survey_suppressed"] = ((n > 0) & ~shown).astype(bool)
     for q in questions:
         answered = estimates[f"{q.name}:answered"]
-        visible = shown & (answered >= min_respondents)
+        sd = estimates[f"{q.name}:answered:sd"].fillna(0.0)
+        visible = shown & (answered - margin_z * sd >= min_respondents)
         out[q.name] = estimates[f"{q.name}:value"].where(visible).round(4)
         out[f"{q.name}_respondents"] = answered.where(visible).astype("Int64")
     return out
