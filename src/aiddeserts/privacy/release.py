@@ -6,13 +6,14 @@ levels plus "no answer" (each respondent falls in exactly one cell of each quest
 `weight` times), all questions in ONE OpenDP measurement: `count_by_categories` over the public
 keys tract × question × level, then the discrete Laplace mechanism (`laplace` on integers),
 with OpenDP's accountant proving ε-differential privacy (pure DP, `MaxDivergence`) for a
-respondent contributing Σ weight rows. Tracts split respondents into disjoint groups (parallel
-composition), so ε is per respondent, whatever the number of tracts. Every published survey
-number — counts, shares, means, smoothed rates, disparity — is computed from these noisy counts
-only (post-processing), and inherits the guarantee.
+respondent contributing Σ weight rows. The histogram covers every tract at once and each
+respondent is in one tract, so ε holds per respondent whatever the number of tracts. Every
+published survey number — counts, shares, means, smoothed rates, disparity — is computed from
+these noisy counts only (post-processing), and inherits the guarantee.
 
 Reruns: each tract's exact inputs are fingerprinted (keyed BLAKE2b, key stored in the ledger);
-when no tract changed, the last released noisy counts are reused (no budget spent, same bytes).
+unchanged inputs reuse the last released noisy counts (no budget spent, same bytes): all
+tracts when none changed (`reuse="region"`), or each unchanged tract (`reuse="tract"`).
 Fresh noise comes from OpenDP's OS-backed sampler and is not reproducible, by design: the ledger
 is what makes reruns deterministic. docs/privacy.md states the guarantee and its limits.
 """
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from aiddeserts.errors import InputError
+from aiddeserts.io.ingest import NO, YES
 
 LEDGER_FORMAT = "aiddeserts-survey-ledger/1"
 KINDS = ("yes_no", "scale")
@@ -41,8 +43,6 @@ THEMES = ("need", "connection", "engagement")
 #: Most answer levels a scale question may have (max − min + 1): noise grows with the levels.
 MAX_LEVELS = 21
 REUSE_SCOPES = ("region", "tract")
-YES = {"yes", "y", "true", "t", "1", "si", "sí", "oui", "x", "ja"}
-NO = {"no", "n", "false", "f", "0", "non", "nein"}
 
 
 class LedgerError(InputError):
