@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "src"))
 
+from dp import bench as bench_dp  # noqa: E402
 from metro import CRS, X0, Y0, metro_points, metro_tracts  # noqa: E402
 
 ROWS: list[dict] = []
@@ -527,7 +528,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slow-repeats", type=int, default=3,
                         help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
-    parser.add_argument("--only", nargs="*", default=["e2e", "kde", "zonal", "join", "growth"])
+    parser.add_argument("--only", nargs="*",
+                        default=["e2e", "kde", "zonal", "join", "growth", "dp"])
     parser.add_argument("--metro-timeout", type=float, default=120.0,
                         help="stop the full synthetic-metro run (with its map) after this long")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
@@ -537,7 +539,8 @@ def main() -> None:
     stages = {"kde": lambda: bench_kde(args.repeats, args.slow_repeats),
               "zonal": lambda: bench_zonal(args.repeats), "join": lambda: bench_join(args.repeats),
               "growth": lambda: bench_growth(args.repeats),
-              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout)}
+              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout),
+              "dp": lambda: bench_dp(args.repeats, absolute, info)}
     for name in args.only:
         stages[name]()
     print()
