@@ -19,7 +19,10 @@ from shapely.geometry import LineString, Polygon
 
 from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import count_rows, read_assets, read_survey, read_tracts
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.rejects import count_rows
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import read_tracts
 
 TRACTS_CFG = {"id": "TRACT_CODE", "population": "pop", "need": ["poverty"]}
 
@@ -263,7 +266,7 @@ def test_23c_geopackage_survey_with_swapped_points_in_nad83(tmp_path):
                      geometry=gpd.points_from_xy([lon0, lat2, lat0 + 1], [lat0, lon2, lon0]),
                      crs=4326).to_crs("EPSG:4269").to_file(tmp_path / "s.gpkg")
     survey, rejects, read = read_survey({"path": str(tmp_path / "s.gpkg"), "need": "need"},
-                                        tracts, "TRACT_CODE")
+                                        tracts, "TRACT_CODE", min_respondents=11)
     assert survey["TRACT_CODE"].tolist() == ["T00", "T02"]
     assert survey["unmet_need"].tolist() == [True, False]
     # Row 3 is outside the study area either way round: dropped, not swapped.
@@ -498,7 +501,7 @@ def _survey(tmp_path, need, consent, story="my story"):
     pd.DataFrame({"lat": lat, "lon": lon, "need": need, "consent": consent, "story": story,
                   "phone": "555-0100"}).to_csv(tmp_path / "s.csv", index=False)
     return read_survey({"path": str(tmp_path / "s.csv"), "need": "need", "consent": "consent",
-                        "story": "story"}, tracts, "TRACT_CODE")
+                        "story": "story"}, tracts, "TRACT_CODE", min_respondents=11)
 
 
 def test_34_consent_in_mixed_forms(tmp_path):

@@ -8,7 +8,10 @@ import pytest
 from conftest import CRS, grid_tracts
 
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import read_assets, read_survey, read_tracts, to_number
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.columns import to_number
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import read_tracts
 
 
 def test_tracts_without_crs_need_config(tmp_path):
@@ -88,7 +91,7 @@ def test_survey_keeps_only_allow_listed_fields(tmp_path):
                   "email": ["a@example.invalid"] * 4}).to_csv(tmp_path / "s.csv", index=False)
     survey, rejects, read = read_survey(
         {"path": str(tmp_path / "s.csv"), "lat": "lat", "lon": "lon", "need": "need",
-         "story": "story", "consent": "ok"}, tracts, "TRACT_CODE")
+         "story": "story", "consent": "ok"}, tracts, "TRACT_CODE", min_respondents=11)
     assert set(survey.columns) == {"TRACT_CODE", "unmet_need", "story_consented", "story",
                                    "geometry"}
     assert survey["unmet_need"].tolist() == [True, True, False]

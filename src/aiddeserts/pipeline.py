@@ -38,17 +38,19 @@ if TYPE_CHECKING:
 def prepare_tracts(region: Mapping[str, Any], out_tracts: str, out_rejects: str,
                    out_counts: str) -> None:
     """Read and validate tracts (+ attributes), reproject to the working CRS."""
-    from aiddeserts.io import ingest
+    from aiddeserts.io.crs import working_crs
+    from aiddeserts.io.rejects import count_rows
+    from aiddeserts.io.tracts import load_tracts
 
-    tracts, rejects, read = ingest.load_tracts(region["tracts"])
-    crs = ingest.working_crs(tracts, region.get("working_crs"))
+    tracts, rejects, read = load_tracts(region["tracts"])
+    crs = working_crs(tracts, region.get("working_crs"))
     tracts = tracts.to_crs(crs)
     write_gpkg(tracts, out_tracts, layer="tracts")
     write_csv(rejects, out_rejects)
     counts = {"working_crs": crs.to_string()}
     for source, n in read.items():
         kind = source.split(":", 1)[0]
-        counts[kind] = ingest.count_rows({source: n}, rejects)
+        counts[kind] = count_rows({source: n}, rejects)
     write_json(counts, out_counts)
 
 
@@ -62,10 +64,11 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
     assets moved to a coarse place (privacy.protected_locations), so density and distances
     never rest on their exact place; `out_exact` keeps exact locations for the privacy audit.
     """
-    from aiddeserts.io import ingest
+    from aiddeserts.io.assets import read_assets
+    from aiddeserts.io.rejects import count_rows
 
     tracts = read_gpkg(tracts_path)
-    assets, rejects, read = ingest.read_assets(region, tracts)
+    assets, rejects, read = read_assets(region, tracts)
     if out_exact:
         write_gpkg(assets, out_exact, layer="assets")
     if out_exact and not privacy.any_protected(assets):
@@ -78,26 +81,26 @@ def prepare_assets(region: Mapping[str, Any], tracts_path: str, out_assets: str,
                                              settings.get("approximate_grid_m", 500.0))
         write_gpkg(assets, out_assets, layer="assets")
     write_csv(rejects, out_rejects)
-    write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
+    write_json({"assets": count_rows(read, rejects)}, out_counts)
 
 
 def prepare_survey(region: Mapping[str, Any], tracts_path: str, out_survey: str,
                    out_rejects: str, out_counts: str, min_respondents: int = 11) -> None:
     """Read the survey (if any) keeping only allow-listed fields. Stays under data/processed/."""
-    from aiddeserts.io import ingest
+    from aiddeserts.io.rejects import count_rows, empty_rejects
+    from aiddeserts.io.survey import read_survey
 
     tracts = read_gpkg(tracts_path)
     id_col = region["tracts"]["id"]
     if region.get("survey"):
-        survey, rejects, read = ingest.read_survey(region["survey"], tracts, id_col,
-                                                   min_respondents)
-        counts = ingest.count_rows({f"survey:{region['survey']['path']}": read}, rejects)
+        survey, rejects, read = read_survey(region["survey"], tracts, id_col, min_respondents)
+        counts = count_rows({f"survey:{region['survey']['path']}": read}, rejects)
     else:
         survey = tracts.iloc[:0][[id_col, "geometry"]].assign(
             unmet_need=pd.Series(dtype=bool), story_consented=pd.Series(dtype=bool),
             story=pd.Series(dtype=str))
-        rejects = ingest.empty_rejects()
-        counts = ingest.count_rows({}, rejects)
+        rejects = empty_rejects()
+        counts = count_rows({}, rejects)
     write_gpkg(survey, out_survey, layer="survey")
     write_csv(rejects, out_rejects)
     write_json({"survey": {**counts, "configured": bool(region.get("survey"))}}, out_counts)
