@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
+from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat
 from shapely.geometry import Point
 
 from aiddeserts.errors import InputError
@@ -168,8 +168,7 @@ def test_read_assets_reads_visibility_column(tmp_path):
     lat, lon = points_lonlat([(X0 + 100, Y0 + 100), (X0 + 1500, Y0 + 1500)])
     pd.DataFrame({"lat": lat, "lon": lon, "name": ["A", "B"], "vis": ["", "hidden"]}
                  ).to_csv(tmp_path / "a.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.csv"), "name": "name", "visibility": "vis"}}
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name", "visibility": "vis"})
     assets, _, _ = read_assets(region, grid_tracts(2))
     assert assets["visibility"].tolist() == ["public", "hidden"]
 

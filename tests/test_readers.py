@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import asset_region
 
 from aiddeserts.io.assets import read_assets
 from aiddeserts.io.readers import (
@@ -110,7 +111,7 @@ def test_plain_csv_attributes_with_numeric_geoid_lost_zero(tmp_path):
 
 
 def _asset_region(path: Path, **extra) -> dict:
-    return {"tracts": {"id": "GEOID"}, "assets": {"path": str(path), "name": "Name", **extra}}
+    return asset_region({"path": str(path), "name": "Name", **extra}, "GEOID")
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "shp.zip", "csv", "csv-bom",

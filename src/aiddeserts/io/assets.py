@@ -59,8 +59,9 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
     """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
     `capacity`, `notes`, `updated` (text, blank when not configured) and `community_reported`.
 
-    Duplicate assets (same place, name and type) are dropped and reported. A region where no
-    asset of any source lies inside the study area is an InputError.
+    `region_config` is validated (every source with its schema defaults). Duplicate assets
+    (same place, name and type) are dropped and reported. A region where no asset of any source
+    lies inside the study area is an InputError.
     """
     id_col = region_config["tracts"]["id"]
     kept, rejects, read = [], [], {}
@@ -85,13 +86,13 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         points["visibility"] = (privacy.parse_visibility(
             attrs[source["visibility"]], source["path"], source["visibility"],
             rows=attrs.index.to_numpy()).to_numpy() if source.get("visibility")
-            else source.get("visibility_value", "public"))
+            else source["visibility_value"])
         points["source"] = source.get("label", Path(source["path"]).name)
         points["capacity"] = asset_capacity(attrs, source)
         for key in ("notes", "updated"):
             points[key] = (attrs[source[key]].astype("string").fillna("").str.strip().to_numpy()
                            if source.get(key) else "")
-        points["community_reported"] = bool(source.get("community_reported", False))
+        points["community_reported"] = bool(source["community_reported"])
         points["_source_name"] = name
         kept.append(points)
         rejects += [bad, outside]
