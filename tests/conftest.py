@@ -83,3 +83,14 @@ def run_snakemake(workdir: Path, config: dict, *targets: str, extra: tuple[str, 
            "--cores", "2", *targets, *extra, "--configfile", str(cfg)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
+
+
+def asset_region(sources: dict | list[dict], tract_id: str = "TRACT_CODE") -> dict:
+    """The part of a region the asset reader uses: the tract id and the asset source(s), with
+    the schema's point-source defaults filled in as the validated config has them."""
+    from aiddeserts.config import load_schema
+
+    properties = load_schema()["$defs"]["point_source"]["properties"]
+    defaults = {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+    listed = sources if isinstance(sources, list) else [sources]
+    return {"tracts": {"id": tract_id}, "assets": [{**defaults, **source} for source in listed]}

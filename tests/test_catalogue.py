@@ -14,12 +14,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
+from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
 from shapely.geometry import LineString, Polygon
 
 from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import count_rows, read_assets, read_survey, read_tracts
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.rejects import count_rows
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import read_tracts
 
 TRACTS_CFG = {"id": "TRACT_CODE", "population": "pop", "need": ["poverty"]}
 
@@ -51,8 +54,7 @@ def centre_lonlat(tracts: gpd.GeoDataFrame, k: int) -> tuple[float, float]:
 
 def asset_csv(tmp_path: Path, rows: list[dict], name="a.csv", **source) -> dict:
     pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
-    return {"tracts": {"id": "TRACT_CODE"},
-            "assets": {"path": str(tmp_path / name), "name": "name", **source}}
+    return asset_region({"path": str(tmp_path / name), "name": "name", **source})
 
 
 # ------------------------------------------------------------------------------ fatal: files
@@ -63,13 +65,13 @@ def test_01_missing_file(tmp_path):
 
 def test_02_empty_file(tmp_path):
     (tmp_path / "a.csv").write_bytes(b"")
-    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    region = asset_region({"path": str(tmp_path / "a.csv")})
     fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv", contains="file is empty")
 
 
 def test_03_header_only(tmp_path):
     (tmp_path / "a.csv").write_text("lat,lon,name\n")
-    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    region = asset_region({"path": str(tmp_path / "a.csv")})
     fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
           contains="has a header but no data rows")
 
@@ -82,7 +84,7 @@ def test_04_corrupt_vector_file(tmp_path):
 
 def test_05_binary_file_named_csv(tmp_path):
     (tmp_path / "a.csv").write_bytes(b"PK\x03\x04\x00\x00" + bytes(range(256)))
-    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "a.csv")}}
+    region = asset_region({"path": str(tmp_path / "a.csv")})
     fatal(read_assets, region, grid_tracts(2), path=tmp_path / "a.csv",
           contains="not a text CSV")
 
@@ -174,7 +176,7 @@ def test_17_configured_crs_contradicts_file(tmp_path):
 def test_18_point_file_without_crs(tmp_path):
     pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([X0 + 10], [Y0 + 10]))
     pts.to_file(tmp_path / "p.shp")
-    region = {"tracts": {"id": "TRACT_CODE"}, "assets": {"path": str(tmp_path / "p.shp")}}
+    region = asset_region({"path": str(tmp_path / "p.shp")})
     fatal(read_assets, region, grid_tracts(2), path=tmp_path / "p.shp", contains="no CRS")
 
 
@@ -246,8 +248,7 @@ def test_23b_geojson_written_as_lat_lon_is_swapped_back(tmp_path):
                      ).to_file(tmp_path / "a.geojson")
     raw = gpd.read_file(tmp_path / "a.geojson")
     assert raw.geometry.x.iloc[1] == pytest.approx(lat3)  # really written swapped
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.geojson"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "a.geojson"), "name": "name"})
     assets, rejects, read = read_assets(region, tracts)
     assert assets["TRACT_CODE"].tolist() == ["T00", "T03"]
     centre = tracts.geometry.iloc[3].centroid
@@ -263,7 +264,7 @@ def test_23c_geopackage_survey_with_swapped_points_in_nad83(tmp_path):
                      geometry=gpd.points_from_xy([lon0, lat2, lat0 + 1], [lat0, lon2, lon0]),
                      crs=4326).to_crs("EPSG:4269").to_file(tmp_path / "s.gpkg")
     survey, rejects, read = read_survey({"path": str(tmp_path / "s.gpkg"), "need": "need"},
-                                        tracts, "TRACT_CODE")
+                                        tracts, "TRACT_CODE", min_respondents=11)
     assert survey["TRACT_CODE"].tolist() == ["T00", "T02"]
     assert survey["unmet_need"].tolist() == [True, False]
     # Row 3 is outside the study area either way round: dropped, not swapped.
@@ -281,8 +282,7 @@ def test_23c2_swapped_file_west_of_90w_is_repaired_not_called_projected(tmp_path
     assert lon < -90
     gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([lat], [lon]), crs=4326
                      ).to_file(tmp_path / "a.geojson")
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.geojson"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "a.geojson"), "name": "name"})
     assets, rejects, _ = read_assets(region, tracts)
     assert assets["TRACT_CODE"].tolist() == ["T01"]
     assert _rejects_of(rejects) == [[1, SWAPPED, "repaired"]]
@@ -296,8 +296,7 @@ def test_23d_projected_point_file_is_never_swapped(tmp_path):
     gpd.GeoDataFrame({"name": ["right", "elsewhere"]},
                      geometry=gpd.points_from_xy([lon0, lat3], [lat0, lon3]), crs=4326
                      ).to_crs("EPSG:3857").to_file(tmp_path / "p.gpkg")
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "p.gpkg"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "p.gpkg"), "name": "name"})
     assets, rejects, _ = read_assets(region, tracts)
     assert assets["name"].tolist() == ["right"]
     assert _rejects_of(rejects) == [[2, "outside the study area (in no tract)", "dropped"]]
@@ -352,8 +351,7 @@ def test_23g_a_few_out_of_range_rows_are_dropped_not_fatal(tmp_path):
 def test_23h_point_file_without_crs_uses_the_source_crs(tmp_path):
     pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=gpd.points_from_xy([X0 + 10], [Y0 + 10]))
     pts.to_file(tmp_path / "p.shp")
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "p.shp"), "name": "name", "crs": CRS}}
+    region = asset_region({"path": str(tmp_path / "p.shp"), "name": "name", "crs": CRS})
     assets, rejects, _ = read_assets(region, grid_tracts(2))
     assert assets["TRACT_CODE"].tolist() == ["T00"] and rejects.empty
     pts.set_crs(CRS).to_file(tmp_path / "q.gpkg")
@@ -379,9 +377,8 @@ def test_25_duplicate_asset_rows_across_sources(tmp_path):
     pd.DataFrame(rows).to_csv(tmp_path / "one.csv", index=False)
     pd.DataFrame([rows[1], {"lat": lat, "lon": lon, "name": " fridge a "}]).to_csv(
         tmp_path / "two.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": [{"path": str(tmp_path / "one.csv"), "name": "name"},
-                         {"path": str(tmp_path / "two.csv"), "name": "name"}]}
+    region = asset_region([{"path": str(tmp_path / "one.csv"), "name": "name"},
+                         {"path": str(tmp_path / "two.csv"), "name": "name"}])
     assets, rejects, read = read_assets(region, tracts)
     assert assets["asset_id"].tolist() == ["1-1", "1-2"]
     one = f"assets[1]:{tmp_path / 'one.csv'}"
@@ -397,8 +394,7 @@ def test_26_non_point_geometry_in_a_point_file(tmp_path):
     gpd.GeoDataFrame({"name": ["pt", "line"]}, geometry=[
         gpd.points_from_xy([X0 + 100], [Y0 + 100])[0],
         LineString([(X0, Y0), (X0 + 50, Y0 + 50)])], crs=CRS).to_file(tmp_path / "p.gpkg")
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "p.gpkg"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "p.gpkg"), "name": "name"})
     assets, rejects, _ = read_assets(region, tracts)
     assert assets["name"].tolist() == ["pt"]
     assert _rejects_of(rejects) == [[2, "geometry is a LineString, not a point", "dropped"]]
@@ -409,8 +405,7 @@ def test_27_latin1_file_is_read_and_reported(tmp_path):
     lat, lon = centre_lonlat(tracts, 0)
     pd.DataFrame([{"lat": lat, "lon": lon, "name": "Señora Peña"}]).to_csv(
         tmp_path / "a.csv", index=False, encoding="latin-1")
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.csv"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name"})
     assets, rejects, _ = read_assets(region, tracts)
     assert assets["name"].tolist() == ["Señora Peña"]
     assert rejects[["reason", "action"]].values.tolist() == [
@@ -498,7 +493,7 @@ def _survey(tmp_path, need, consent, story="my story"):
     pd.DataFrame({"lat": lat, "lon": lon, "need": need, "consent": consent, "story": story,
                   "phone": "555-0100"}).to_csv(tmp_path / "s.csv", index=False)
     return read_survey({"path": str(tmp_path / "s.csv"), "need": "need", "consent": "consent",
-                        "story": "story"}, tracts, "TRACT_CODE")
+                        "story": "story"}, tracts, "TRACT_CODE", min_respondents=11)
 
 
 def test_34_consent_in_mixed_forms(tmp_path):
@@ -538,3 +533,128 @@ def test_count_rows_invariant_holds_per_source():
     assert counts["read"] == counts["kept"] + counts["rejected"] == 13
     assert json.dumps(counts)  # serialisable as is
     assert np.all([s["read"] == s["kept"] + s["rejected"] for s in counts["sources"].values()])
+
+
+# ------------------------------------------------- messages about a survey never quote its values
+def canary_survey(path: Path, tracts: gpd.GeoDataFrame, n: int = 30, encoding: str = "utf-8"
+                  ) -> list[str]:
+    """A survey CSV exported without its header row: id, lat, lon, unmet_need, story, consent,
+    name, phone, e-mail; each personal cell a unique canary. Returns every canary written."""
+    rows = []
+    for i in range(1, n + 1):
+        lat, lon = centre_lonlat(tracts, i % len(tracts))
+        rows.append([f"S{i:05d}", f"{lat + i * 1e-5:.6f}", f"{lon - i * 1e-5:.6f}",
+                     "yes" if i % 2 else "no", f"Story of canary {i:05d}", "yes",
+                     f"Synthetic Persön {i:05d}", f"555-0101-{i:04d}",
+                     f"respondent{i:05d}@example.invalid"])
+    pd.DataFrame(rows).to_csv(path, index=False, header=False, encoding=encoding)
+    return [cell for row in rows for cell in row if cell not in {"yes", "no"}]
+
+
+def leaked(text: str, canaries: list[str]) -> list[str]:
+    return [c for c in canaries if c in text]
+
+
+@pytest.mark.parametrize("columns", [
+    {"lat": "lat", "lon": "lon", "need": "unmet_need", "story": "story", "consent": "consent"},
+    {"need": "unmet_need"},  # location autodetected
+    {"geopoint": "location", "need": "unmet_need"},
+])
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_36_survey_without_header_row_quotes_no_answer(tmp_path, columns, encoding):
+    tracts = grid_tracts(2)
+    canaries = canary_survey(tmp_path / "s.csv", tracts, encoding=encoding)
+    with pytest.raises(InputError) as info:
+        read_survey({"path": str(tmp_path / "s.csv"), **columns}, tracts, "TRACT_CODE",
+                    min_respondents=11)
+    error = info.value
+    assert error.path == str(tmp_path / "s.csv") and error.fix
+    assert "the file has 9 columns and its first row looks like data, not a header" in str(error)
+    assert leaked(f"{error}\n{error.problem}\n{error.fix}", canaries) == []
+    # The same file as an asset source lists its columns: the canaries are live.
+    with pytest.raises(InputError) as as_asset:
+        read_assets(asset_region({"path": str(tmp_path / "s.csv"),
+                                                                **columns}), tracts)
+    assert "respondent00001@example.invalid" in str(as_asset.value)
+
+
+def test_36b_snakemake_run_on_a_survey_without_header_row_writes_no_answer(tmp_path, tiny_region):
+    region = tiny_region["regions"]["tiny"]
+    canaries = canary_survey(Path(region["survey"]["path"]), grid_tracts())
+    work = tmp_path / "run"
+    result = run_snakemake(work, tiny_region)
+    assert result.returncode != 0
+    assert ("column 'lat': the configured lat column is missing: no column is named 'lat' (the "
+            "file has 9 columns and its first row looks like data") in result.stderr
+    logs = sorted((work / "logs" / "tiny").glob("*.log"))
+    snakemake_logs = sorted((work / ".snakemake" / "log").glob("*.log"))
+    assert work / "logs" / "tiny" / "ingest_survey.log" in logs and snakemake_logs
+    assert "no column is named 'lat'" in (work / "logs/tiny/ingest_survey.log").read_text()
+    assert leaked(result.stdout + result.stderr, canaries) == []
+    # Nothing the run wrote (logs, Snakemake's own records, processed files) holds a canary.
+    for path in sorted(p for p in work.rglob("*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert leaked(text, canaries) == [], path
+
+
+def test_37_projected_survey_coordinates_are_not_quoted(tmp_path):
+    tracts = grid_tracts(2)
+    rows = [{"x": X0 + 523.4, "y": Y0 + 517.2, "need": "yes"},
+            {"x": X0 + 1611.7, "y": Y0 + 1488.9, "need": "no"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "s.csv", index=False)
+    error = fatal(read_survey, {"path": str(tmp_path / "s.csv"), "need": "need"}, tracts,
+                  "TRACT_CODE", 11, path=tmp_path / "s.csv", row=1, column="y/x",
+                  contains="look like projected coordinates (metres or feet), not degrees (2 of 2")
+    coordinates = [f"{v:.0f}" for r in rows for v in (r["x"], r["y"])]
+    assert leaked(str(error), coordinates) == []
+    as_asset = fatal(read_assets, asset_region({"path": str(tmp_path / "s.csv")}), tracts,
+                     path=tmp_path / "s.csv", row=1, column="y/x")
+    assert "values such as 4500517, 580523" in str(as_asset)
+
+
+def test_37b_survey_file_labelled_lon_lat_but_projected_gives_no_extent(tmp_path):
+    tracts = grid_tracts(2)
+    gpd.GeoDataFrame({"need": ["yes", "no"]},
+                     geometry=gpd.points_from_xy([X0 + 523.4, X0 + 1611.7], [Y0 + 517.2, Y0 + 1488.9]),
+                     crs=4326).to_file(tmp_path / "s.gpkg")
+    error = fatal(read_survey, {"path": str(tmp_path / "s.gpkg"), "need": "need"}, tracts,
+                  "TRACT_CODE", 11, path=tmp_path / "s.gpkg",
+                  contains="(longitude/latitude) but its coordinates are beyond ±180/±90")
+    assert leaked(str(error), ["580523", "581612", "4500517", "4501489"]) == []
+    as_asset = fatal(read_assets, asset_region({"path": str(tmp_path / "s.gpkg")}), tracts,
+                     path=tmp_path / "s.gpkg")
+    assert "reach x 580523..581612, y 4500517..4501489" in str(as_asset)
+
+
+def test_37c_survey_geopoint_found_by_its_values_is_named_by_position(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    # Without a header row a geopoint column's "name" is a respondent's location.
+    header = f"{lat:.6f} {lon:.6f} 12 5"
+    pd.DataFrame({"need": ["yes", "no", "yes"],
+                  header: [f"{lat:.6f} {lon:.6f} 10 4", "", f"{lat:.6f} {lon:.6f} 11 3"]}
+                 ).to_csv(tmp_path / "s.csv", index=False)
+    survey, rejects, read = read_survey({"path": str(tmp_path / "s.csv"), "need": "need"},
+                                        tracts, "TRACT_CODE", min_respondents=11)
+    assert (read, len(survey)) == (3, 2)
+    assert _rejects_of(rejects) == [
+        [2, "latitude/longitude (column 2, read as a geopoint) blank or not a number", "dropped"]]
+    # An asset source's rejects name the column by its header, as before.
+    _, asset_rejects, _ = read_assets(asset_region({"path": str(tmp_path / "s.csv")}), tracts)
+    assert header in asset_rejects["reason"].iloc[0]
+
+
+def test_37d_survey_column_misnamed_suggests_no_header(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    pd.DataFrame({"lat": [lat], "lon": [lon], "Need": ["yes"], "Nedra Canary": ["x"]}
+                 ).to_csv(tmp_path / "s.csv", index=False)
+    error = fatal(read_survey, {"path": str(tmp_path / "s.csv"), "need": "need"}, tracts,
+                  "TRACT_CODE", 11, path=tmp_path / "s.csv", column="need",
+                  contains="no column is named 'need'; one differs only in letter case (the file "
+                           "has 4 columns; the first row may be data, not a header")
+    assert leaked(str(error), ["Nedra", "Canary", "'Need'"]) == []
+    as_asset = fatal(read_assets, asset_region({
+        "path": str(tmp_path / "s.csv"), "name": "nedra canary"}), tracts,
+        path=tmp_path / "s.csv", column="nedra canary")
+    assert "did you mean 'Nedra Canary'?" in str(as_asset)

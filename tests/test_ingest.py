@@ -5,10 +5,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import CRS, grid_tracts
+from conftest import CRS, asset_region, grid_tracts
 
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import read_assets, read_survey, read_tracts, to_number
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.columns import to_number
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import read_tracts
 
 
 def test_tracts_without_crs_need_config(tmp_path):
@@ -61,8 +64,7 @@ def test_assets_csv_rejects_bad_and_outside_rows(tmp_path):
     wgs = gpd.GeoSeries(tracts.geometry.centroid, crs=CRS).to_crs(4326)
     pd.DataFrame({"lat": [wgs.y[0], "abc", 95, 10.0], "lon": [wgs.x[0], wgs.x[1], 0, 10.0],
                   "name": ["A", "B", "C", "D"]}).to_csv(tmp_path / "a.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.csv"), "name": "name"}}
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name"})
     assets, rejects, read = read_assets(region, tracts)
     assert assets["name"].tolist() == ["A"] and assets["type"].tolist() == ["asset"]
     assert rejects["row"].tolist() == [2, 3, 4]
@@ -74,8 +76,7 @@ def test_assets_csv_rejects_bad_and_outside_rows(tmp_path):
 
 def test_misspelled_column_gets_a_suggestion(tmp_path):
     pd.DataFrame({"latitude": [1.0], "lon": [1.0]}).to_csv(tmp_path / "a.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.csv"), "lat": "latitud"}}
+    region = asset_region({"path": str(tmp_path / "a.csv"), "lat": "latitud"})
     with pytest.raises(InputError, match="did you mean 'latitude'"):
         read_assets(region, grid_tracts(2))
 
@@ -88,7 +89,7 @@ def test_survey_keeps_only_allow_listed_fields(tmp_path):
                   "email": ["a@example.invalid"] * 4}).to_csv(tmp_path / "s.csv", index=False)
     survey, rejects, read = read_survey(
         {"path": str(tmp_path / "s.csv"), "lat": "lat", "lon": "lon", "need": "need",
-         "story": "story", "consent": "ok"}, tracts, "TRACT_CODE")
+         "story": "story", "consent": "ok"}, tracts, "TRACT_CODE", min_respondents=11)
     assert set(survey.columns) == {"TRACT_CODE", "unmet_need", "story_consented", "story",
                                    "geometry"}
     assert survey["unmet_need"].tolist() == [True, True, False]
@@ -108,10 +109,10 @@ def test_asset_notes_updated_and_community_flag(tmp_path):
                   "hours": [" Open 24/7 ", ""], "seen": ["2024-05-01", ""]}
                  ).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame({"lat": wgs.y[2:3], "lon": wgs.x[2:3]}).to_csv(tmp_path / "b.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"}, "assets": [
+    region = asset_region([
         {"path": str(tmp_path / "a.csv"), "name": "name", "notes": "hours", "updated": "seen",
          "community_reported": True},
-        {"path": str(tmp_path / "b.csv")}]}
+        {"path": str(tmp_path / "b.csv")}])
     assets, _, _ = read_assets(region, tracts)
     assert assets["name"].tolist() == ["Heladera Ñuñoa", "B", ""]
     assert assets["notes"].tolist() == ["Open 24/7", "", ""]

@@ -8,12 +8,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CRS, X0, Y0, grid_tracts, points_lonlat
+from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat
 from shapely.geometry import Point
 
 from aiddeserts.config import schema_defaults
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import read_assets, read_survey
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.survey import read_survey
 from aiddeserts.method.need import survey_by_tract
 from aiddeserts.privacy.audit import (
     Candidates,
@@ -34,6 +35,9 @@ from aiddeserts.privacy.rules import (
     redact,
     stories_by_tract,
 )
+
+#: The privacy section with its schema defaults (approximate assets at their tract).
+AT_TRACT = {"approximate_to": "tract", "approximate_grid_m": 500}
 
 
 # ------------------------------------------------------------------------------ suppression
@@ -144,7 +148,7 @@ def asset_frame() -> gpd.GeoDataFrame:
 
 def test_assets_for_display_moves_approximate_and_drops_hidden():
     tracts = grid_tracts(2)
-    shown = assets_for_display(asset_frame(), tracts, "TRACT_CODE")
+    shown = assets_for_display(asset_frame(), tracts, "TRACT_CODE", AT_TRACT)
     assert shown["name"].tolist() == ["Open", "Near"]
     assert shown.geometry.iloc[0].equals(Point(X0 + 120, Y0 + 130))
     rep = tracts.geometry.iloc[0].representative_point()
@@ -156,7 +160,7 @@ def test_assets_for_display_moves_approximate_and_drops_hidden():
 
 def test_hidden_assets_are_counted_at_their_tract(tmp_path):
     tracts = grid_tracts(2)
-    moved = protected_locations(asset_frame(), tracts, "TRACT_CODE")
+    moved = protected_locations(asset_frame(), tracts, "TRACT_CODE", "tract", 500.0)
     assert moved["TRACT_CODE"].tolist() == ["T00", "T00", "T03"]
     assert moved.geometry.iloc[2].distance(tracts.geometry.iloc[3].representative_point()) < 1e-6
 
@@ -165,8 +169,7 @@ def test_read_assets_reads_visibility_column(tmp_path):
     lat, lon = points_lonlat([(X0 + 100, Y0 + 100), (X0 + 1500, Y0 + 1500)])
     pd.DataFrame({"lat": lat, "lon": lon, "name": ["A", "B"], "vis": ["", "hidden"]}
                  ).to_csv(tmp_path / "a.csv", index=False)
-    region = {"tracts": {"id": "TRACT_CODE"},
-              "assets": {"path": str(tmp_path / "a.csv"), "name": "name", "visibility": "vis"}}
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name", "visibility": "vis"})
     assets, _, _ = read_assets(region, grid_tracts(2))
     assert assets["visibility"].tolist() == ["public", "hidden"]
 
@@ -189,7 +192,7 @@ def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region
     assert len(exact) == 6
     # The analysis layer is the exact layer with protected assets moved, written as such;
     # with every asset public (copied, not written again) it is the exact file byte for byte.
-    write_gpkg(protected_locations(exact, read_gpkg(out["t.gpkg"]), "TRACT_CODE"),
+    write_gpkg(protected_locations(exact, read_gpkg(out["t.gpkg"]), "TRACT_CODE", "tract", 500.0),
                tmp_path / "expected.gpkg", layer="assets")
     written = Path(out["a.gpkg"]).read_bytes()
     assert written == (tmp_path / "expected.gpkg").read_bytes()
@@ -309,7 +312,7 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
               "consent": "ok"}
     assets = asset_frame()
     assets["TRACT_CODE"] = assets["TRACT_CODE"].map(ids)
-    shown = assets_for_display(assets, tracts, "TRACT_CODE")
+    shown = assets_for_display(assets, tracts, "TRACT_CODE", AT_TRACT)
     found = collect_secrets(survey, "TRACT_CODE", tracts, assets, shown, 5, [])
     assert found.values == {
         "personal value from survey column 'name'": [f"Resp {i}" for i in range(6)],

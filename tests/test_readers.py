@@ -11,8 +11,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import asset_region
 
-from aiddeserts.io.ingest import read_assets, read_survey, read_tracts
+from aiddeserts.io.assets import read_assets
 from aiddeserts.io.readers import (
     acs_numbers,
     find_column,
@@ -21,6 +22,8 @@ from aiddeserts.io.readers import (
     read_csv_text,
     read_table,
 )
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import read_tracts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACS_CSV = FIXTURES / "ACSDT5Y2020.B01003-Data.csv"
@@ -108,7 +111,7 @@ def test_plain_csv_attributes_with_numeric_geoid_lost_zero(tmp_path):
 
 
 def _asset_region(path: Path, **extra) -> dict:
-    return {"tracts": {"id": "GEOID"}, "assets": {"path": str(path), "name": "Name", **extra}}
+    return asset_region({"path": str(path), "name": "Name", **extra}, "GEOID")
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "shp.zip", "csv", "csv-bom",
@@ -163,7 +166,8 @@ SURVEYS = {
 @pytest.mark.parametrize("tool", sorted(SURVEYS))
 def test_survey_exports_autodetect_location(tracts, tool):
     name, columns, n = SURVEYS[tool]
-    survey, rejects, read = read_survey({"path": str(FIXTURES / name), **columns}, tracts, "GEOID")
+    survey, rejects, read = read_survey({"path": str(FIXTURES / name), **columns}, tracts, "GEOID",
+                                        min_respondents=11)
     assert read == n and len(survey) == n and rejects.empty
     kobo = read_csv_text(FIXTURES / "kobo_survey_export.csv")
     # The same respondents at the same places in every export.
@@ -177,13 +181,14 @@ def test_kobo_geopoint_column_and_geolocation(tmp_path, tracts):
     kobo = read_csv_text(FIXTURES / "kobo_survey_export.csv")
     via_geopoint, _, _ = read_survey({"path": str(FIXTURES / "kobo_survey_export.csv"),
                                       "geopoint": "location", "need": "unmet_need"},
-                                     tracts, "GEOID")
+                                     tracts, "GEOID", min_respondents=11)
     geo = pd.DataFrame({"_geolocation": [json.dumps([float(a), float(b)]) for a, b in zip(
         kobo["_location_latitude"], kobo["_location_longitude"], strict=True)],
         "unmet_need": kobo["unmet_need"]})
     geo.to_csv(tmp_path / "kobo_json_flat.csv", index=False)
     via_geolocation, _, _ = read_survey({"path": str(tmp_path / "kobo_json_flat.csv"),
-                                         "need": "unmet_need"}, tracts, "GEOID")
+                                         "need": "unmet_need"}, tracts, "GEOID",
+                                        min_respondents=11)
     assert len(via_geopoint) == len(via_geolocation) == 160
     assert via_geopoint.geom_equals(via_geolocation).all()
 

@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import read_survey
+from aiddeserts.io.survey import read_survey
 from aiddeserts.method.confidence import response_disparity
 from aiddeserts.method.need import survey_by_tract, survey_smoothed
 from aiddeserts.privacy.release import (
@@ -370,7 +370,7 @@ def test_the_xlsform_and_its_kobo_export_read_as_is(tmp_path):
     export.to_csv(path, sep=";", index=False)
     config = {"path": str(path), "need": "unmet_need", "story": "story",
               "consent": "consent_to_share"}
-    read, rejects, total = read_survey(config, tracts, ID)
+    read, rejects, total = read_survey(config, tracts, ID, 11)
     assert total == n and len(read) == n and rejects.empty
     expected = np.array(["a", "b", "c"])[np.floor((lon + 73.99) / 0.01).astype(int)]
     assert read[ID].tolist() == expected.tolist()

@@ -18,7 +18,11 @@ import pandas as pd
 
 from aiddeserts.config import load_config
 from aiddeserts.errors import InputError
-from aiddeserts.io import ingest
+from aiddeserts.io.assets import read_assets
+from aiddeserts.io.crs import working_crs
+from aiddeserts.io.rejects import count_rows
+from aiddeserts.io.survey import read_survey
+from aiddeserts.io.tracts import load_tracts
 from aiddeserts.sizing import check_density_grid
 
 
@@ -38,21 +42,22 @@ def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: Te
 def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:
     """Validate one region's inputs as the pipeline would; raise the first InputError."""
     print(f"region {name}:", file=out)
-    tracts, rejects, read = ingest.load_tracts(region["tracts"])
-    crs = ingest.working_crs(tracts, region.get("working_crs"))
+    tracts, rejects, read = load_tracts(region["tracts"])
+    crs = working_crs(tracts, region.get("working_crs"))
     for source, n in read.items():
         mine = rejects[rejects["source"] == source]
-        _summarise(source.split(":", 1)[0], ingest.count_rows({source: n}, rejects), mine, out)
+        _summarise(source.split(":", 1)[0], count_rows({source: n}, rejects), mine, out)
     tracts = tracts.to_crs(crs)
     check_density_grid(tuple(tracts.total_bounds), region["density"]["cell_size_m"],
                        region["density"]["bandwidth_m"])
-    assets, rejects, read = ingest.read_assets(region, tracts)
-    _summarise("assets", ingest.count_rows(read, rejects), rejects, out)
+    assets, rejects, read = read_assets(region, tracts)
+    _summarise("assets", count_rows(read, rejects), rejects, out)
     if region.get("survey"):
         id_col = region["tracts"]["id"]
-        _, rejects, n = ingest.read_survey(region["survey"], tracts, id_col)
+        _, rejects, n = read_survey(region["survey"], tracts, id_col,
+                                    region["survey_rules"]["min_respondents"])
         source = f"survey:{region['survey']['path']}"
-        _summarise("survey", ingest.count_rows({source: n}, rejects), rejects, out)
+        _summarise("survey", count_rows({source: n}, rejects), rejects, out)
     print(f"  working CRS {crs.to_string()}; {len(tracts)} tracts, {len(assets)} assets: OK",
           file=out)
 

@@ -389,7 +389,9 @@ def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd
 
     `displayed` are the assets the map draws (names of displayed assets are not secret).
     """
-    from aiddeserts.io import ingest
+    from aiddeserts.io.columns import parse_yes_no
+    from aiddeserts.io.points import read_points
+    from aiddeserts.io.survey import survey_allow_list
     from aiddeserts.privacy import rules as privacy
 
     crs = CRS(tracts.crs)
@@ -411,9 +413,9 @@ def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd
             secrets.values["name of a hidden asset"] = names
     if not survey:
         return secrets
-    points, table, _ = ingest.read_points(survey, "survey")
+    points, table, _ = read_points(survey, "survey", personal=True)
     secrets.respondents = shapely.get_coordinates(points.to_crs(crs).geometry.to_numpy())
-    allowed = [*ingest.survey_allow_list(survey), *ignore_columns]
+    allowed = [*survey_allow_list(survey), *ignore_columns]
     # Tract ids are public (a survey may carry its geocoded tract); asset names are not
     # exempt: a respondent's name pasted into the asset list is exactly a leak to catch.
     public_values = {str(v).strip().lower() for v in tracts[tract_id]}
@@ -424,7 +426,7 @@ def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd
             secrets.values[f"personal value from survey column '{column}'"] = values
     if survey.get("story") and survey["story"] in table.columns:
         stories = table[survey["story"]].astype(str).str.strip()
-        consented = (ingest.parse_yes_no(table[survey["consent"]]).fillna(False).to_numpy(bool)
+        consented = (parse_yes_no(table[survey["consent"]]).fillna(False).to_numpy(bool)
                      if survey.get("consent") in table.columns else np.zeros(len(table), bool))
         published = set(stories[consented])
         private = sorted({s for s in stories[~consented]

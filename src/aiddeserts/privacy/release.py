@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from aiddeserts.errors import InputError
-from aiddeserts.io.ingest import NO, YES
+from aiddeserts.io.columns import NO, YES
 
 LEDGER_FORMAT = "aiddeserts-survey-ledger/1"
 KINDS = ("yes_no", "scale")

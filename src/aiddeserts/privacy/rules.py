@@ -61,9 +61,9 @@ def any_protected(assets: pd.DataFrame) -> bool:
 
 
 def protected_locations(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: str,
-                        approximate_to: str = "tract", grid_m: float = 500.0
-                        ) -> gpd.GeoDataFrame:
-    """Assets with every non-public location replaced by a coarse one.
+                        approximate_to: str, grid_m: float) -> gpd.GeoDataFrame:
+    """Assets with every non-public location replaced by a coarse one (`approximate_to` and
+    `grid_m`: the region's privacy.approximate_to and privacy.approximate_grid_m).
 
     `approximate` assets move to their tract's representative point (`approximate_to="tract"`)
     or to the centre of a `grid_m` grid cell (`"grid"`); `hidden` assets always move to their
@@ -91,12 +91,12 @@ def protected_locations(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_c
 
 
 def assets_for_display(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, id_col: str,
-                       settings: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+                       settings: Mapping[str, Any]) -> gpd.GeoDataFrame:
     """The assets a map may draw: public ones where they are, approximate ones moved, hidden
-    ones left out (they are still counted in tract counts and density, at their tract)."""
-    settings = settings or {}
-    moved = protected_locations(assets, tracts, id_col, settings.get("approximate_to", "tract"),
-                                settings.get("approximate_grid_m", 500.0))
+    ones left out (they are still counted in tract counts and density, at their tract).
+    `settings` is the region's privacy section (config.region_settings)."""
+    moved = protected_locations(assets, tracts, id_col, settings["approximate_to"],
+                                settings["approximate_grid_m"])
     if "visibility" in moved.columns:
         moved = moved.loc[moved["visibility"] != "hidden"]
     return moved.reset_index(drop=True)

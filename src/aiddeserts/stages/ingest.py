@@ -26,15 +26,17 @@ def ingest_tracts(tracts: Mapping[str, Any], working_crs: str | None, out_tracts
                   out_rejects: str, out_counts: str) -> None:
     """Read and validate tracts (+ attributes) as configured under `tracts`, reprojected to
     `working_crs` (None: pyproj's UTM estimate)."""
-    from aiddeserts.io import ingest
+    from aiddeserts.io.crs import working_crs as projected_crs
+    from aiddeserts.io.rejects import count_rows
+    from aiddeserts.io.tracts import load_tracts
 
-    frame, rejects, read = ingest.load_tracts(tracts)
-    crs = ingest.working_crs(frame, working_crs)
+    frame, rejects, read = load_tracts(tracts)
+    crs = projected_crs(frame, working_crs)
     write_gpkg(frame.to_crs(crs), out_tracts, layer="tracts")
     write_csv(rejects, out_rejects)
     counts: dict[str, Any] = {"working_crs": crs.to_string()}
     for source, n in read.items():
-        counts[source.split(":", 1)[0]] = ingest.count_rows({source: n}, rejects)
+        counts[source.split(":", 1)[0]] = count_rows({source: n}, rejects)
     write_json(counts, out_counts)
 
 
@@ -48,12 +50,13 @@ def ingest_assets(sources: Sequence[Mapping[str, Any]], tract_id: str, approxima
     to their tract's representative point or an `approximate_grid_m` grid cell
     (`approximate_to`), so density and distances never rest on their exact place.
     """
-    from aiddeserts.io import ingest
+    from aiddeserts.io.assets import read_assets
+    from aiddeserts.io.rejects import count_rows
     from aiddeserts.privacy import rules as privacy
 
     tracts = read_gpkg(tracts_path)
-    assets, rejects, read = ingest.read_assets({"assets": list(sources),
-                                                "tracts": {"id": tract_id}}, tracts)
+    assets, rejects, read = read_assets({"assets": list(sources), "tracts": {"id": tract_id}},
+                                        tracts)
     write_gpkg(assets, out_exact, layer="assets")
     make_private(out_exact)  # hidden assets' exact places
     if privacy.any_protected(assets):
@@ -63,24 +66,25 @@ def ingest_assets(sources: Sequence[Mapping[str, Any]], tract_id: str, approxima
     else:  # every asset is public: the analysis layer is the exact one, byte for byte
         copy_file(out_exact, out_assets)
     write_csv(rejects, out_rejects)
-    write_json({"assets": ingest.count_rows(read, rejects)}, out_counts)
+    write_json({"assets": count_rows(read, rejects)}, out_counts)
 
 
 def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_respondents: int,
                   tracts_path: str, out_survey: str, out_rejects: str, out_counts: str) -> None:
     """Read the survey (if configured), keeping only allow-listed fields; stays private."""
-    from aiddeserts.io import ingest
+    from aiddeserts.io.rejects import count_rows, empty_rejects
+    from aiddeserts.io.survey import read_survey
 
     tracts = read_gpkg(tracts_path)
     if survey:
-        answers, rejects, read = ingest.read_survey(survey, tracts, tract_id, min_respondents)
-        counts = ingest.count_rows({f"survey:{survey['path']}": read}, rejects)
+        answers, rejects, read = read_survey(survey, tracts, tract_id, min_respondents)
+        counts = count_rows({f"survey:{survey['path']}": read}, rejects)
     else:
         answers = tracts.iloc[:0][[tract_id, "geometry"]].assign(
             unmet_need=pd.Series(dtype=bool), story_consented=pd.Series(dtype=bool),
             story=pd.Series(dtype=str))
-        rejects = ingest.empty_rejects()
-        counts = ingest.count_rows({}, rejects)
+        rejects = empty_rejects()
+        counts = count_rows({}, rejects)
     write_gpkg(answers, out_survey, layer="survey")
     # Respondents' places: owner only, and so is the region's folder of intermediate files.
     make_private(out_survey, Path(out_survey).parent)

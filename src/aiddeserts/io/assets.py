@@ -1,0 +1,115 @@
+"""Asset sources (one source or a list): points with name, type, capacity, notes, visibility,
+joined to tracts, duplicates across sources dropped and reported."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from aiddeserts.config import asset_sources
+from aiddeserts.errors import InputError
+from aiddeserts.io.columns import require_columns
+from aiddeserts.io.points import assign_tracts, read_points
+from aiddeserts.io.rejects import concat_rejects, make_rejects
+from aiddeserts.privacy import rules as privacy
+
+__all__ = ["asset_capacity", "read_assets"]
+
+
+def _duplicates(assets: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
+    """Later copies of an asset already listed (same place within 1 m, same name and type)."""
+    key = pd.DataFrame({"x": assets.geometry.x.round(0), "y": assets.geometry.y.round(0),
+                        "name": assets["name"].astype(str).str.strip().str.lower(),
+                        "type": assets["type"].astype(str)})
+    duplicated = key.duplicated(keep="first").to_numpy()
+    first = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    first_index = {g: i for i, g in reversed(list(enumerate(first)))}
+    reasons = [f"duplicate of {assets['_source_name'].iloc[first_index[first[i]]]} row "
+               f"{assets['row'].iloc[first_index[first[i]]]}: dropped"
+               for i in np.flatnonzero(duplicated)]
+    return duplicated, reasons
+
+
+def asset_capacity(attrs: pd.DataFrame, source: Mapping[str, Any]) -> np.ndarray:
+    """Supply weight of each asset (for the floating catchment): the source's `capacity` column,
+    or 1 per asset when none is configured. Blank, negative or non-numeric values stop the run,
+    naming the row (`attrs` is indexed by the 1-based data row)."""
+    column = source.get("capacity")
+    if not column:
+        return np.ones(len(attrs))
+    require_columns(list(attrs.columns), {"capacity": column}, source["path"], personal=False)
+    values = pd.to_numeric(attrs[column].astype("string").str.strip(), errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(attrs.index[np.flatnonzero(bad.to_numpy())[0]])
+        raise InputError(f"capacity {attrs[column].iloc[int(np.flatnonzero(bad.to_numpy())[0])]!r}"
+                         " is blank, negative or not a number.", path=source["path"], row=row,
+                         column=column, fix="give every asset a capacity of 0 or more (or "
+                         "remove the source's capacity key to weigh every asset 1).")
+    return values.to_numpy(dtype=float)
+
+
+def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
+                ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
+    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
+    `capacity`, `notes`, `updated` (text, blank when not configured) and `community_reported`.
+
+    `region_config` is validated (every source with its schema defaults). Duplicate assets
+    (same place, name and type) are dropped and reported. A region where no asset of any source
+    lies inside the study area is an InputError.
+    """
+    id_col = region_config["tracts"]["id"]
+    kept, rejects, read = [], [], {}
+    for index, source in enumerate(asset_sources(region_config), start=1):
+        name = f"assets[{index}]:{source['path']}"
+        points, table, bad = read_points(source, name, tracts, personal=False)
+        read[name] = len(table)
+        require_columns(table.columns.drop("row").tolist(),
+                        {key: source.get(key) for key in ("name", "type", "notes", "updated",
+                                                          "visibility")},
+                        source["path"], personal=False)
+        points, outside = assign_tracts(points, tracts, id_col, name)
+        attrs = table.set_index("row").loc[points["row"]]
+        points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
+        points["name"] = (attrs[source["name"]].astype("string").fillna("").to_numpy()
+                          if source.get("name") else "")
+        if source.get("type"):
+            types = attrs[source["type"]].astype("string").str.strip().fillna("")
+            points["type"] = types.where(types != "", "unspecified").to_numpy()
+        else:
+            points["type"] = source.get("type_value", "asset")
+        points["visibility"] = (privacy.parse_visibility(
+            attrs[source["visibility"]], source["path"], source["visibility"],
+            rows=attrs.index.to_numpy()).to_numpy() if source.get("visibility")
+            else source["visibility_value"])
+        points["source"] = source.get("label", Path(source["path"]).name)
+        points["capacity"] = asset_capacity(attrs, source)
+        for key in ("notes", "updated"):
+            points[key] = (attrs[source[key]].astype("string").fillna("").str.strip().to_numpy()
+                           if source.get(key) else "")
+        points["community_reported"] = bool(source["community_reported"])
+        points["_source_name"] = name
+        kept.append(points)
+        rejects += [bad, outside]
+    assets = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), geometry="geometry",
+                              crs=tracts.crs)
+    if len(assets):
+        duplicated, reasons = _duplicates(assets)
+        for name in read:
+            mine = duplicated & (assets["_source_name"] == name).to_numpy()
+            mine_reasons = [r for r, m in zip(reasons, mine[duplicated], strict=True) if m]
+            rejects.append(make_rejects(name, assets.loc[mine, "row"].tolist(), mine_reasons))
+        assets = assets.loc[~duplicated].reset_index(drop=True)
+    if assets.empty:
+        raise InputError("no asset of any source lies inside the study area.",
+                         path=", ".join(s["path"] for s in asset_sources(region_config)),
+                         fix="check the asset files and their coordinates (`aiddeserts check` "
+                             "lists every rejected row and why).")
+    columns = ["asset_id", "name", "type", "source", "capacity", "notes", "updated",
+               "community_reported", "visibility", id_col, "geometry"]
+    return assets[columns], concat_rejects(rejects), read
