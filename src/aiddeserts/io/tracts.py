@@ -6,7 +6,8 @@ Census API JSON), joined on the tract id after restoring the GEOID zeros spreads
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,26 @@ def _raise_duplicates(values: pd.Series, path: str | Path, column: str, what: st
                          column=column, fix="keep one row per tract (remove the duplicate).")
 
 
+def require_value_columns(columns: Sequence[str], wanted: Sequence[str], path: str | Path
+                          ) -> None:
+    """Every missing population/need column at once, with what to do without them."""
+    missing = [c for c in dict.fromkeys(wanted) if c not in columns]
+    if not missing:
+        return
+    names = [str(c) for c in columns]
+    hints = []
+    for column in missing:
+        close = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
+        hints.append(f"'{column}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise InputError(
+        f"{len(missing)} configured need/population column(s) missing: {', '.join(hints)}; "
+        f"columns are: {', '.join(names)}.", path=path,
+        fix="correct tracts.population / tracts.need; or get the columns with a region's "
+        "`retrieve` config or an attribute CSV (tracts.attributes); or leave the keys out: "
+        "without population people are spread evenly over each tract, without need the "
+        "classes rest on access alone (config/README.md).")
+
+
 def load_tracts(tracts_config: Mapping[str, Any]
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
     """Like :func:`read_tracts`, also returning rows read per source (tracts, attributes)."""
@@ -108,7 +129,8 @@ def load_tracts(tracts_config: Mapping[str, Any]
     rejects: list[pd.DataFrame] = []
 
     attributes = tracts_config.get("attributes")
-    value_columns = [tracts_config["population"]] + [
+    population_col = tracts_config.get("population")
+    value_columns = [population_col] * bool(population_col) + [
         c for spec in need_variables(tracts_config) for c in (spec["column"], spec.get("moe")) if c
     ]
     table = None
@@ -121,8 +143,7 @@ def load_tracts(tracts_config: Mapping[str, Any]
                              fix="export the table again with its rows.")
         read[asource] = len(table)
         require_columns(list(table.columns), {"attributes.id": aid}, apath, personal=False)
-        require_columns(list(table.columns), [("need/population", c) for c in value_columns],
-                        apath, personal=False)
+        require_value_columns(list(table.columns), value_columns, apath)
         table = table[list(dict.fromkeys([aid, *value_columns]))].copy()
         table[aid] = clean_ids(table[aid])
 
@@ -159,18 +180,22 @@ def load_tracts(tracts_config: Mapping[str, Any]
         tracts = tracts.assign(_key=key.to_numpy()).merge(
             table.rename(columns={aid: "_key"}), how="left", on="_key").drop(columns="_key")
     else:
-        require_columns(list(tracts.columns), [("need/population", c) for c in value_columns],
-                        path, personal=False)
+        require_value_columns(list(tracts.columns), value_columns, path)
         tracts, notes = numeric_columns(tracts, value_columns, path, source)
         rejects.append(notes)
 
-    population = tracts[tracts_config["population"]]
-    zero = (population == 0).to_numpy()
-    rejects.append(make_rejects(source, rows[zero], "population is 0: tract kept, classed "
-                                "insufficient_data", "flagged"))
+    if population_col:
+        zero = (tracts[population_col] == 0).to_numpy()
+        rejects.append(make_rejects(source, rows[zero], "population is 0: tract kept, classed "
+                                    "insufficient_data", "flagged"))
+    name_col = tracts_config.get("name") or ("NAMELSAD" if "NAMELSAD" in tracts.columns else None)
+    if name_col:
+        require_columns(list(tracts.columns), {"tracts.name": name_col}, path, personal=False)
+        tracts["tract_name"] = tracts[name_col].astype("string").str.strip()
     tracts, geometry_rejects = _tract_geometries(tracts, source)
     tracts = tracts.reset_index(drop=True)
-    keep = [id_col, *dict.fromkeys(value_columns), tracts.geometry.name]
+    keep = [id_col, *dict.fromkeys(value_columns), *["tract_name"] * bool(name_col),
+            tracts.geometry.name]
     return tracts[keep], concat_rejects(rejects + geometry_rejects), read
 
 

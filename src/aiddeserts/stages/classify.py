@@ -48,7 +48,7 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     kernel, bandwidth = read_density_tags(density_path)
 
     need_assessed = bool(need)
-    out = tracts[[tract_id]].copy()
+    out = tracts[[tract_id, *["tract_name"] * ("tract_name" in tracts)]].copy()
     out["population"] = tracts[population] if population else np.nan
     # Weights of the distance test and the floating catchment: residents, else area (km²).
     people = out["population"] if population else tracts.geometry.area / 1e6
