@@ -95,19 +95,24 @@ def from_edges(x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray,
     u, v, length = u[keep], v[keep], length[keep]
     if len(length) and (not np.isfinite(length).all() or length.min() < 0):
         raise ValueError("edge lengths must be finite and non-negative")
-    rows = np.concatenate([u, v])
-    cols = np.concatenate([v, u])
-    both = np.concatenate([length, length])
-    order = np.lexsort((both, cols, rows))
-    rows, cols, both = rows[order], cols[order], both[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, both = rows[first], cols[first], both[first]
     n = len(x)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    # One key per undirected edge (low end, high end); parallel edges keep the shortest.
+    low, high = np.minimum(u, v), np.maximum(u, v)
+    key = low * n + high
+    order = np.argsort(key)
+    key, length = key[order], length[order]
+    if len(key):
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        length = np.minimum.reduceat(length, starts)
+        key = key[starts]
+    low, high = key // n, key % n
+    matrix = sparse.coo_matrix((np.concatenate([length, length]),
+                                (np.concatenate([low, high]), np.concatenate([high, low]))),
+                               shape=(n, n)).tocsr()
+    matrix.sort_indices()
     index_type = np.int32 if n < 2**31 - 1 else np.int64
-    return Network(x, y, indptr, cols.astype(index_type), both, crs, node_id)
+    return Network(x, y, matrix.indptr.astype(np.int64), matrix.indices.astype(index_type),
+                   matrix.data.astype(np.float64), crs, node_id)
 
 
 def snap(network: Network, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +156,7 @@ def node_distance_from_sources(network: Network, source_nodes: np.ndarray,
     first = np.ones(len(nodes), dtype=bool)
     first[1:] = nodes[1:] != nodes[:-1]
     nodes, offsets = nodes[first], offsets[first]
-    indices = np.concatenate([network.indices.astype(np.int64, copy=False), nodes])
+    indices = np.concatenate([network.indices, nodes.astype(network.indices.dtype)])
     indptr = np.concatenate([network.indptr, [network.indptr[-1] + len(nodes)]])
     data = np.concatenate([network.length, offsets])
     graph = sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
