@@ -495,6 +495,13 @@ def first_render(map_html: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
+def bench_network(repeats: int) -> None:
+    """Walking distances vs networkx and pandana (bench/network.py)."""
+    import network
+
+    network.bench_network(repeats, target, absolute, info, growth, timed, peak_mb)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -527,7 +534,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slow-repeats", type=int, default=3,
                         help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
-    parser.add_argument("--only", nargs="*", default=["e2e", "kde", "zonal", "join", "growth"])
+    parser.add_argument("--only", nargs="*",
+                        default=["e2e", "kde", "zonal", "join", "growth", "network"])
     parser.add_argument("--metro-timeout", type=float, default=120.0,
                         help="stop the full synthetic-metro run (with its map) after this long")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
@@ -537,7 +545,8 @@ def main() -> None:
     stages = {"kde": lambda: bench_kde(args.repeats, args.slow_repeats),
               "zonal": lambda: bench_zonal(args.repeats), "join": lambda: bench_join(args.repeats),
               "growth": lambda: bench_growth(args.repeats),
-              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout)}
+              "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout),
+              "network": lambda: bench_network(args.repeats)}
     for name in args.only:
         stages[name]()
     print()
