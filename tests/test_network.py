@@ -123,6 +123,27 @@ def test_cache_roundtrip_is_byte_identical(helsinki, tmp_path):
     assert (tmp_path / "a.npz").stat().st_size < HELSINKI.stat().st_size
 
 
+def test_bounds_keep_the_edges_near_the_region(helsinki):
+    cx, cy = np.median(helsinki.x), np.median(helsinki.y)
+    box = (cx - 200, cy - 200, cx + 200, cy + 200)
+    crop = read_osm(HELSINKI, CRS, bounds=box, margin_m=50.0)
+    assert 0 < crop.n_nodes < helsinki.n_nodes / 2
+    rows = np.repeat(np.arange(crop.n_nodes), np.diff(crop.indptr))
+    near = ((crop.x >= box[0] - 50) & (crop.x <= box[2] + 50)
+            & (crop.y >= box[1] - 50) & (crop.y <= box[3] + 50))
+    assert (near[rows] | near[crop.indices]).all()
+    full = {(a, b): w for a, b, w in zip(
+        helsinki.node_id[np.repeat(np.arange(helsinki.n_nodes), np.diff(helsinki.indptr))],
+        helsinki.node_id[helsinki.indices], helsinki.length, strict=True)}
+    for a, b, w in zip(crop.node_id[rows], crop.node_id[crop.indices], crop.length, strict=True):
+        assert full[a, b] == w
+    # Every full-graph edge with an end that near is kept.
+    near_full = ((helsinki.x >= box[0] - 50) & (helsinki.x <= box[2] + 50)
+                 & (helsinki.y >= box[1] - 50) & (helsinki.y <= box[3] + 50))
+    full_rows = np.repeat(np.arange(helsinki.n_nodes), np.diff(helsinki.indptr))
+    assert crop.n_edges * 2 == int((near_full[full_rows] | near_full[helsinki.indices]).sum())
+
+
 def test_reader_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_osm(tmp_path / "none.osm.pbf", CRS)

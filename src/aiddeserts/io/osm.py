@@ -75,8 +75,15 @@ def _osmium():
     return osmium
 
 
-def read_osm(path: str | Path, crs: str, mode: str = "walk") -> Network:
-    """The walking graph of an OSM extract (``.osm.pbf`` or ``.osm`` XML), nodes in `crs`."""
+def read_osm(path: str | Path, crs: str, mode: str = "walk",
+             bounds: tuple[float, float, float, float] | None = None,
+             margin_m: float = 2000.0) -> Network:
+    """The walking graph of an OSM extract (``.osm.pbf`` or ``.osm`` XML), nodes in `crs`.
+
+    With `bounds` (minx, miny, maxx, maxy in `crs`, e.g. the tracts' total bounds), only edges
+    with an end within `margin_m` of them are kept: a state-wide extract serves a city without a
+    state-wide graph (the margin keeps walks that leave the region briefly, e.g. round a bay).
+    """
     from pyproj import CRS, Transformer
 
     if mode not in MODES:
@@ -135,10 +142,21 @@ def read_osm(path: str | Path, crs: str, mode: str = "walk") -> Network:
     where = np.flatnonzero(used)[first]
     transformer = Transformer.from_crs("EPSG:4326", target, always_xy=True)
     x, y = transformer.transform(flat_lon[where], flat_lat[where])
+    x, y = np.asarray(x, float), np.asarray(y, float)
     u = np.searchsorted(node_id, flat_ids[start])
     v = np.searchsorted(node_id, flat_ids[start + 1])
-    network = from_edges(np.asarray(x, float), np.asarray(y, float), u, v,
-                         crs=target.to_string(), node_id=node_id)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
+        inside = ((x >= x0 - margin_m) & (x <= x1 + margin_m)
+                  & (y >= y0 - margin_m) & (y <= y1 + margin_m))
+        keep_edge = inside[u] | inside[v]
+        u, v = u[keep_edge], v[keep_edge]
+        kept = np.zeros(len(node_id), dtype=bool)
+        kept[u] = kept[v] = True
+        new_index = np.cumsum(kept) - 1
+        x, y, node_id = x[kept], y[kept], node_id[kept]
+        u, v = new_index[u], new_index[v]
+    network = from_edges(x, y, u, v, crs=target.to_string(), node_id=node_id)
     network.meta.update({"mode": mode, "source": path.name})
     return network
 
@@ -185,9 +203,10 @@ def load_network(path: str | Path) -> Network:
     return network
 
 
-def build_network(osm_path: str | Path, crs: str, dest: str | Path, mode: str = "walk") -> Network:
+def build_network(osm_path: str | Path, crs: str, dest: str | Path, mode: str = "walk",
+                  bounds: tuple[float, float, float, float] | None = None) -> Network:
     """Read an extract and write its cache file (the Snakemake rule's body)."""
-    network = read_osm(osm_path, crs, mode)
+    network = read_osm(osm_path, crs, mode, bounds)
     save_network(network, dest)
     return network
 

@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from aiddeserts.method.catchment import LUO_QI_STEPS, decay_weights
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Bytes of one block of bounded searches (rows × nodes float64) held at a time.
 SEARCH_BLOCK_BYTES = 64 * 2**20
@@ -206,7 +210,7 @@ def pairs_within(network: Network, a_nodes: np.ndarray, a_snap_m: np.ndarray,
     src_nodes, dst_nodes = (b_nodes, a_nodes) if swap else (a_nodes, b_nodes)
     src_snap, dst_snap = (b_snap, a_snap) if swap else (a_snap, b_snap)
     sources, src_row = np.unique(src_nodes, return_inverse=True)
-    block = max(1, SEARCH_BLOCK_BYTES // (8 * max(network.n_nodes, 1)))
+    block = max(1, SEARCH_BLOCK_BYTES // (8 * max(network.n_nodes, len(dst_nodes), 1)))
     # Destinations ordered by node so a block's reachable ones are found by one gather.
     found_src, found_dst, found_d = [], [], []
     members = _members(src_row, len(sources))
@@ -337,7 +341,8 @@ def minutes(distance_m: np.ndarray, speed_m_per_min: float) -> np.ndarray:
     return np.asarray(distance_m, dtype=float) / float(speed_m_per_min)
 
 
-def nearest_walk_distances(network: Network, tracts, assets, catchment_m: float,
+def nearest_walk_distances(network: Network, tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
+                           catchment_m: float,
                            speed_m_per_min: float | None = None) -> pd.DataFrame:
     """From each tract's representative point, on foot: `nearest_asset_walk_m` and
     `nearest_<type>_walk_m` (NaN where no asset can be reached: see `walk_unreachable`),
