@@ -226,6 +226,11 @@ def test_bounded_pairs_equal_the_full_matrix(helsinki):
     np.testing.assert_allclose(d1, d2[order], atol=1e-6)
     counts = net.assets_within_walk(helsinki, many, assets, 500.0)
     assert np.array_equal(counts, np.bincount(j1, minlength=len(many)))
+    # Per point radii, sorted by point (the bootstrap's reach test on foot).
+    pi, ai, pd_ = net.reach_pairs(helsinki, people, assets, radius)
+    order = np.lexsort((want_i, want_j))
+    assert np.array_equal(pi, want_j[order]) and np.array_equal(ai, want_i[order])
+    np.testing.assert_allclose(pd_, full[want_i, want_j][order], atol=1e-6)
 
 
 def helsinki_tracts(graph: net.Network) -> gpd.GeoDataFrame:

@@ -391,3 +391,20 @@ def network_report(network: Network, points_xy: np.ndarray, assets_xy: np.ndarra
             "points": len(reach.distance_m), "points_unreachable": reach.n_unreachable,
             "point_snap_max_m": float(p_snap.max()) if len(p_snap) else 0.0,
             "asset_snap_max_m": float(a_snap.max()) if len(a_snap) else 0.0}
+
+
+def reach_pairs(network: Network, points_xy: np.ndarray, assets_xy: np.ndarray,
+                radius: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point index, asset index, walking metres) of every asset within `radius[point]` on foot
+    of each point, sorted by point then asset: what the desert bootstrap's distance test needs
+    on walking distances in place of its k-d tree's nearest assets."""
+    points_xy = np.asarray(points_xy, float).reshape(-1, 2)
+    assets_xy = np.asarray(assets_xy, float).reshape(-1, 2)
+    if len(points_xy) == 0 or len(assets_xy) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    p_node, p_snap = snap(network, points_xy)
+    a_node, a_snap = snap(network, assets_xy)
+    radius = np.broadcast_to(np.asarray(radius, float), p_node.shape)
+    j, i, d = pairs_within(network, a_node, a_snap, p_node, p_snap, radius)
+    order = np.lexsort((j, i))
+    return i[order], j[order], d[order]
