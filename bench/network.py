@@ -153,7 +153,7 @@ def bench_network(repeats: int, target: Callable, absolute: Callable, info: Call
             err = float(np.max(np.abs(check[np.isfinite(check)] - found[np.isfinite(found)])))
             target(f"network nearest asset search, {label}, vs networkx multi-source Dijkstra",
                    t_search, t_nx, 1 / 20, "≥ 20× faster",
-                   f"max |diff| {err:.1e} m, same unreachable nodes: {agree}; "
+                   f"max abs diff {err:.1e} m, same unreachable nodes: {agree}; "
                    f"{t_search / len(x) * 1e9:.0f} ns/node")
             info(f"network phases, {name}",
                  f"ours: CSR build {t_build * 1000:.0f} ms, snapping (k-d tree) "
@@ -169,7 +169,7 @@ def bench_network(repeats: int, target: Callable, absolute: Callable, info: Call
             err = float(np.max(np.abs(check[within] - bounded[within])))
             target(f"network nearest asset within {SEARCH_M:g} m, {label}, vs pandana "
                    "nearest_pois incl. preprocessing", t_bounded, t_pd, 1.0, "≥ 1× (as fast)",
-                   f"max |diff| {err:.1e} m where ours finds one (pandana float32 weights)")
+                   f"max abs diff {err:.1e} m where ours finds one (pandana float32 weights)")
     if have_pandana:
         per_node = ", ".join(f"{k}: {t / n * 1e6:.0f} µs/node" for k, (t, n) in pandana_cost.items())
         info("network: pandana at 1e6 nodes", "not run: its contraction-hierarchy "
