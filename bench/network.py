@@ -169,7 +169,7 @@ def bench_network(repeats: int, target: Callable, absolute: Callable, info: Call
             err = float(np.max(np.abs(check[within] - bounded[within])))
             target(f"network nearest asset within {SEARCH_M:g} m, {label}, vs pandana "
                    "nearest_pois incl. preprocessing", t_bounded, t_pd, 1.0, "≥ 1× (as fast)",
-                   f"max abs diff {err:.1e} m where ours finds one (pandana float32 weights)")
+                   f"max abs diff {err:.1e} m where ours finds one")
     if have_pandana:
         per_node = ", ".join(f"{k}: {t / n * 1e6:.0f} µs/node" for k, (t, n) in pandana_cost.items())
         info("network: pandana at 1e6 nodes", "not run: its contraction-hierarchy "
