@@ -117,6 +117,8 @@ def test_cache_roundtrip_is_byte_identical(helsinki, tmp_path):
     loaded = load_network(tmp_path / "a.npz")
     save_network(loaded, tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    build_network(HELSINKI, CRS, tmp_path / "c.npz")  # a rebuild: the same bytes
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "c.npz").read_bytes()
     assert loaded.crs == first.crs and loaded.meta == {"mode": "walk", "source": HELSINKI.name}
     for name in ("x", "y", "indptr", "indices", "length", "node_id"):
         assert np.array_equal(getattr(loaded, name), getattr(helsinki, name)), name
@@ -151,6 +153,13 @@ def test_reader_errors(tmp_path):
         read_osm(RULES, "EPSG:4326")
     with pytest.raises(InputError, match="mode"):
         read_osm(RULES, CRS, mode="drive")
+    empty = tmp_path / "buildings.osm"
+    empty.write_text('<?xml version="1.0"?>\n<osm version="0.6">\n'
+                     '<node id="1" lat="60.17" lon="24.94"/><node id="2" lat="60.171" lon="24.94"/>\n'
+                     '<way id="1"><nd ref="1"/><nd ref="2"/><tag k="building" v="yes"/></way>\n'
+                     '</osm>\n', encoding="utf-8")
+    with pytest.raises(InputError, match="no walkable streets"):
+        read_osm(empty, CRS)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a network cache"):

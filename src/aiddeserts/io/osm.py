@@ -138,6 +138,10 @@ def read_osm(path: str | Path, crs: str, mode: str = "walk",
     used = np.zeros(len(flat_ids), dtype=bool)
     used[start] = True
     used[start + 1] = True
+    if not pair.any():
+        raise InputError(f"no walkable streets in {path}.",
+                         fix="check the extract covers the region (docs/network.md lists the ways "
+                             "that count for walking).")
     node_id, first = np.unique(flat_ids[used], return_index=True)
     where = np.flatnonzero(used)[first]
     transformer = Transformer.from_crs("EPSG:4326", target, always_xy=True)

@@ -311,8 +311,8 @@ def share_beyond_walk(network: Network, points: pd.DataFrame, n_tracts: int,
     xy = points[["x", "y"]].to_numpy(dtype=float)
     tract = points["tract"].to_numpy()
     threshold = np.asarray(threshold, dtype=float)
-    nearest = np.where(np.isnan(d := point_walk_to_nearest(network, xy, assets_xy).distance_m),
-                       np.inf, d)
+    walk = point_walk_to_nearest(network, xy, assets_xy).distance_m
+    nearest = np.where(np.isnan(walk), np.inf, walk)  # unreachable: beyond any threshold
     if extra_xy is not None and len(xy):
         extra = np.asarray(extra_xy, float).reshape(-1, 2)
         has = np.flatnonzero(np.isfinite(extra).all(axis=1))
