@@ -208,9 +208,11 @@ def load_network(path: str | Path) -> Network:
 
 
 def build_network(osm_path: str | Path, crs: str, dest: str | Path, mode: str = "walk",
-                  bounds: tuple[float, float, float, float] | None = None) -> Network:
-    """Read an extract and write its cache file (the Snakemake rule's body)."""
-    network = read_osm(osm_path, crs, mode, bounds)
+                  bounds: tuple[float, float, float, float] | None = None,
+                  margin_m: float = 2000.0) -> Network:
+    """Read an extract and write its cache file (the Snakemake rule's body): `crs` the working
+    CRS, `bounds` the tracts' total bounds in it (see :func:`read_osm`)."""
+    network = read_osm(osm_path, crs, mode, bounds, margin_m)
     save_network(network, dest)
     return network
 
