@@ -496,6 +496,13 @@ def first_render(map_html: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
+def bench_network(repeats: int) -> None:
+    """Walking distances vs networkx and pandana (bench/network.py)."""
+    import network
+
+    network.bench_network(repeats, target, absolute, info, growth, timed, peak_mb)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -529,7 +536,7 @@ def main() -> None:
     parser.add_argument("--slow-repeats", type=int, default=3,
                         help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
     parser.add_argument("--only", nargs="*",
-                        default=["e2e", "kde", "zonal", "join", "growth", "dp"])
+                        default=["e2e", "kde", "zonal", "join", "growth", "dp", "network"])
     parser.add_argument("--metro-timeout", type=float, default=120.0,
                         help="stop the full synthetic-metro run (with its map) after this long")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
@@ -540,7 +547,8 @@ def main() -> None:
               "zonal": lambda: bench_zonal(args.repeats), "join": lambda: bench_join(args.repeats),
               "growth": lambda: bench_growth(args.repeats),
               "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout),
-              "dp": lambda: bench_dp(args.repeats, absolute, info)}
+              "dp": lambda: bench_dp(args.repeats, absolute, info),
+              "network": lambda: bench_network(args.repeats)}
     for name in args.only:
         stages[name]()
     print()
