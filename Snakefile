@@ -21,6 +21,7 @@ wildcard_constraints:
 include: "workflow/rules/retrieve.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/density.smk"
+include: "workflow/rules/network.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/map.smk"
 include: "workflow/rules/privacy.smk"

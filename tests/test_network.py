@@ -469,3 +469,53 @@ def test_retrieve_osm_rejects_what_is_not_osm(extract_server, tmp_path):
     with pytest.raises(InputError, match="needs a url"):
         retrieve_osm({}, tmp_path / "n.osm.pbf")
 
+
+
+def test_the_pipeline_walks_the_streets_of_a_real_extract(tmp_path, helsinki):
+    """A region over the real Helsinki extract with `network:` set: Snakemake builds the walking
+    graph once (its own rule), the classes use distances on foot, popups' columns are there,
+    and a classification-only change does not parse OSM again."""
+    import copy
+
+    import geopandas as gpd
+    import pandas as pd
+    from conftest import run_snakemake
+    from shapely.geometry import box
+
+    x0, y0 = float(np.min(helsinki.x)), float(np.min(helsinki.y))
+    x1, y1 = float(np.max(helsinki.x)), float(np.max(helsinki.y))
+    xs, ys = np.linspace(x0, x1, 4), np.linspace(y0, y1, 4)
+    cells = [box(xs[i], ys[j], xs[i + 1], ys[j + 1]) for i in range(3) for j in range(3)]
+    tracts = gpd.GeoDataFrame({"tid": [f"H{k}" for k in range(9)],
+                               "pop": [3000] * 9, "poverty": np.linspace(5, 45, 9)},
+                              geometry=cells, crs=CRS)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    tracts.to_file(raw / "tracts.gpkg", layer="tracts")
+    rng = np.random.default_rng(3)
+    nodes = rng.choice(helsinki.n_nodes, 6, replace=False)
+    lon, lat = Transformer.from_crs(CRS, 4326, always_xy=True).transform(
+        helsinki.x[nodes], helsinki.y[nodes])
+    pd.DataFrame({"lat": lat, "lon": lon, "name": [f"Site {k}" for k in range(6)],
+                  "type": "fridge"}).to_csv(raw / "assets.csv", index=False)
+    config = {"regions": {"hel": {
+        "tracts": {"path": str(raw / "tracts.gpkg"), "id": "tid", "population": "pop",
+                   "need": ["poverty"]},
+        "assets": {"path": str(raw / "assets.csv"), "name": "name", "type": "type"},
+        "network": {"path": str(HELSINKI), "speed_m_per_min": 80}}}}
+    work = tmp_path / "run"
+    result = run_snakemake(work, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "build_network" in result.stderr
+    out = gpd.read_file(work / "outputs" / "hel" / "tracts.gpkg")
+    assert set(out["distance_used"]) == {"network"}
+    reached = out.loc[~out["walk_unreachable"].astype(bool)]
+    assert len(reached) and (reached["nearest_asset_walk_m"] >= reached["nearest_asset_m"] - 1).all()
+    assert out["nearest_asset_walk_min"].dropna().gt(0).all()
+    assert out["share_beyond_threshold_walk"].between(0, 1).all()
+    assert (out["share_beyond_threshold_walk"] >= out["share_beyond_threshold"] - 1e-9).all()
+    # A classification change reruns classify, not the network build.
+    edited = copy.deepcopy(config)
+    edited["regions"]["hel"]["classification"] = {"need_threshold": 0.5}
+    plan = run_snakemake(work, edited, extra=("-n", "--quiet", "rules"))
+    assert "classify_tracts" in plan.stdout and "build_network" not in plan.stdout

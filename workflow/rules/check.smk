@@ -7,8 +7,6 @@ rule check_inputs:
         all_input_files,
     log:
         "logs/check_inputs.log",
-    benchmark:
-        "benchmarks/check_inputs.tsv"
     localrule: True
     conda:
         "../envs/aiddeserts.yaml"

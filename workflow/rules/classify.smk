@@ -7,6 +7,7 @@ rule classify_tracts:
         assets=processed("assets.gpkg"),
         survey=processed("survey.gpkg"),
         density=staged("density.tif"),
+        network=network_cache,
     output:
         tracts=staged("tracts.gpkg"),
     log:
@@ -26,6 +27,7 @@ rule classify_tracts:
         survey_configured=survey_configured,
         classification=region_key("classification"),
         min_respondents=region_key("survey_rules", "min_respondents"),
+        speed_m_per_min=region_key("network", "speed_m_per_min"),
     message:
         "Classifying tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -86,6 +86,18 @@ def survey_paths(wildcards):
     return sidecars(survey["path"]) if survey else []
 
 
+def network_paths(wildcards):
+    """The region's OSM extract, if it has a network."""
+    network = CONFIG["regions"][wildcards.region].get("network")
+    return [network["path"]] if network else []
+
+
+def network_cache(wildcards):
+    """The built walking graph, if the region has a network (an input of classify)."""
+    return [paths.for_region(processed("network.npz"), wildcards.region)] if network_paths(
+        wildcards) else []
+
+
 def all_input_files(wildcards):
     """Every raw file of every region (for the check target)."""
     found = []

@@ -9,5 +9,7 @@ run_logged(snakemake.log[0], lambda: classify_tracts(
     tract_id=snakemake.params.tract_id, population=snakemake.params.population,
     need=snakemake.params.need, survey_configured=snakemake.params.survey_configured,
     classification=snakemake.params.classification,
-    min_respondents=snakemake.params.min_respondents, out_tracts=snakemake.output.tracts),
+    min_respondents=snakemake.params.min_respondents,
+    network_path=(snakemake.input.network or [None])[0],
+    speed_m_per_min=snakemake.params.speed_m_per_min, out_tracts=snakemake.output.tracts),
     snakemake.rule)

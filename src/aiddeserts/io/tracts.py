@@ -92,7 +92,7 @@ def require_value_columns(columns: Sequence[str], wanted: Sequence[str], path: s
         hints.append(f"'{column}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
     raise InputError(
         f"{len(missing)} configured need/population column(s) missing: {', '.join(hints)}; "
-        f"columns are: {', '.join(names)}.", path=path,
+        f"columns are: {', '.join(names)}.", path=path, column=missing[0],
         fix="correct tracts.population / tracts.need; or get the columns with a region's "
         "`retrieve` config or an attribute CSV (tracts.attributes); or leave the keys out: "
         "without population people are spread evenly over each tract, without need the "

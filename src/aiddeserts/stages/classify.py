@@ -24,7 +24,8 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                     tract_id: str, population: str | None,
                     need: Sequence[Mapping[str, Any]] | None, survey_configured: bool,
                     classification: Mapping[str, Any], min_respondents: int,
-                    out_tracts: str) -> None:
+                    out_tracts: str, network_path: str | None = None,
+                    speed_m_per_min: float | None = None) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer.
 
     `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
@@ -33,13 +34,16 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     classes rest on access alone; without `population` people are spread evenly over each
     tract's area (a tract's weight is its area), there is no `min_population` test and every
     tract is judged with the urban distance (`far_urban_m`), as the urban/rural test needs
-    residents per km².
+    residents per km². With `network_path` (the region's walking graph) the walking columns
+    are added and, unless `classification.distance` is `straight`, the access test and the
+    classes use distances on foot (`speed_m_per_min` adds minutes).
     """
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
     from aiddeserts.method.zonal import zone_raster
 
     cls = classification
+    walk = walking_network(network_path, cls["distance"])
     tracts = read_gpkg(tracts_path)
     # Only the columns used here (names, notes and sources of 1e5 assets cost a read).
     assets = read_gpkg(assets_path, columns=list(dict.fromkeys([tract_id, "type", "capacity"])))
@@ -92,14 +96,25 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     out["share_beyond_threshold"] = np.round(share_far, 4)
     out["edge_share"] = np.round(density.outside_share(zones > 0, grid, bandwidth,
                                                        rep_xy[:, 0], rep_xy[:, 1]), 4)
+    share_test = share_far
+    nearby_catchment, nearby_far = out["assets_within_catchment"], out["assets_within_threshold"]
+    if walk is not None:
+        out = out.join(walking_columns(walk, tracts, assets, points, rep_xy, assets_xy, far_m,
+                                       people, capacity, cls, speed_m_per_min))
+        if cls["distance"] != "straight":
+            share_test = out["share_beyond_threshold_walk"].to_numpy()
+            nearby_catchment = out["assets_within_catchment_walk"]
+            nearby_far = out["assets_within_threshold_walk"]
+    out["distance_used"] = "network" if walk is not None and cls["distance"] != "straight" \
+        else "straight"
 
     rule = confidence.AccessRule(cls["low_access_density"], cls["low_access_share"],
                                  cls["strength_density"])
-    access_low = rule.access_low(out["access_score"].to_numpy(),
-                                 out["share_beyond_threshold"].to_numpy(), out["urban"])
+    access_low = rule.access_low(out["access_score"].to_numpy(), np.round(share_test, 4),
+                                 out["urban"])
     # `fragile` counts assets within walking distance in towns, within FARA's rural distance in
     # the countryside (as the Fed's "potential banking desert" uses 10 miles for rural tracts).
-    nearby = out["assets_within_catchment"].where(out["urban"], out["assets_within_threshold"])
+    nearby = nearby_catchment.where(out["urban"], nearby_far)
     out = out.join(classes.classify(
         out["population"], out["need_score"], out["access_score"], nearby,
         pd.Series(access_low, index=out.index), need_threshold=cls["need_threshold"],
@@ -107,11 +122,55 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
         min_population=cls["min_population"] if population else None,
         need_assessed=need_assessed))
     out = out.join(confidence_columns(out, tracts, assets_xy, rep_xy, zones, grid, kernel,
-                                      bandwidth, points, far_m, rule, cls))
+                                      bandwidth, points, far_m, rule, cls,
+                                      walk if out["distance_used"].iat[0] == "network" else None,
+                                      share_test))
     out = out.join(survey_bias_columns(survey, tract_id, tracts[tract_id], out["population"],
                                        min_respondents, configured=survey_configured))
     write_gpkg(gpd.GeoDataFrame(out, geometry=tracts.geometry, crs=tracts.crs), out_tracts,
                layer="tracts")
+
+
+def walking_network(network_path: str | None, distance: str) -> Any:
+    """The region's walking graph (None without one); `distance: network` requires one."""
+    if network_path is None:
+        if distance == "network":
+            from aiddeserts.errors import InputError
+
+            raise InputError("config key 'classification.distance' is network, but the region "
+                             "has no network.", fix="add network: {path: <extract.osm.pbf>} "
+                             "to the region, or set classification.distance: straight.")
+        return None
+    from aiddeserts.io.osm import load_network
+
+    return load_network(network_path)
+
+
+def walking_columns(walk: Any, tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
+                    points: pd.DataFrame, rep_xy: np.ndarray, assets_xy: np.ndarray,
+                    far_m: np.ndarray, people: pd.Series, capacity: np.ndarray,
+                    cls: Mapping[str, Any], speed_m_per_min: float | None) -> pd.DataFrame:
+    """The access columns on foot, beside the straight-line ones: `nearest_asset_walk_m` (and
+    per type), `assets_within_catchment_walk`, `walk_unreachable`, `share_beyond_threshold_walk`,
+    `assets_within_threshold_walk`, `fca_access_walk` (and `_walk_min` minutes with a speed)."""
+    import logging
+
+    from aiddeserts.method import network
+
+    out = network.nearest_walk_distances(walk, tracts, assets, cls["catchment_m"],
+                                         speed_m_per_min)
+    out.index = tracts.index
+    share = network.share_beyond_walk(walk, points, len(tracts), assets_xy, far_m)
+    out["share_beyond_threshold_walk"] = np.round(share, 4)
+    out["assets_within_threshold_walk"] = network.assets_within_walk(walk, rep_xy, assets_xy,
+                                                                     far_m)
+    fca, _ = network.two_step_fca_walk(walk, rep_xy, people.to_numpy(float), assets_xy,
+                                       capacity, cls["fca_catchment_m"], cls["fca_decay"],
+                                       cls["fca_steps"])
+    out["fca_access_walk"] = (fca * 1000.0).round(6)
+    report = network.network_report(walk, points[["x", "y"]].to_numpy(), assets_xy)
+    logging.getLogger("aiddeserts.stages.classify").info("walking network: %s", report)
+    return out
 
 
 def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: str,
@@ -158,8 +217,10 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                        rep_xy: np.ndarray, zones: np.ndarray, grid: density.Grid,
                        kernel: str, bandwidth: float, points: pd.DataFrame,
                        far_m: np.ndarray, rule: confidence.AccessRule,
-                       cls: Mapping[str, Any]) -> pd.DataFrame:
-    """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns."""
+                       cls: Mapping[str, Any], walk: Any = None,
+                       share_test: np.ndarray | None = None) -> pd.DataFrame:
+    """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns. With `walk` the
+    robustness margin's distance test is on foot (the bootstrap's stays a straight line)."""
     from aiddeserts.method import catchment, confidence
 
     n = len(tracts)
@@ -184,11 +245,18 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                                              bandwidth=bandwidth)
         gain[deserts] = own[deserts, np.arange(len(deserts))].A.ravel()
         extra[deserts] = rep_xy[deserts]
-    share_one_more = catchment.share_beyond(points, n, assets_xy, far_m, extra_xy=extra)
+    if walk is None:
+        share_one_more = catchment.share_beyond(points, n, assets_xy, far_m, extra_xy=extra)
+        share_now = out["share_beyond_threshold"].to_numpy()
+    else:
+        from aiddeserts.method import network
+
+        share_one_more = network.share_beyond_walk(walk, points, n, assets_xy, far_m,
+                                                   extra_xy=extra)
+        share_now = np.round(share_test, 4)
     margin = confidence.robustness_margin(
-        out["is_desert"].to_numpy(), out["access_score"].to_numpy(),
-        out["share_beyond_threshold"].to_numpy(), share_one_more, out["urban"].to_numpy(),
-        gain, rule)
+        out["is_desert"].to_numpy(), out["access_score"].to_numpy(), share_now, share_one_more,
+        out["urban"].to_numpy(), gain, rule)
     result["robustness_margin"] = pd.array(
         np.where(np.isfinite(margin), margin, np.nan), dtype="Float64").astype("Int64")
 

@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from aiddeserts.io.files import make_private, read_gpkg, write_csv, write_json
 
 
@@ -39,7 +41,16 @@ def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
     displayed = assets_for_display(assets, tracts, tract_id, privacy)
     secrets = audit.collect_secrets(survey, tract_id, tracts, assets, displayed,
                                     min_respondents, privacy["audit_ignore_columns"])
-    shown = displayed.drop(columns=displayed.geometry.name).astype(str)
+    # A drawn asset's text is public, except an asset pinned on a respondent's home: a
+    # respondent pasted into the asset list (name and home) stays a leak.
+    xy = np.column_stack([displayed.geometry.x.to_numpy(), displayed.geometry.y.to_numpy()])
+    pinned_on_home = np.zeros(len(displayed), bool)
+    if len(secrets.respondents) and len(displayed):
+        from scipy.spatial import cKDTree
+
+        distance, _ = cKDTree(secrets.respondents).query(xy)
+        pinned_on_home = distance <= privacy["audit_slack_m"]
+    shown = displayed.loc[~pinned_on_home].drop(columns=displayed.geometry.name).astype(str)
     public = [*audit.tool_texts(), *shown.to_numpy().ravel().tolist(),
               *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
     audit.drop_public_values(secrets, public)
