@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control, norm
 
@@ -46,30 +45,25 @@ def _binning_cells(x: np.ndarray, y: np.ndarray, grid: Grid, kernel: str
     return rows - BINNING_PAD, cols - BINNING_PAD, shares
 
 
-def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndarray,
-                        fallback_cells: np.ndarray, *, kernel: str, bandwidth: float
-                        ) -> sp.csr_matrix:
-    """Sparse (tracts × points) matrix: each point's contribution to each tract's mean density
-    (per km²), exactly as binned KDE + `access.tract_density` compute it.
+#: Batched transforms hold at most this many float64 cells at a time (~64 MB with the spectra).
+RESPONSE_BATCH_CELLS = 4_000_000
 
-    `zones` is the 1-based tract raster; `fallback_cells` (tracts × 2, row/col, −1 if unused) is
-    the cell sampled for a tract holding no cell centre.
 
-    Computed per tract, not per point: a tract's response R_t = (Z_t ∗ K) / n_t (its cell mask
-    convolved with the binned kernel, over its bounding box widened by the kernel) gives, at any
-    cell p, what a unit weight binned at p adds to the tract's mean; a point's contribution is the
-    share-weighted sum of R_t at its binning cells (`density.binning_shares`).
-    """
-    n_tracts = fallback_cells.shape[0]
-    x = np.atleast_1d(np.asarray(x, dtype=float))
-    y = np.atleast_1d(np.asarray(y, dtype=float))
-    n_points = len(x)
-    kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
+def _fft_length(n: int) -> int:
+    """The smallest 2^a or 3·2^a ≥ n: a coarse ladder of fast FFT lengths (within 1.5× of n),
+    so that tracts of similar size share one transform shape and one kernel spectrum."""
+    power = 1 << max(int(n - 1).bit_length(), 0)
+    return 3 * power // 4 if 3 * power // 4 >= n else power
+
+
+def _tract_responses(grid: Grid, zones: np.ndarray, kern: np.ndarray, n_tracts: int):
+    """Yield (zone, row0, col0, response) per tract holding cells: R_t = (Z_t ∗ K) / n_t over
+    the tract's bounding box widened by the kernel's half-width (row0, col0: its upper-left
+    cell on the grid, may be negative). Tracts are grouped by transform shape and each group is
+    convolved in batches: one spectrum of the kernel per shape, batched real FFTs."""
+    import scipy.fft
+
     half = kern.shape[0] // 2
-    corner_rows, corner_cols, shares = _binning_cells(x, y, grid, kernel)
-    lo_r, hi_r = corner_rows.min(axis=0), corner_rows.max(axis=0)
-    lo_c, hi_c = corner_cols.min(axis=0), corner_cols.max(axis=0)
-
     flat = zones.ravel()
     inside = np.flatnonzero(flat)
     zone_of = flat[inside]
@@ -82,51 +76,115 @@ def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndar
     np.maximum.at(box[1], zone_of, cell_rows)
     np.minimum.at(box[2], zone_of, cell_cols)
     np.maximum.at(box[3], zone_of, cell_cols)
+    present = np.flatnonzero(cells_per_zone[1:]) + 1
+    heights = box[1, present] - box[0, present] + 1
+    widths = box[3, present] - box[2, present] + 1
+    shapes = [(_fft_length(int(h) + 2 * half), _fft_length(int(w) + 2 * half))
+              for h, w in zip(heights, widths, strict=True)]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for zone, shape in zip(present.tolist(), shapes, strict=True):
+        groups.setdefault(shape, []).append(zone)
+    for shape in sorted(groups):
+        spectrum = scipy.fft.rfft2(kern, s=shape)
+        members = groups[shape]
+        per_batch = max(1, RESPONSE_BATCH_CELLS // (shape[0] * shape[1]))
+        for start in range(0, len(members), per_batch):
+            batch = members[start:start + per_batch]
+            masks = np.zeros((len(batch), *shape))
+            for slot, zone in enumerate(batch):
+                r0, r1, c0, c1 = box[:, zone]
+                masks[slot, :r1 - r0 + 1, :c1 - c0 + 1] = zones[r0:r1 + 1, c0:c1 + 1] == zone
+            full = scipy.fft.irfft2(scipy.fft.rfft2(masks, axes=(-2, -1)) * spectrum, s=shape,
+                                    axes=(-2, -1))
+            for slot, zone in enumerate(batch):
+                r0, r1, c0, c1 = box[:, zone]
+                response = full[slot, :r1 - r0 + 1 + 2 * half, :c1 - c0 + 1 + 2 * half]
+                response = response / cells_per_zone[zone]
+                response[np.abs(response) < 1e-12 * np.abs(response).max()] = 0.0
+                yield zone, r0 - half, c0 - half, response
 
-    rows_out: list[np.ndarray] = []
-    cols_out: list[np.ndarray] = []
-    vals_out: list[np.ndarray] = []
 
-    def add(tract: int, points: np.ndarray, values: np.ndarray) -> None:
+def asset_contributions_for(point_sets: Sequence[tuple[np.ndarray, np.ndarray]], grid: Grid,
+                            zones: np.ndarray, fallback_cells: np.ndarray, *, kernel: str,
+                            bandwidth: float) -> list[sp.csr_matrix]:
+    """`asset_contributions` for several sets of points (e.g. the assets and the deserts'
+    representative points) at the cost of one: each tract's response is convolved once and
+    sampled at every set's binning cells. Returns one (tracts × points) matrix per set."""
+    n_tracts = fallback_cells.shape[0]
+    kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
+    half = kern.shape[0] // 2
+    sets = []
+    for x, y in point_sets:
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        y = np.atleast_1d(np.asarray(y, dtype=float))
+        rows, cols, shares = _binning_cells(x, y, grid, kernel)
+        sets.append({"n": len(x), "rows": rows, "cols": cols, "shares": shares,
+                     "lo_r": rows.min(axis=0), "hi_r": rows.max(axis=0),
+                     "lo_c": cols.min(axis=0), "hi_c": cols.max(axis=0),
+                     "out": ([], [], [])})
+
+    def add(target: dict, tract: int, points: np.ndarray, values: np.ndarray) -> None:
         keep = values != 0
-        rows_out.append(np.full(int(keep.sum()), tract))
-        cols_out.append(points[keep])
-        vals_out.append(values[keep])
+        target["out"][0].append(np.full(int(keep.sum()), tract))
+        target["out"][1].append(points[keep])
+        target["out"][2].append(values[keep])
 
-    for zone in np.flatnonzero(cells_per_zone[1:]) + 1:
-        r0, r1, c0, c1 = box[:, zone]
-        # The response reaches `half` cells beyond the tract's box on every side.
-        near = np.flatnonzero((hi_r >= r0 - half) & (lo_r <= r1 + half)
-                              & (hi_c >= c0 - half) & (lo_c <= c1 + half))
-        if not len(near):
-            continue
-        mask = (zones[r0:r1 + 1, c0:c1 + 1] == zone).astype(float)
-        response = fftconvolve(mask, kern, mode="full") / cells_per_zone[zone]
-        response[np.abs(response) < 1e-12 * np.abs(response).max()] = 0.0
-        origin_r, origin_c = r0 - half, c0 - half
-        values = np.zeros(len(near))
-        for k in range(len(shares)):
-            ri = corner_rows[k, near] - origin_r
-            ci = corner_cols[k, near] - origin_c
-            ok = (ri >= 0) & (ri < response.shape[0]) & (ci >= 0) & (ci < response.shape[1])
-            values[ok] += shares[k, near[ok]] * response[ri[ok], ci[ok]]
-        add(zone - 1, near, values)
+    if any(s["n"] for s in sets):
+        for zone, origin_r, origin_c, response in _tract_responses(grid, zones, kern, n_tracts):
+            height, width = response.shape
+            for s in sets:
+                near = np.flatnonzero((s["hi_r"] >= origin_r) & (s["lo_r"] < origin_r + height)
+                                      & (s["hi_c"] >= origin_c) & (s["lo_c"] < origin_c + width))
+                if not len(near):
+                    continue
+                values = np.zeros(len(near))
+                for k in range(len(s["shares"])):
+                    ri = s["rows"][k, near] - origin_r
+                    ci = s["cols"][k, near] - origin_c
+                    ok = (ri >= 0) & (ri < height) & (ci >= 0) & (ci < width)
+                    values[ok] += s["shares"][k, near[ok]] * response[ri[ok], ci[ok]]
+                add(s, zone - 1, near, values)
 
     for tract in np.flatnonzero(fallback_cells[:, 0] >= 0):
         fr, fc = fallback_cells[tract]
-        values = np.zeros(n_points)
-        for k in range(len(shares)):
-            kr = fr - corner_rows[k] + half
-            kc = fc - corner_cols[k] + half
-            ok = (kr >= 0) & (kr < kern.shape[0]) & (kc >= 0) & (kc < kern.shape[1])
-            values[ok] += shares[k, ok] * kern[kr[ok], kc[ok]]
-        add(tract, np.arange(n_points), values)
+        for s in sets:
+            values = np.zeros(s["n"])
+            for k in range(len(s["shares"])):
+                kr = fr - s["rows"][k] + half
+                kc = fc - s["cols"][k] + half
+                ok = (kr >= 0) & (kr < kern.shape[0]) & (kc >= 0) & (kc < kern.shape[1])
+                values[ok] += s["shares"][k, ok] * kern[kr[ok], kc[ok]]
+            add(s, tract, np.arange(s["n"]), values)
 
-    if not rows_out:
-        return sp.csr_matrix((n_tracts, n_points))
-    return sp.csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out),
-                                                     np.concatenate(cols_out))),
-                         shape=(n_tracts, n_points))
+    matrices = []
+    for s in sets:
+        rows_out, cols_out, vals_out = s["out"]
+        if not rows_out:
+            matrices.append(sp.csr_matrix((n_tracts, s["n"])))
+            continue
+        matrices.append(sp.csr_matrix(
+            (np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
+            shape=(n_tracts, s["n"])))
+    return matrices
+
+
+def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndarray,
+                        fallback_cells: np.ndarray, *, kernel: str, bandwidth: float
+                        ) -> sp.csr_matrix:
+    """Sparse (tracts × points) matrix: each point's contribution to each tract's mean density
+    (per km²), exactly as binned KDE + `access.tract_density` compute it.
+
+    `zones` is the 1-based tract raster; `fallback_cells` (tracts × 2, row/col, −1 if unused) is
+    the cell sampled for a tract holding no cell centre.
+
+    Computed per tract, not per point: a tract's response R_t = (Z_t ∗ K) / n_t (its cell mask
+    convolved with the binned kernel, over its bounding box widened by the kernel) gives, at any
+    cell p, what a unit weight binned at p adds to the tract's mean; a point's contribution is the
+    share-weighted sum of R_t at its binning cells (`density.binning_shares`). Use
+    `asset_contributions_for` when several point sets need it: the responses are shared.
+    """
+    return asset_contributions_for([(x, y)], grid, zones, fallback_cells, kernel=kernel,
+                                   bandwidth=bandwidth)[0]
 
 
 def fallback_cells(zones: np.ndarray, grid: Grid, rep_x: np.ndarray, rep_y: np.ndarray
