@@ -14,8 +14,9 @@ import scipy.sparse as sp
 from scipy.signal import fftconvolve
 
 from aiddeserts.method.confidence import (
+    BOX_HISTOGRAM_CELLS,
     _binning_cells,
-    _fft_length,
+    _zone_boxes,
     asset_contributions,
     asset_contributions_for,
     fallback_cells,
@@ -171,9 +172,8 @@ def test_batched_contributions_equal_the_per_tract_convolutions(nyc_case: dict, 
                                             bandwidth=bandwidth).toarray()
         new = matrix.toarray()
         assert new.shape == old.shape and (old > 0).sum() > 100
-        # Different transform lengths: float64 round-off (~1e-16 of the peak), and values under
-        # 1e-12 of a tract's peak response are zeroed by both.
-        np.testing.assert_allclose(new, old, rtol=1e-9, atol=1e-11 * np.abs(old).max())
+        # The same transforms, batched: the same float64 numbers.
+        np.testing.assert_array_equal(new, old)
         single = asset_contributions(x, y, grid, zones, fallback, kernel=kernel,
                                      bandwidth=bandwidth)
         np.testing.assert_array_equal(single.toarray(), new)
@@ -188,8 +188,58 @@ def test_contributions_for_an_empty_point_set(nyc_case: dict):
     assert (reps.diagonal() > 0).all()
 
 
-def test_fft_length_ladder():
-    lengths = [_fft_length(n) for n in range(1, 400)]
-    assert all(n <= length <= max(1.5 * n, 2) for n, length in zip(range(1, 400), lengths,
-                                                                     strict=True))
-    assert {_fft_length(n) for n in (5, 6, 7, 8, 9, 12, 13)} == {6, 8, 12, 16}
+def test_zone_boxes_by_histogram_equal_ufunc_at(nyc_case: dict, monkeypatch):
+    zones = nyc_case["zones"]
+    n = len(nyc_case["tracts"]) + 3  # three zones without cells
+    cells, box = _zone_boxes(zones, n)
+    monkeypatch.setattr("aiddeserts.method.confidence.BOX_HISTOGRAM_CELLS", 0)
+    cells_at, box_at = _zone_boxes(zones, n)
+    assert BOX_HISTOGRAM_CELLS > 0 and (cells[-3:] == 0).all()
+    np.testing.assert_array_equal(cells, cells_at)
+    np.testing.assert_array_equal(box, box_at)
+    rows, cols = np.nonzero(zones == 7)
+    assert box[:, 7].tolist() == [rows.min(), rows.max(), cols.min(), cols.max()]
+
+
+def test_min_ranks_equal_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    from aiddeserts.method.need import min_ranks
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 12, (300, 40)).astype(float)  # many ties
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:5] = -0.0  # −0 ties with 0
+    values[5:8] = 0.0
+    values[:, 7] = np.nan  # a column of NaN only
+    expected = rankdata(values, method="min", axis=0, nan_policy="omit")
+    np.testing.assert_array_equal(min_ranks(values), expected)
+    np.testing.assert_array_equal(min_ranks(values[:, 0]), expected[:, 0])
+    assert min_ranks(np.empty((0, 3))).shape == (0, 3)
+
+
+def test_gi_star_p_values_and_fdr_equal_scipy_stats(nyc_case: dict):
+    from scipy.stats import false_discovery_control, norm
+
+    from aiddeserts.method.access import tract_density
+    from aiddeserts.method.confidence import (
+        benjamini_hochberg,
+        cold_spots,
+        contiguity_weights,
+        getis_ord_gi_star,
+    )
+    from aiddeserts.method.density import kernel_density
+
+    tracts, grid, zones = nyc_case["tracts"], nyc_case["grid"], nyc_case["zones"]
+    values = kernel_density(*nyc_case["assets"], grid, kernel="quartic", bandwidth=1000.0)
+    access = tract_density(tracts, values, grid, zones)
+    weights = contiguity_weights(tracts.geometry.to_numpy())
+    z, p = getis_ord_gi_star(access, weights)
+    np.testing.assert_array_equal(p, 2.0 * norm.sf(np.abs(z)))
+    np.testing.assert_array_equal(benjamini_hochberg(p), false_discovery_control(p, method="bh"))
+    ties = np.array([0.01, 0.04, 0.04, 0.5, 0.01, 1.0, 0.0])
+    np.testing.assert_array_equal(benjamini_hochberg(ties),
+                                  false_discovery_control(ties, method="bh"))
+    assert benjamini_hochberg(np.array([0.3])).tolist() == [0.3]
+    _, adjusted, cold = cold_spots(access, weights, 0.05)
+    assert cold.sum() > 5 and (adjusted[cold] <= 0.05).all()

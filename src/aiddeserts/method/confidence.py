@@ -20,7 +20,6 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
-from scipy.stats import false_discovery_control, norm
 
 from aiddeserts.method.density import (
     BINNING_PAD,
@@ -47,45 +46,59 @@ def _binning_cells(x: np.ndarray, y: np.ndarray, grid: Grid, kernel: str
 
 #: Batched transforms hold at most this many float64 cells at a time (~64 MB with the spectra).
 RESPONSE_BATCH_CELLS = 4_000_000
+#: Above this many (tracts × rows or columns) the tracts' bounding boxes come from `ufunc.at`
+#: instead of two dense per-tract histograms.
+BOX_HISTOGRAM_CELLS = 1 << 24
 
 
-def _fft_length(n: int) -> int:
-    """The smallest 2^a or 3·2^a ≥ n: a coarse ladder of fast FFT lengths (within 1.5× of n),
-    so that tracts of similar size share one transform shape and one kernel spectrum."""
-    power = 1 << max(int(n - 1).bit_length(), 0)
-    return 3 * power // 4 if 3 * power // 4 >= n else power
-
-
-def _tract_responses(grid: Grid, zones: np.ndarray, kern: np.ndarray, n_tracts: int):
-    """Yield (zone, row0, col0, response) per tract holding cells: R_t = (Z_t ∗ K) / n_t over
-    the tract's bounding box widened by the kernel's half-width (row0, col0: its upper-left
-    cell on the grid, may be negative). Tracts are grouped by transform shape and each group is
-    convolved in batches: one spectrum of the kernel per shape, batched real FFTs."""
-    import scipy.fft
-
-    half = kern.shape[0] // 2
+def _zone_boxes(zones: np.ndarray, n_tracts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells per zone 0..n_tracts and each zone's bounding box (rows 0..3: first row, last row,
+    first column, last column; −1/int64 max for a zone without cells)."""
+    height, width = zones.shape
     flat = zones.ravel()
     inside = np.flatnonzero(flat)
-    zone_of = flat[inside]
-    cell_rows, cell_cols = np.divmod(inside, grid.width)
+    zone_of = flat[inside].astype(np.int64)
+    cell_rows, cell_cols = np.divmod(inside, width)
     cells_per_zone = np.bincount(zone_of, minlength=n_tracts + 1)
     big = np.iinfo(np.int64).max
     box = np.stack([np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1),
                     np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1)])
-    np.minimum.at(box[0], zone_of, cell_rows)
-    np.maximum.at(box[1], zone_of, cell_rows)
-    np.minimum.at(box[2], zone_of, cell_cols)
-    np.maximum.at(box[3], zone_of, cell_cols)
-    present = np.flatnonzero(cells_per_zone[1:]) + 1
-    heights = box[1, present] - box[0, present] + 1
-    widths = box[3, present] - box[2, present] + 1
-    shapes = [(_fft_length(int(h) + 2 * half), _fft_length(int(w) + 2 * half))
-              for h, w in zip(heights, widths, strict=True)]
+    if (n_tracts + 1) * max(height, width) > BOX_HISTOGRAM_CELLS:
+        np.minimum.at(box[0], zone_of, cell_rows)
+        np.maximum.at(box[1], zone_of, cell_rows)
+        np.minimum.at(box[2], zone_of, cell_cols)
+        np.maximum.at(box[3], zone_of, cell_cols)
+        return cells_per_zone, box
+    present = cells_per_zone > 0
+    for first, (along, size) in enumerate(((cell_rows, height), (cell_cols, width))):
+        hist = np.bincount(zone_of * size + along, minlength=(n_tracts + 1) * size)
+        occupied = hist.reshape(n_tracts + 1, size) > 0
+        box[2 * first, present] = occupied[present].argmax(axis=1)
+        box[2 * first + 1, present] = size - 1 - occupied[present, ::-1].argmax(axis=1)
+    return cells_per_zone, box
+
+
+def _tract_responses(zones: np.ndarray, kern: np.ndarray, n_tracts: int):
+    """Yield (zone, row0, col0, convolved, cells) per tract holding cells: its cell mask Z_t
+    convolved with the kernel (Z_t ∗ K, not yet divided by its `cells`) over the tract's
+    bounding box widened by the kernel's half-width (row0, col0: its upper-left cell on the
+    grid, may be negative).
+
+    The same transforms as `scipy.signal.fftconvolve(mask, kern, "full")` (real FFTs of the next
+    fast length), so the same numbers; tracts whose transforms have the same shape share one
+    spectrum of the kernel and are transformed in batches."""
+    import scipy.fft
+
+    half = kern.shape[0] // 2
+    cells_per_zone, box = _zone_boxes(zones, n_tracts)
     groups: dict[tuple[int, int], list[int]] = {}
-    for zone, shape in zip(present.tolist(), shapes, strict=True):
+    for zone in (np.flatnonzero(cells_per_zone[1:]) + 1).tolist():
+        r0, r1, c0, c1 = box[:, zone]
+        shape = (scipy.fft.next_fast_len(int(r1 - r0) + 1 + 2 * half, True),
+                 scipy.fft.next_fast_len(int(c1 - c0) + 1 + 2 * half, True))
         groups.setdefault(shape, []).append(zone)
     for shape in sorted(groups):
-        spectrum = scipy.fft.rfft2(kern, s=shape)
+        spectrum = scipy.fft.rfftn(kern, shape, axes=(0, 1))
         members = groups[shape]
         per_batch = max(1, RESPONSE_BATCH_CELLS // (shape[0] * shape[1]))
         for start in range(0, len(members), per_batch):
@@ -94,14 +107,39 @@ def _tract_responses(grid: Grid, zones: np.ndarray, kern: np.ndarray, n_tracts: 
             for slot, zone in enumerate(batch):
                 r0, r1, c0, c1 = box[:, zone]
                 masks[slot, :r1 - r0 + 1, :c1 - c0 + 1] = zones[r0:r1 + 1, c0:c1 + 1] == zone
-            full = scipy.fft.irfft2(scipy.fft.rfft2(masks, axes=(-2, -1)) * spectrum, s=shape,
-                                    axes=(-2, -1))
+            freq = scipy.fft.rfftn(masks, shape, axes=(1, 2))
+            freq *= spectrum
+            full = scipy.fft.irfftn(freq, shape, axes=(1, 2))
             for slot, zone in enumerate(batch):
                 r0, r1, c0, c1 = box[:, zone]
-                response = full[slot, :r1 - r0 + 1 + 2 * half, :c1 - c0 + 1 + 2 * half]
-                response = response / cells_per_zone[zone]
-                response[np.abs(response) < 1e-12 * np.abs(response).max()] = 0.0
-                yield zone, r0 - half, c0 - half, response
+                yield (zone, r0 - half, c0 - half,
+                       full[slot, :r1 - r0 + 1 + 2 * half, :c1 - c0 + 1 + 2 * half],
+                       int(cells_per_zone[zone]))
+
+
+@dataclass
+class _PointSet:
+    """One set of points for `asset_contributions_for`: their binning cells and shares, the
+    box of those cells per point, and the matrix entries found so far."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    shares: np.ndarray
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+    @property
+    def n(self) -> int:
+        return self.rows.shape[1]
+
+    def add(self, tract: int, points: np.ndarray, values: np.ndarray) -> None:
+        keep = values != 0
+        self.entries.append((np.full(int(keep.sum()), tract), points[keep], values[keep]))
+
+    def matrix(self, n_tracts: int) -> sp.csr_matrix:
+        if not self.entries:
+            return sp.csr_matrix((n_tracts, self.n))
+        rows, cols, values = (np.concatenate(part) for part in zip(*self.entries, strict=True))
+        return sp.csr_matrix((values, (rows, cols)), shape=(n_tracts, self.n))
 
 
 def asset_contributions_for(point_sets: Sequence[tuple[np.ndarray, np.ndarray]], grid: Grid,
@@ -109,63 +147,53 @@ def asset_contributions_for(point_sets: Sequence[tuple[np.ndarray, np.ndarray]],
                             bandwidth: float) -> list[sp.csr_matrix]:
     """`asset_contributions` for several sets of points (e.g. the assets and the deserts'
     representative points) at the cost of one: each tract's response is convolved once and
-    sampled at every set's binning cells. Returns one (tracts × points) matrix per set."""
+    sampled at every set's binning cells. Returns one (tracts × points) matrix per set, each
+    equal to `asset_contributions` of that set alone."""
     n_tracts = fallback_cells.shape[0]
     kern = binned_kernel_grid(kernel, bandwidth, grid.cell_size) * 1e6
     half = kern.shape[0] // 2
     sets = []
     for x, y in point_sets:
-        x = np.atleast_1d(np.asarray(x, dtype=float))
-        y = np.atleast_1d(np.asarray(y, dtype=float))
-        rows, cols, shares = _binning_cells(x, y, grid, kernel)
-        sets.append({"n": len(x), "rows": rows, "cols": cols, "shares": shares,
-                     "lo_r": rows.min(axis=0), "hi_r": rows.max(axis=0),
-                     "lo_c": cols.min(axis=0), "hi_c": cols.max(axis=0),
-                     "out": ([], [], [])})
+        rows, cols, shares = _binning_cells(np.atleast_1d(np.asarray(x, dtype=float)),
+                                            np.atleast_1d(np.asarray(y, dtype=float)), grid,
+                                            kernel)
+        sets.append(_PointSet(rows, cols, shares, []))
+    reach = [(s.rows.min(axis=0), s.rows.max(axis=0), s.cols.min(axis=0), s.cols.max(axis=0))
+             for s in sets if s.n]
 
-    def add(target: dict, tract: int, points: np.ndarray, values: np.ndarray) -> None:
-        keep = values != 0
-        target["out"][0].append(np.full(int(keep.sum()), tract))
-        target["out"][1].append(points[keep])
-        target["out"][2].append(values[keep])
-
-    if any(s["n"] for s in sets):
-        for zone, origin_r, origin_c, response in _tract_responses(grid, zones, kern, n_tracts):
-            height, width = response.shape
-            for s in sets:
-                near = np.flatnonzero((s["hi_r"] >= origin_r) & (s["lo_r"] < origin_r + height)
-                                      & (s["hi_c"] >= origin_c) & (s["lo_c"] < origin_c + width))
+    if reach:
+        for zone, origin_r, origin_c, convolved, cells in _tract_responses(zones, kern,
+                                                                            n_tracts):
+            height, width = convolved.shape
+            # R_t = convolved / cells; values under 1e-12 of its peak are round-off, set to 0.
+            floor = 1e-12 * (np.abs(convolved).max() / cells)
+            for s, (lo_r, hi_r, lo_c, hi_c) in zip((s for s in sets if s.n), reach,
+                                                   strict=True):
+                near = np.flatnonzero((hi_r >= origin_r) & (lo_r < origin_r + height)
+                                      & (hi_c >= origin_c) & (lo_c < origin_c + width))
                 if not len(near):
                     continue
                 values = np.zeros(len(near))
-                for k in range(len(s["shares"])):
-                    ri = s["rows"][k, near] - origin_r
-                    ci = s["cols"][k, near] - origin_c
+                for k in range(len(s.shares)):
+                    ri = s.rows[k, near] - origin_r
+                    ci = s.cols[k, near] - origin_c
                     ok = (ri >= 0) & (ri < height) & (ci >= 0) & (ci < width)
-                    values[ok] += s["shares"][k, near[ok]] * response[ri[ok], ci[ok]]
-                add(s, zone - 1, near, values)
+                    response = convolved[ri[ok], ci[ok]] / cells
+                    response[np.abs(response) < floor] = 0.0
+                    values[ok] += s.shares[k, near[ok]] * response
+                s.add(zone - 1, near, values)
 
     for tract in np.flatnonzero(fallback_cells[:, 0] >= 0):
         fr, fc = fallback_cells[tract]
         for s in sets:
-            values = np.zeros(s["n"])
-            for k in range(len(s["shares"])):
-                kr = fr - s["rows"][k] + half
-                kc = fc - s["cols"][k] + half
+            values = np.zeros(s.n)
+            for k in range(len(s.shares)):
+                kr = fr - s.rows[k] + half
+                kc = fc - s.cols[k] + half
                 ok = (kr >= 0) & (kr < kern.shape[0]) & (kc >= 0) & (kc < kern.shape[1])
-                values[ok] += s["shares"][k, ok] * kern[kr[ok], kc[ok]]
-            add(s, tract, np.arange(s["n"]), values)
-
-    matrices = []
-    for s in sets:
-        rows_out, cols_out, vals_out = s["out"]
-        if not rows_out:
-            matrices.append(sp.csr_matrix((n_tracts, s["n"])))
-            continue
-        matrices.append(sp.csr_matrix(
-            (np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
-            shape=(n_tracts, s["n"])))
-    return matrices
+                values[ok] += s.shares[k, ok] * kern[kr[ok], kc[ok]]
+            s.add(tract, np.arange(s.n), values)
+    return [s.matrix(n_tracts) for s in sets]
 
 
 def asset_contributions(x: np.ndarray, y: np.ndarray, grid: Grid, zones: np.ndarray,
@@ -354,7 +382,25 @@ def getis_ord_gi_star(values: np.ndarray, weights: sp.csr_matrix) -> tuple[np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = s * np.sqrt((n * w_sum - w_sum**2) / (n - 1))
         z = np.where(denominator > 0, numerator / denominator, 0.0)
-    return z, 2.0 * norm.sf(np.abs(z))
+    from scipy.special import ndtr  # = scipy.stats.norm.cdf, without scipy.stats' import
+
+    return z, 2.0 * ndtr(-np.abs(z))
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (the false discovery rate), computed as
+    `scipy.stats.false_discovery_control(p, method="bh")` does, without importing scipy.stats:
+    sorted p·m/i, a running minimum from the largest down, clipped to [0, 1]."""
+    p = np.asarray(p, dtype=float)
+    m = len(p)
+    if m <= 1:
+        return p
+    order = np.argsort(p, kind="stable")
+    adjusted = p[order] * (m / np.arange(1, m + 1, dtype=float))
+    np.minimum.accumulate(adjusted[::-1], out=adjusted[::-1])
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return np.clip(out, 0.0, 1.0)
 
 
 def cold_spots(values: np.ndarray, weights: sp.csr_matrix, fdr: float = 0.05
@@ -362,5 +408,5 @@ def cold_spots(values: np.ndarray, weights: sp.csr_matrix, fdr: float = 0.05
     """Gi* z, Benjamini–Hochberg adjusted p (false discovery rate), and the cold-spot flag
     (z < 0 and adjusted p ≤ `fdr`)."""
     z, p = getis_ord_gi_star(values, weights)
-    adjusted = false_discovery_control(p, method="bh") if len(p) else p
+    adjusted = benjamini_hochberg(p) if len(p) else p
     return z, adjusted, (z < 0) & (adjusted <= fdr)
