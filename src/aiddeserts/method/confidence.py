@@ -53,28 +53,37 @@ BOX_HISTOGRAM_CELLS = 1 << 24
 
 def _zone_boxes(zones: np.ndarray, n_tracts: int) -> tuple[np.ndarray, np.ndarray]:
     """Cells per zone 0..n_tracts and each zone's bounding box (rows 0..3: first row, last row,
-    first column, last column; −1/int64 max for a zone without cells)."""
+    first column, last column; int64 max / −1 for a zone without cells).
+
+    From two histograms (zone × row, zone × column) when they are small
+    (`BOX_HISTOGRAM_CELLS`), else from `ufunc.at` over the cells inside."""
     height, width = zones.shape
-    flat = zones.ravel()
-    inside = np.flatnonzero(flat)
-    zone_of = flat[inside].astype(np.int64)
-    cell_rows, cell_cols = np.divmod(inside, width)
-    cells_per_zone = np.bincount(zone_of, minlength=n_tracts + 1)
     big = np.iinfo(np.int64).max
     box = np.stack([np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1),
                     np.full(n_tracts + 1, big), np.full(n_tracts + 1, -1)])
-    if (n_tracts + 1) * max(height, width) > BOX_HISTOGRAM_CELLS:
+    labels = n_tracts + 1
+    if labels * max(height, width) > BOX_HISTOGRAM_CELLS:
+        flat = zones.ravel()
+        inside = np.flatnonzero(flat)
+        zone_of = flat[inside]
+        cell_rows, cell_cols = np.divmod(inside, width)
         np.minimum.at(box[0], zone_of, cell_rows)
         np.maximum.at(box[1], zone_of, cell_rows)
         np.minimum.at(box[2], zone_of, cell_cols)
         np.maximum.at(box[3], zone_of, cell_cols)
-        return cells_per_zone, box
-    present = cells_per_zone > 0
-    for first, (along, size) in enumerate(((cell_rows, height), (cell_cols, width))):
-        hist = np.bincount(zone_of * size + along, minlength=(n_tracts + 1) * size)
-        occupied = hist.reshape(n_tracts + 1, size) > 0
-        box[2 * first, present] = occupied[present].argmax(axis=1)
-        box[2 * first + 1, present] = size - 1 - occupied[present, ::-1].argmax(axis=1)
+        return np.bincount(zone_of, minlength=labels), box
+    zones = zones.astype(np.int64)
+    by_row = np.bincount((zones + labels * np.arange(height)[:, None]).ravel(),
+                         minlength=labels * height).reshape(height, labels)
+    by_col = np.bincount((zones + labels * np.arange(width)[None, :]).ravel(),
+                         minlength=labels * width).reshape(width, labels)
+    cells_per_zone = by_row.sum(axis=0)
+    cells_per_zone[0] = 0  # zone 0 is outside every tract
+    present = np.flatnonzero(cells_per_zone)
+    for first, hist in ((0, by_row), (2, by_col)):
+        occupied = hist[:, present] > 0
+        box[first, present] = occupied.argmax(axis=0)
+        box[first + 1, present] = len(hist) - 1 - occupied[::-1].argmax(axis=0)
     return cells_per_zone, box
 
 
