@@ -182,14 +182,17 @@ def asset_contributions_for(point_sets: Sequence[tuple[np.ndarray, np.ndarray]],
                                       & (hi_c >= origin_c) & (lo_c < origin_c + width))
                 if not len(near):
                     continue
-                values = np.zeros(len(near))
-                for k in range(len(s.shares)):
-                    ri = s.rows[k, near] - origin_r
-                    ci = s.cols[k, near] - origin_c
-                    ok = (ri >= 0) & (ri < height) & (ci >= 0) & (ci < width)
-                    response = convolved[ri[ok], ci[ok]] / cells
-                    response[np.abs(response) < floor] = 0.0
-                    values[ok] += s.shares[k, near[ok]] * response
+                # All binning cells of the near points at once (k × near); cells beyond the
+                # response add nothing. Summed over k in order, as one cell at a time would.
+                ri = s.rows[:, near] - origin_r
+                ci = s.cols[:, near] - origin_c
+                ok = (ri >= 0) & (ri < height) & (ci >= 0) & (ci < width)
+                response = convolved[np.where(ok, ri, 0), np.where(ok, ci, 0)] / cells
+                response[~ok | (np.abs(response) < floor)] = 0.0
+                terms = s.shares[:, near] * response
+                values = terms[0] + 0.0
+                for k in range(1, len(terms)):
+                    values += terms[k]
                 s.add(zone - 1, near, values)
 
     for tract in np.flatnonzero(fallback_cells[:, 0] >= 0):
