@@ -4,6 +4,8 @@ Every stage runs on the same seeded synthetic metro (bench/metro.py); each time 
 `--repeats` runs (≥ 3); ratios are aiddeserts/peer from this run only. Results are checked for
 agreement before they are timed. Peak memory is the tracemalloc peak of one call (numpy and
 shapely buffers are traced), or the max RSS of a child process for end-to-end runs.
+`--only critical` times one cold pipeline run per region against bench/reference.py (the core
+chain in one process), with the critical path and each job's import time (bench/RESULTS.md).
 Not a test: nothing here passes or fails a build.
 """
 
