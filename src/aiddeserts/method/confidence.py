@@ -6,7 +6,9 @@ many assets it would take to lift it and how stable it is when the asset list is
 
 The tract's mean density is linear in the assets, so the per-asset contribution to each tract's
 mean density (`asset_contributions`) is computed once from the same binned kernel as the density
-raster; the bootstrap and the robustness margin then reuse it instead of recomputing the KDE.
+raster; the bootstrap and the robustness margin then reuse it instead of recomputing the KDE
+(`asset_contributions_for` gives both point sets from one convolution per tract). scipy.stats is
+not imported (0.9 s): its p-values and FDR are reproduced exactly with scipy.special and numpy.
 """
 
 from __future__ import annotations
