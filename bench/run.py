@@ -4,6 +4,8 @@ Every stage runs on the same seeded synthetic metro (bench/metro.py); each time 
 `--repeats` runs (≥ 3); ratios are aiddeserts/peer from this run only. Results are checked for
 agreement before they are timed. Peak memory is the tracemalloc peak of one call (numpy and
 shapely buffers are traced), or the max RSS of a child process for end-to-end runs.
+`--only critical` times one cold pipeline run per region against bench/reference.py (the core
+chain in one process), with the critical path and each job's import time (bench/RESULTS.md).
 Not a test: nothing here passes or fails a build.
 """
 
@@ -33,7 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "src"))
 
 from dp import bench as bench_dp  # noqa: E402
-from metro import CRS, X0, Y0, metro_points, metro_tracts  # noqa: E402
+from metro import CRS, X0, Y0, metro_points, metro_tracts, rural_points, rural_tracts  # noqa: E402
 
 ROWS: list[dict] = []
 
@@ -358,14 +360,15 @@ def bench_growth(repeats: int) -> None:
 
 # ------------------------------------------------------------------------------ end to end
 def run_pipeline(workdir: Path, configfile: Path | None, targets: tuple[str, ...] = ("all",),
-                 timeout: float | None = None) -> tuple[float, float, float]:
+                 timeout: float | None = None, env_extra: dict[str, str] | None = None
+                 ) -> tuple[float, float, float]:
     """Wall time, max RSS (MB, largest single process) and CPU seconds (all processes) of one
     forced Snakemake run. CPU time is far less sensitive than wall time to a loaded machine."""
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
            "-d", str(workdir), "--cores", "2", "--forceall", *targets, "--quiet", "all"]
     if configfile:
         cmd += ["--configfile", str(configfile)]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env_extra or {})}
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     before, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
@@ -465,6 +468,217 @@ def bench_end_to_end(repeats: int, metro_timeout: float) -> None:
             info("end to end: metro jobs (Snakemake benchmark:)", ", ".join(parts))
 
 
+# ------------------------------------------------------------------- critical path (issue 20)
+#: Imported by every Python process of a pipeline run (on PYTHONPATH): a Snakemake script job
+#: sends its stderr, where `PYTHONPROFILEIMPORTTIME` writes, to a file of its own (the job's
+#: log file keeps its messages), so each job's import time can be read back.
+IMPORT_HOOK = """\
+import os, sys
+_dir = os.environ.get("BENCH_IMPORTTIME_DIR")
+_script = os.path.basename(sys.argv[0]) if sys.argv else ""
+if _dir and os.sep + os.path.join(".snakemake", "scripts") + os.sep in os.path.abspath(
+        sys.argv[0]):
+    _name = _script.split(".", 1)[1].rsplit(".", 1)[0] if "." in _script else _script
+    _fd = os.open(os.path.join(_dir, f"{_name}.{os.getpid()}.txt"),
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(_fd, 2)
+"""
+
+
+def top_level_imports(lines: list[str]) -> tuple[float, list[str]]:
+    """A process's import seconds and its top-level imports in order, from `-X importtime`
+    lines: the sum of the top-level imports' cumulative times (nested ones are inside them)."""
+    total, names = 0, []
+    for line in lines:
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line[len("import time:"):].split("|")
+        if not name.startswith("  "):  # one space after the bar: a top-level import
+            total += int(cumulative)
+            names.append(name.strip())
+    return total / 1e6, names
+
+
+#: Imported by Python itself before the hook, or the hook: not replayed.
+STARTUP_MODULES = frozenset({"site", "sitecustomize", "encodings", "_distutils_hack", "gc"})
+
+
+def replay_imports(names: list[str]) -> tuple[float, float]:
+    """CPU and wall seconds a fresh interpreter spends importing `names` in order: a job's
+    imports timed again on their own, as CPU time, which a loaded machine does not inflate."""
+    wanted = [n for n in names if n.split(".")[0] not in STARTUP_MODULES]
+    code = ("import importlib, time\nc, w = time.process_time(), time.perf_counter()\n"
+            f"for name in {wanted!r}:\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except Exception:\n        pass\n"
+            "print(time.process_time() - c, time.perf_counter() - w)")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def dag_edges(workdir: Path, configfile: Path | None) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """The jobs (rule names) and dependencies of the run's DAG (`snakemake --dag`)."""
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(REPO / "Snakefile"),
+           "-d", str(workdir), "--dag", "--forceall", "--quiet", "all"]
+    if configfile:
+        cmd += ["--configfile", str(configfile)]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    dot = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    nodes = {int(m[1]): m[2] for m in re.finditer(r'^\s*(\d+)\[label = "([^"\\]+)', dot, re.M)}
+    edges = [(int(m[1]), int(m[2])) for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M)]
+    return nodes, edges
+
+
+def critical_path(nodes: dict[int, str], edges: list[tuple[int, int]],
+                  seconds: dict[str, float]) -> tuple[float, list[str]]:
+    """The longest chain of dependent jobs weighted by their benchmark seconds (0 for a job
+    without a benchmark file): its length and its rules in order."""
+    preds: dict[int, list[int]] = {n: [] for n in nodes}
+    for u, v in edges:
+        preds[v].append(u)
+    best: dict[int, tuple[float, list[int]]] = {}
+
+    def longest(n: int) -> tuple[float, list[int]]:
+        if n not in best:
+            before = max((longest(p) for p in preds[n]), key=lambda c: c[0], default=(0.0, []))
+            best[n] = (before[0] + seconds.get(nodes[n], 0.0), [*before[1], n])
+        return best[n]
+
+    length, chain = max((longest(n) for n in nodes), key=lambda c: c[0])
+    return length, [nodes[n] for n in chain if nodes[n] in seconds]
+
+
+def run_reference(workdir: Path, configfile: Path, region: str) -> tuple[float, float, dict]:
+    """Wall and CPU seconds of bench/reference.py in its own process, and its step times."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = usage.ru_utime + usage.ru_stime
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "reference.py"), str(configfile),
+                          region, str(workdir / "reference"), "--root", str(workdir)],
+                         cwd=workdir, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    import json
+
+    return wall, usage.ru_utime + usage.ru_stime - cpu0, json.loads(out.stdout)
+
+
+def write_rural_inputs(root: Path) -> Path:
+    """The rural-heavy county (bench/metro.py `rural_tracts`: 200 tracts, 100 km × 100 km, most
+    of the area in ~50 large rural tracts), 400 assets, 3,000 survey points, 50 m cells."""
+    import geopandas as gpd
+    import pandas as pd
+    import yaml
+
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    rural_tracts().to_file(raw / "tracts.gpkg", layer="tracts")
+    ax, ay = rural_points(400, seed=13)
+    assets = gpd.GeoSeries(gpd.points_from_xy(ax, ay), crs=CRS).to_crs(4326)
+    kinds = np.array(["community_fridge", "food_pantry", "free_store", "mutual_aid_network"])
+    pd.DataFrame({"lat": assets.y.round(7), "lon": assets.x.round(7),
+                  "name": [f"Site {i}" for i in range(len(ax))],
+                  "kind": kinds[np.arange(len(ax)) % 4]}).to_csv(raw / "assets.csv", index=False)
+    sx, sy = rural_points(3000, seed=16, rural_share=0.3)
+    survey = gpd.GeoSeries(gpd.points_from_xy(sx, sy), crs=CRS).to_crs(4326)
+    rng = np.random.default_rng(15)
+    pd.DataFrame({"lat": survey.y.round(7), "lon": survey.x.round(7),
+                  "unmet": rng.choice(["yes", "no"], len(sx)), "story": "",
+                  "consent": rng.choice(["yes", "no"], len(sx))}).to_csv(raw / "survey.csv",
+                                                                          index=False)
+    config = {
+        "regions": {"rural": {
+            "title": "Synthetic rural-heavy county",
+            "tracts": {"path": str(raw / "tracts.gpkg"), "layer": "tracts", "id": "geoid",
+                       "population": "pop",
+                       "need": ["poverty_pct", {"column": "median_income",
+                                                "higher_is_worse": False}]},
+            "assets": {"path": str(raw / "assets.csv"), "lat": "lat", "lon": "lon",
+                       "name": "name", "type": "kind"},
+            "survey": {"path": str(raw / "survey.csv"), "lat": "lat", "lon": "lon",
+                       "need": "unmet", "story": "story", "consent": "consent"}}},
+        "density": {"kernel": "quartic", "bandwidth_m": 1000, "cell_size_m": 50},
+    }
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def bench_critical(timeout: float, only: tuple[str, ...] = ("nyc", "metro", "rural")) -> None:
+    """Cold pipeline (fresh directory, every job) against bench/reference.py, per region
+    (`only`: some of nyc, metro, rural)."""
+    print("Critical path: cold Snakemake run vs the single-process reference", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        hook = Path(tmp) / "hook"
+        hook.mkdir()
+        (hook / "sitecustomize.py").write_text(IMPORT_HOOK)
+        regions: list[tuple[str, str, Path, Path | None]] = []
+        if "nyc" in only:
+            nyc = Path(tmp) / "nyc"
+            nyc.mkdir()
+            shutil.copytree(REPO / "data" / "raw", nyc / "data" / "raw")
+            shutil.copytree(REPO / "config", nyc / "config")
+            regions.append(("NYC demo", "nyc", nyc, None))
+        if "metro" in only:
+            metro = Path(tmp) / "metro"
+            regions.append(("metro 1,000 tracts 25 m", "metro", metro,
+                            write_metro_inputs(metro)))
+        if "rural" in only:
+            rural = Path(tmp) / "rural"
+            regions.append(("rural-heavy 200 tracts 50 m", "rural", rural,
+                            write_rural_inputs(rural)))
+        for label, region, workdir, configfile in regions:
+            imports = Path(tmp) / f"imports-{region}"
+            imports.mkdir()
+            env = {"PYTHONPATH": f"{hook}{os.pathsep}{REPO / 'src'}",
+                   "PYTHONPROFILEIMPORTTIME": "1", "BENCH_IMPORTTIME_DIR": str(imports)}
+            wall, _, cpu = run_pipeline(workdir, configfile, timeout=timeout, env_extra=env)
+            ref_wall, ref_cpu, steps = run_reference(
+                workdir, configfile or workdir / "config" / "config.yaml", region)
+            seconds, cpu_s = {}, {}
+            for tsv in sorted((workdir / "benchmarks").glob(f"**/{region}/*.tsv")):
+                header, values = (line.split("\t") for line in tsv.read_text().splitlines()[:2])
+                row = dict(zip(header, values, strict=True))
+                seconds[tsv.stem] = float(row["s"])
+                cpu_s[tsv.stem] = float(row["cpu_time"])
+            nodes, edges = dag_edges(workdir, configfile)
+            path_s, chain = critical_path(nodes, edges, seconds)
+            steps_note = ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
+            target(f"critical: {label}, cold pipeline vs reference", wall, ref_wall, 3.0, "≤ 3×",
+                   f"CPU {cpu:.1f} s vs {ref_cpu:.1f} s; reference steps (s): {steps_note}")
+            if region == "nyc":
+                absolute("critical: NYC demo cold run", wall, 10, "s", f"CPU {cpu:.1f} s")
+            info(f"critical: {label}, critical path (benchmark: files)",
+                 f"{path_s:.1f} s of {wall:.1f} s wall: " + " → ".join(
+                     f"{job} {seconds[job]:.1f} s ({seconds[job] / path_s:.0%})" for job in chain)
+                 + "; all jobs (wall/CPU s): " + ", ".join(
+                     f"{job} {seconds[job]:.1f}/{cpu_s[job]:.1f}" for job in sorted(seconds))
+                 + "; no benchmark file: " + ", ".join(
+                     sorted({r for r in nodes.values() if r not in seconds})))
+            in_run: dict[str, float] = {}
+            replayed: dict[str, tuple[float, float]] = {}
+            for log in sorted(imports.glob("*.txt")):
+                job = log.name.split(".", 1)[0]
+                seconds_in_run, names = top_level_imports(log.read_text().splitlines())
+                in_run[job] = seconds_in_run
+                replayed[job] = replay_imports(names)
+            if replayed:
+                worst = max(replayed, key=lambda job: replayed[job][0])
+                absolute(f"critical: {label}, slowest job import (CPU, replayed)",
+                         replayed[worst][0], 0.5, "s", f"{worst}; per job CPU/wall replayed, "
+                         "wall in the run (-X importtime): " + ", ".join(
+                             f"{job} {replayed[job][0]:.2f}/{replayed[job][1]:.2f}/"
+                             f"{in_run[job]:.2f}" for job in sorted(replayed)))
+            if region == "rural":
+                absolute("critical: classify_tracts on the rural-heavy region",
+                         seconds.get("classify_tracts", math.nan), 2, "s",
+                         f"CPU {cpu_s.get('classify_tracts', math.nan):.1f} s")
+
+
 def first_render(map_html: Path) -> None:
     """Headless Chromium: time to the page's load event (virtual-time budget not used)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -536,9 +750,12 @@ def main() -> None:
     parser.add_argument("--slow-repeats", type=int, default=3,
                         help="repeats for scipy gaussian_kde / sklearn (13–16 s each)")
     parser.add_argument("--only", nargs="*",
-                        default=["e2e", "kde", "zonal", "join", "growth", "dp", "network"])
+                        default=["e2e", "kde", "zonal", "join", "growth", "dp", "network",
+                                 "critical"])
     parser.add_argument("--metro-timeout", type=float, default=120.0,
                         help="stop the full synthetic-metro run (with its map) after this long")
+    parser.add_argument("--critical-regions", nargs="*", default=["nyc", "metro", "rural"],
+                        help="regions of the `critical` entry: nyc, metro, rural")
     parser.add_argument("--out", type=Path, help="also write the table (markdown) here")
     args = parser.parse_args()
     header = f"Machine: {machine()}"
@@ -548,7 +765,9 @@ def main() -> None:
               "growth": lambda: bench_growth(args.repeats),
               "e2e": lambda: bench_end_to_end(args.repeats, args.metro_timeout),
               "dp": lambda: bench_dp(args.repeats, absolute, info),
-              "network": lambda: bench_network(args.repeats)}
+              "network": lambda: bench_network(args.repeats),
+              "critical": lambda: bench_critical(args.metro_timeout,
+                                                 tuple(args.critical_regions))}
     for name in args.only:
         stages[name]()
     print()

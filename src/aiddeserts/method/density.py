@@ -405,14 +405,37 @@ def outside_share(inside: np.ndarray, grid: Grid, bandwidth: float, x: np.ndarra
                   y: np.ndarray) -> np.ndarray:
     """Share of the disc of radius `bandwidth` around each point (x, y) that lies outside the
     study area (`inside`, a boolean raster on `grid`): the part of a location's kernel window
-    where no asset could have been recorded (the edge effect). NaN for points off the grid."""
-    disc = kernel_grid("uniform", bandwidth, grid.cell_size) > 0
-    from scipy.signal import fftconvolve  # here, not at the top: most importers need `Grid`
+    where no asset could have been recorded (the edge effect). NaN for points off the grid.
 
-    covered = np.rint(fftconvolve(inside.astype(float), disc.astype(float), mode="same"))
-    col = np.floor((np.asarray(x) - grid.x_min) / grid.cell_size).astype(int)
-    row = np.floor((grid.y_max - np.asarray(y)) / grid.cell_size).astype(int)
+    The disc is the cells of `kernel_grid("uniform", …)`; the count of inside cells under it is
+    exact (integers): per disc row, a difference of the row-wise running sums of `inside`,
+    gathered only at the points' cells — no convolution of the whole grid.
+    """
+    disc = kernel_grid("uniform", bandwidth, grid.cell_size) > 0
+    half = disc.shape[0] // 2
+    col = np.floor((np.asarray(x) - grid.x_min) / grid.cell_size).astype(np.int64)
+    row = np.floor((grid.y_max - np.asarray(y)) / grid.cell_size).astype(np.int64)
     ok = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
     out = np.full(len(col), np.nan)
-    out[ok] = 1.0 - np.clip(covered[row[ok], col[ok]] / disc.sum(), 0.0, 1.0)
+    if not ok.any():
+        return out
+    row, col = row[ok], col[ok]
+    # The rows the discs touch; running[i, k] counts the inside cells among the first k columns
+    # of band row i padded by `half` empty columns on each side.
+    first, last = max(int(row.min()) - half, 0), min(int(row.max()) + half, grid.height - 1)
+    band = np.asarray(inside[first:last + 1], dtype=bool)
+    running = np.zeros((band.shape[0], grid.width + 2 * half + 1), dtype=np.int32)
+    np.cumsum(band, axis=1, dtype=np.int32, out=running[:, half + 1:half + 1 + grid.width])
+    running[:, half + 1 + grid.width:] = running[:, half + grid.width:half + 1 + grid.width]
+    covered = np.zeros(len(row), dtype=np.int64)
+    for offset in range(-half, half + 1):
+        spans = np.flatnonzero(disc[offset + half])
+        if not len(spans):
+            continue
+        lo, hi = spans[0] - half, spans[-1] - half  # the disc row is one run of cells
+        r = row + offset
+        hit = np.flatnonzero((r >= 0) & (r < grid.height))
+        band_row, c = r[hit] - first, col[hit]
+        covered[hit] += running[band_row, c + hi + half + 1] - running[band_row, c + lo + half]
+    out[ok] = 1.0 - np.clip(covered / disc.sum(), 0.0, 1.0)
     return out

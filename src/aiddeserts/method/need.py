@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from aiddeserts.privacy.disclosure import publishable, suppression_mask
 
@@ -100,11 +99,33 @@ def empirical_bayes_rate(events: pd.Series, trials: pd.Series) -> tuple[pd.Serie
     return smoothed.where(answered), p_bar, strength
 
 
+def min_ranks(values: np.ndarray) -> np.ndarray:
+    """Per column, each value's rank among the column's non-NaN values, ties given the lowest
+    (1 + how many are smaller); NaN stays NaN. `scipy.stats.rankdata(values, method="min",
+    axis=0, nan_policy="omit")` without importing scipy.stats (the ranks are whole numbers, so
+    the same floats)."""
+    values = np.asarray(values, dtype=float)
+    shape = values.shape
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.shape[0] == 0:
+        return values.reshape(shape).copy()
+    order = np.argsort(values, axis=0, kind="stable")  # NaN last
+    ordered = np.take_along_axis(values, order, axis=0)
+    position = np.arange(values.shape[0])[:, None]
+    starts = np.ones(values.shape, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]  # each run of equal values starts its rank
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=0)
+    ranks = np.empty(values.shape)
+    np.put_along_axis(ranks, order, first + 1.0, axis=0)
+    return np.where(np.isnan(values), np.nan, ranks).reshape(shape)
+
+
 def rank_matrix(values: np.ndarray, higher_is_worse: bool) -> np.ndarray:
     """`percentile_rank` applied to each column of a 2-D array (tracts × draws) at once."""
     values = np.asarray(values, dtype=float)
     signed = values if higher_is_worse else -values
-    ranked = rankdata(signed, method="min", axis=0, nan_policy="omit")
+    ranked = min_ranks(signed)
     n = np.sum(~np.isnan(values), axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = (ranked - 1.0) / (n - 1.0)

@@ -226,9 +226,11 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
     n = len(tracts)
     fallback = confidence.fallback_cells(zones, grid, rep_xy[:, 0], rep_xy[:, 1])
     candidate = ((out["desert_class"] != "insufficient_data") & out["need_high"]).to_numpy()
-    contributions = confidence.asset_contributions(
-        assets_xy[:, 0], assets_xy[:, 1], grid, zones, fallback, kernel=kernel,
-        bandwidth=bandwidth)
+    deserts = np.flatnonzero(out["is_desert"].to_numpy())
+    # One convolution per tract serves both: the assets, and the deserts' representative points.
+    contributions, own = confidence.asset_contributions_for(
+        [(assets_xy[:, 0], assets_xy[:, 1]), (rep_xy[deserts, 0], rep_xy[deserts, 1])],
+        grid, zones, fallback, kernel=kernel, bandwidth=bandwidth)
     result = pd.DataFrame(index=out.index)
     result["desert_stability"] = np.round(confidence.bootstrap_desert_share(
         candidate, contributions, points["tract"].to_numpy(),
@@ -236,13 +238,9 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
         far_m[points["tract"].to_numpy()], assets_xy, out["urban"].to_numpy(), rule,
         runs=cls["bootstrap_runs"], seed=cls["seed"]), 3)
 
-    deserts = np.flatnonzero(out["is_desert"].to_numpy())
     gain = np.zeros(n)
     extra = np.full((n, 2), np.nan)
     if len(deserts):
-        own = confidence.asset_contributions(rep_xy[deserts, 0], rep_xy[deserts, 1], grid,
-                                             zones, fallback, kernel=kernel,
-                                             bandwidth=bandwidth)
         gain[deserts] = own[deserts, np.arange(len(deserts))].A.ravel()
         extra[deserts] = rep_xy[deserts]
     if walk is None:
