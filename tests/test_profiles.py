@@ -64,4 +64,6 @@ def test_slurm_profile_dry_runs_with_resources_from_input_sizes(tmp_path, tiny_r
     assert jobs["Asset density of tiny"] == (
         sizing.DENSITY_BASE_MB + round(sizing.DENSITY_BYTES_PER_CELL * int(cells**2) / 2**20),
         sizing.runtime_min("asset_density", density_in))
-    assert len(jobs) == 9  # every rule of the region, resources all resolved
+    # Every rule of the region (ingest ×3, density, classify, stories, two maps, audit, summary,
+    # manifest, publish), resources all resolved.
+    assert len(jobs) == 12
