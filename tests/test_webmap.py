@@ -110,6 +110,16 @@ def contains(text: str, part: str) -> bool:
     return part in text or json.dumps(part)[1:-1] in text
 
 
+def decoded(text: str) -> str:
+    """The page with the JSON escapes of `<`, `>`, `&` and `'` undone and HTML entities in
+    text read (the markup as the browser parses it)."""
+    import html
+
+    for code, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u0027", "'")):
+        text = text.replace(code, char)
+    return html.unescape(text)
+
+
 def rows_of(tracts: gpd.GeoDataFrame) -> list[dict]:
     return tracts.drop(columns="geometry").to_dict("records")
 
@@ -472,3 +482,177 @@ def test_survey_bins_and_story_grouping():
     assert grouped == {"1": ["a"], "2": ["b"]}
     with pytest.raises(ValueError, match="story"):
         webmap.stories_by_tract(pd.DataFrame({"g": ["1"]}), "g")
+
+
+# ------------------------------------------------------------------ classes, legends, About
+def legend_counts(html: str) -> dict[str, int]:
+    """Tract count per class label in a class legend."""
+    return {label: int(count.replace(",", "")) for label, count in
+            re.findall(r"<b>([^<]+)</b> \(([\d,]+) tracts\)", html)}
+
+
+def test_class_legend_counts_add_up_and_classes_are_not_told_by_colour_alone():
+    tracts, *_ = tiny_inputs()
+    html = legends.class_legend_html(legends.class_counts(tracts),
+                                     legends.definitions_for(CLASSIFICATION))
+    counts = legend_counts(html)
+    assert len(counts) == len(CLASSES) and sum(counts.values()) == len(tracts) == 16
+    assert counts["Low access (need not high)"] == 4 and counts["Mutual aid desert"] == 3
+    # Deserts hatched and low access dotted, in the legend and on the map.
+    assert f"background:{styles.PATTERN_CSS['hatch']},#D55E00" in html
+    assert f"background:{styles.PATTERN_CSS['dots']},#CC79A7" in html
+    text = render()
+    assert "'url(#aid-hatch-d55e00)'" in text and "'url(#aid-dots-cc79a7)'" in text
+    assert '"id":"aid-hatch-d55e00"' in text  # the pattern the fill refers to is on the page
+    # The tooltip names the class and both axes.
+    props = webmap.tract_properties(tracts, "TRACT_CODE", thresholds=CLASSIFICATION,
+                                    vintage="", stories={})
+    assert props[15]["tt"] == "Tract T15: Mutual aid desert (high need, low access)"
+    assert props[0]["tt"] == "Tract T00: Served (access passes) (need not high, access passes)"
+
+
+def test_static_figure_legend_counts_add_up_with_patterns(tmp_path):
+    tracts, *_ = tiny_inputs()
+    fig = figure.classification_figure(tracts, title="Tiny", sources=["List"], credit="",
+                                       definitions=legends.definitions_for(CLASSIFICATION))
+    handles = fig.axes[0].get_legend().legend_handles
+    labels = [h.get_label() for h in handles]
+    assert sum(int(re.search(r"\((\d+) tracts\)", label).group(1)) for label in labels) == 16
+    hatches = {label.split(" (")[0]: h.get_hatch() for label, h in zip(labels, handles,
+                                                                        strict=True)}
+    assert hatches["Mutual aid desert"] == "////" and hatches["Low access"] == ".."
+    assert hatches["Served"] is None
+    footer = " ".join(t.get_text() for t in fig.texts)
+    assert "Need was not assessed" not in footer
+    figure.save_figure(fig, tmp_path / "a.png", tmp_path / "a.pdf")
+
+
+def test_bivariate_layer_is_optional_with_a_labelled_3x3_grid():
+    tracts, *_ = tiny_inputs()
+    assert not contains(render(), "Need × access (3×3)")
+    text = render(map_config={"bivariate": True})
+    assert contains(text, "Need × access (3×3)")
+    html = legends.bivariate_legend_html(legends.bivariate_counts(tracts))
+    cells = re.findall(r'<td title="([^"]+)" style="background:([^"]+)"><span>([\d,]+)</span>',
+                       html)
+    assert len(cells) == 9
+    # The grid and the tracts too small to judge (left out of it) add up to the tracts.
+    too_few = int(re.search(r"<b>Insufficient data</b> \((\d+) tracts\)", html).group(1))
+    assert too_few == 1 and sum(int(c[2]) for c in cells) + too_few == len(tracts)
+    by_words = {words: (background, int(n)) for words, background, n in cells}
+    # Every cell is named, not told by colour alone; high need is hatched as well.
+    assert by_words["High need, low access"] == (
+        f"{styles.PATTERN_CSS['hatch']},#be64ac", 3)
+    assert by_words["Need not high, low access"] == ("#dfb0d6", 4)
+    assert by_words["Need not high, access passes"][1] == 6
+    assert by_words["Need not assessed, low access"][1] == 0
+    for column in ("Low access", "Access passes", "Strong access"):
+        assert f"<th>{column}</th>" in html
+    # Each tract's cell index is its need_level × access_level.
+    props = webmap.tract_properties(tracts, "TRACT_CODE", thresholds=CLASSIFICATION,
+                                    vintage="", stories={})
+    cells_order = webmap.bivariate_cells()
+    for prop, row in zip(props, rows_of(tracts), strict=True):
+        if row["desert_class"] == "insufficient_data":
+            assert prop["b"] == 9
+        else:
+            assert cells_order[prop["b"]] == (row["need_level"], row["access_level"])
+    assert "aid-grid" in text and contains(text, "High need, low access")
+
+
+def test_without_need_the_map_and_figure_say_need_was_not_assessed():
+    tracts, *_ = tiny_inputs(assessed=False)
+    assert set(tracts["need_level"]) == {"not_assessed"} and not tracts["is_desert"].any()
+    text = render(tracts=tracts, map_config={"bivariate": True})
+    assert text.count("Need was not assessed") >= 3  # class legend, grid legend, title panel
+    for part in ("`retrieve`", "attribute CSV with ACS columns", "config/README.md"):
+        assert contains(text, part), part
+    html = legends.class_legend_html(legends.class_counts(tracts),
+                                     legends.definitions_for(CLASSIFICATION, False), False)
+    counts = legend_counts(html)
+    assert "Mutual aid desert" not in counts and sum(counts.values()) == 16
+    assert "Need ranks" not in text and "A <b>mutual aid desert</b>" not in text
+    popup = webmap.tract_properties(tracts, "TRACT_CODE", thresholds=CLASSIFICATION,
+                                    vintage="", stories={})[9]["p"]
+    assert "Need: not assessed" in popup and "need was not assessed." in popup
+    fig = figure.classification_figure(tracts, title="Tiny", sources=["List"], credit="",
+                                       definitions=legends.definitions_for(CLASSIFICATION, False),
+                                       assessed=False)
+    footer = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert "Need was not assessed" in footer and "config/README.md" in footer
+    labels = [h.get_label() for h in fig.axes[0].get_legend().legend_handles]
+    assert not any(label.startswith("Mutual aid desert") for label in labels)
+    # With need, none of it.
+    assert "Need was not assessed" not in render()
+
+
+def test_about_names_the_need_variables_and_reads_right_for_plural_places():
+    need = [{"column": "B17001_002E", "higher_is_worse": True},
+            {"column": "B19013_001E", "higher_is_worse": False},
+            {"column": "rent_burden", "higher_is_worse": True}]
+    text = decoded(render(need=need, region_name="Hennepin and Ramsey counties"))
+    assert ("Need</b> ranks the tracts of Hennepin and Ramsey counties on people in poverty "
+            "(B17001_002E), median household income (B19013_001E; lower means more need), "
+            "rent_burden, as a percentile") in text
+    assert "Need combines census measures" not in text
+    assert "<b>Mapped mutual aid in Hennepin and Ramsey counties:</b> Fridge (2), Pantry (2)." \
+        in text
+    assert "counties has" not in text and "What Hennepin" not in text
+    singular = decoded(render(region_name="New York City"))
+    assert "<b>Mapped mutual aid in New York City:</b>" in singular
+    assert "among the highest of New York City" in singular
+
+
+def test_dropped_sites_are_said_in_the_about_panel():
+    rejects = pd.DataFrame({
+        "source": "assets[1]:sites.csv", "row": range(1, 67),
+        "reason": (["outside the study area (in no tract)"] * 60
+                   + ["duplicate of assets[1]:sites.csv row 3: dropped"] * 2
+                   + ["latitude/longitude (Lat, Lon) blank or not a number"]
+                   + [popups.SUPPRESSED_TEXT] * 3),
+        "action": ["dropped"] * 63 + ["repaired"] * 3})
+    counts = {"assets": {"read": 355, "kept": 292, "rejected": 63}}
+    lines = legends.dropped_sites(counts, rejects)
+    assert lines == ["Of 355 listed sites, 292 are counted.",
+                     "60 listed sites are outside the map's area and are not counted.",
+                     "2 listed sites are listed twice and counted once.",
+                     "1 listed site has no usable location and is not counted.",
+                     "rejects.csv, published with this map, lists each row and why."]
+    one = legends.dropped_sites({"assets": {"read": 7, "kept": 6}}, rejects.iloc[[0]])
+    assert "1 listed site is outside the map's area and is not counted." in one
+    assert legends.dropped_sites({"assets": {"read": 7, "kept": 7}}, rejects.iloc[[63]]) == []
+    text = decoded(render(dropped=lines))
+    assert ("<b>Listed but not counted:</b> Of 355 listed sites, 292 are counted. 60 listed sites "
+            "are outside the map's area and are not counted.") in text
+    assert "Listed but not counted" not in render()
+
+
+def test_make_map_reads_the_asset_counts_and_rejects(tmp_path):
+    """The stage reads counts_assets.json and rejects_assets.csv as ingest writes them."""
+    from aiddeserts.io.files import write_csv, write_geotiff, write_gpkg, write_json
+    from aiddeserts.io.ingest import count_rows, make_rejects
+    from aiddeserts.stages.maps import make_map
+
+    tracts, assets, values, grid = tiny_inputs()
+    rejects = pd.concat([make_rejects("assets[1]:a.csv", [5, 6], "outside the study area "
+                                      "(in no tract)"),
+                         make_rejects("assets[1]:a.csv", [7], "latitude/longitude out of range")])
+    paths = {name: tmp_path / name for name in ("tracts.gpkg", "assets.gpkg", "density.tif",
+                                                "counts.json", "rejects.csv", "map.html")}
+    write_gpkg(tracts, paths["tracts.gpkg"], layer="tracts")
+    write_gpkg(assets, paths["assets.gpkg"], layer="assets")
+    write_geotiff(values, grid, tracts.crs, paths["density.tif"],
+                  tags={"kernel": "quartic", "bandwidth_m": 800})
+    write_json({"assets": count_rows({"assets[1]:a.csv": 7}, rejects)}, paths["counts.json"])
+    write_csv(rejects, paths["rejects.csv"])
+    make_map("tiny", "Tiny", {**MAP, "region_name": "Hennepin and Ramsey counties"},
+             "TRACT_CODE", CLASSIFICATION, 11, schema_defaults("privacy"),
+             tracts_path=str(paths["tracts.gpkg"]), assets_path=str(paths["assets.gpkg"]),
+             density_path=str(paths["density.tif"]), out_html=str(paths["map.html"]),
+             need=[{"column": "poverty", "higher_is_worse": True}],
+             asset_counts_path=str(paths["counts.json"]),
+             asset_rejects_path=str(paths["rejects.csv"]))
+    text = decoded(paths["map.html"].read_text(encoding="utf-8"))
+    assert "Of 7 listed sites, 4 are counted. 2 listed sites are outside the map's area" in text
+    assert "1 listed site has no usable location and is not counted." in text
+    assert "Hennepin and Ramsey counties on poverty, as a percentile" in text

@@ -79,20 +79,27 @@ def class_legend_html(counts: Mapping[str, int], definitions: Mapping[str, str],
 
 
 def bivariate_counts(tracts: pd.DataFrame) -> dict[tuple[str, str], int]:
-    """Tracts per (need_level, access_level) cell of the 3×3 grid (zeros included)."""
-    counts = tracts.groupby(["need_level", "access_level"]).size()
-    return {(n, a): int(counts.get((n, a), 0)) for n in NEED_LEVELS for a in ACCESS_LEVELS}
+    """Tracts per (need_level, access_level) cell of the 3×3 grid (zeros included), and the
+    `insufficient_data` tracts, which the grid leaves out, under ("insufficient_data", "")."""
+    judged = tracts["desert_class"] != "insufficient_data"
+    counts = tracts[judged].groupby(["need_level", "access_level"]).size()
+    out = {(n, a): int(counts.get((n, a), 0)) for n in NEED_LEVELS for a in ACCESS_LEVELS}
+    out["insufficient_data", ""] = int((~judged).sum())
+    return out
 
 
 def bivariate_legend_html(counts: Mapping[tuple[str, str], int], assessed: bool = True) -> str:
     """The 3×3 need × access grid: each cell's swatch (colour, and hatching for high need),
-    its words and its tract count, rows labelled by need and columns by access."""
+    its words and its tract count, rows labelled by need and columns by access; then the
+    tracts with too little data to judge."""
     rows = [(NEED_WORDS[n], [(swatch_css(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS.get(n)),
                               f"{NEED_WORDS[n]}, {ACCESS_WORDS[a]}", f"{counts[n, a]:,}")
                              for a in ACCESS_LEVELS]) for n in NEED_LEVELS]
     return str(html_macros("legends.html").bivariate(
         columns=[ACCESS_WORDS[a].capitalize() for a in ACCESS_LEVELS], rows=rows,
-        note="" if assessed else NEED_NOT_ASSESSED))
+        note="" if assessed else NEED_NOT_ASSESSED,
+        insufficient=(CLASS_COLOURS["insufficient_data"], CLASS_LABELS["insufficient_data"],
+                      f"{counts['insufficient_data', '']:,}")))
 
 
 def density_legend_html(vmax: float, bandwidth_m: float | None) -> str:

@@ -128,7 +128,8 @@ def asset_type_columns(tracts: pd.DataFrame) -> list[str]:
 
 
 def bivariate_cells() -> list[tuple[str, str]]:
-    """The (need_level, access_level) cells of the 3×3 grid, in the order of the index `b`."""
+    """The (need_level, access_level) cells of the 3×3 grid, in the order of the index `b`
+    (`insufficient_data` tracts, left out of the grid, have `b` = 9)."""
     return [(n, a) for n in NEED_LEVELS for a in ACCESS_LEVELS]
 
 
@@ -166,8 +167,9 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
                      vintage: str, stories: Mapping[str, list[str]],
                      reach: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
     """Per tract, the GeoJSON properties every tract layer reads: class index `c`, bivariate
-    cell `b` (:func:`bivariate_cells`), tooltip `tt`, popup `p`; survey bin `s` and popup `sp`
-    (when surveyed or hidden); stories popup `st`. `reach`: :func:`reach_assets`."""
+    cell `b` (:func:`bivariate_cells`; 9: insufficient data), tooltip `tt`, popup `p`; survey
+    bin `s` and popup `sp` (when surveyed or hidden); stories popup `st`. `reach`:
+    :func:`reach_assets`."""
     type_columns = asset_type_columns(tracts)
     cells = bivariate_cells()
     reach = reach or {}
@@ -177,7 +179,8 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
         heading = tract_heading(row, id_col)
         prop: dict[str, Any] = {
             "c": CLASSES.index(row["desert_class"]),
-            "b": cells.index((row["need_level"], row["access_level"])),
+            "b": (len(cells) if row["desert_class"] == "insufficient_data"
+                  else cells.index((row["need_level"], row["access_level"]))),
             "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]} "
                       f"({NEED_WORDS[row['need_level']].lower()}, "
                       f"{ACCESS_WORDS[row['access_level']]})"),
@@ -227,7 +230,8 @@ def _class_layer(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, Any]) -> Lay
 
 def _bivariate_layer(tracts: gpd.GeoDataFrame) -> LayerWithLegend:
     fills = fill_js([(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS.get(n))
-                     for n, a in bivariate_cells()])
+                     for n, a in bivariate_cells()]
+                    + [(CLASS_COLOURS["insufficient_data"], None)])
     layer = TractLayer(
         "Need × access (3×3)", filter_js="true", popup_key="p", tooltip=True, show=False,
         style_js=f"{{fillColor: {fills}[f.properties.b], color: '#444', weight: 0.5, "
