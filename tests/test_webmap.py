@@ -339,6 +339,8 @@ def test_why_lines_say_which_access_test_failed():
         "within 800 m: Fridge 3 (Fridge, 250 m away). One closure would leave it without.")
     assert "at most one asset is within 800 m" in why(12)
     assert why(6) == "Why: only 40 residents, fewer than the 100 needed to judge."
+    small = {**rows[6], "need_score": np.nan}  # need is not ranked where too few people live
+    assert popups.why_text(small, CLASSIFICATION) == why(6)
     no_need = {**rows[3], "desert_class": "insufficient_data", "need_score": np.nan}
     assert popups.why_text(no_need, CLASSIFICATION) == "Why: no need data for this tract."
     no_people = {**no_need, "need_score": 0.3, "population": np.nan}
@@ -509,6 +511,7 @@ def test_class_legend_counts_add_up_and_classes_are_not_told_by_colour_alone():
                                     vintage="", stories={})
     assert props[15]["tt"] == "Tract T15: Mutual aid desert (high need, low access)"
     assert props[0]["tt"] == "Tract T00: Served (access passes) (need not high, access passes)"
+    assert props[6]["tt"] == "Tract T06: Insufficient data"
 
 
 def test_static_figure_legend_counts_add_up_with_patterns(tmp_path):
@@ -575,6 +578,11 @@ def test_without_need_the_map_and_figure_say_need_was_not_assessed():
     popup = webmap.tract_properties(tracts, "TRACT_CODE", thresholds=CLASSIFICATION,
                                     vintage="", stories={})[9]["p"]
     assert "Need: not assessed" in popup and "need was not assessed." in popup
+    assert "Residents: 1,000" in popup  # population known, need not
+    tracts["population"] = np.nan
+    popup = webmap.tract_properties(tracts, "TRACT_CODE", thresholds=CLASSIFICATION,
+                                    vintage="", stories={})[9]["p"]
+    assert "Residents: not counted (people taken as spread evenly over the tract)" in popup
     fig = figure.classification_figure(tracts, title="Tiny", sources=["List"], credit="",
                                        definitions=legends.definitions_for(CLASSIFICATION, False),
                                        assessed=False)

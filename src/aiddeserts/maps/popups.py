@@ -118,7 +118,8 @@ def _insufficient_reasons(row: Mapping[str, Any], thresholds: Mapping[str, Any])
     if not _missing(population) and population < thresholds["min_population"]:
         reasons.append(f"only {population:,.0f} residents, fewer than the "
                        f"{thresholds['min_population']:,.0f} needed to judge")
-    if row["need_level"] != "not_assessed" and _missing(row.get("need_score")):
+    elif row["need_level"] != "not_assessed" and _missing(row.get("need_score")):
+        # Need is not ranked for a tract with too few residents: only the residents are said.
         reasons.append("no need data for this tract")
     if not reasons and _missing(population):
         reasons.append("no population figure for this tract")
@@ -190,11 +191,12 @@ def margin_words(margin: Any) -> str | None:
 
 def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence[str], *,
                      thresholds: Mapping[str, Any], vintage: str,
-                     reach_asset: str | None = None) -> str:
+                     reach_asset: str | None = None, population_known: bool = True) -> str:
     """Plain-language popup for one tract (all values escaped).
 
     `thresholds`: the classification settings; `vintage`: the data's date, shown when set;
-    `reach_asset`: see :func:`why_text`.
+    `reach_asset`: see :func:`why_text`; `population_known`: False when the region has no
+    population column (people are then spread evenly over each tract, and the popup says so).
     """
     cls = row["desert_class"]
     assessed = row["need_level"] != "not_assessed"
@@ -228,9 +230,8 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
                   f"({_fmt(row['survey_respondents'])} respondents)")
     else:
         survey = SUPPRESSED_TEXT if bool(row.get("survey_suppressed", False)) else ""
-    residents = ("not counted (people taken as spread evenly over the tract)"
-                 if _missing(row.get("population")) and not assessed
-                 else _fmt(row.get("population")))
+    residents = (_fmt(row.get("population")) if population_known
+                 else "not counted (people taken as spread evenly over the tract)")
     return str(html_macros("popups.html").tract(
         heading=tract_heading(row, id_col),
         swatch=swatch_css(CLASS_COLOURS[cls], CLASS_PATTERNS.get(cls)), label=CLASS_LABELS[cls],

@@ -173,6 +173,7 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
     type_columns = asset_type_columns(tracts)
     cells = bivariate_cells()
     reach = reach or {}
+    population_known = bool(tracts["population"].notna().any())
     props = []
     for i, row in enumerate(tracts.drop(columns="geometry").to_dict("records")):
         tract_id = row[id_col]
@@ -181,11 +182,13 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
             "c": CLASSES.index(row["desert_class"]),
             "b": (len(cells) if row["desert_class"] == "insufficient_data"
                   else cells.index((row["need_level"], row["access_level"]))),
-            "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]} "
-                      f"({NEED_WORDS[row['need_level']].lower()}, "
-                      f"{ACCESS_WORDS[row['access_level']]})"),
+            "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]}" + (
+                "" if row["desert_class"] == "insufficient_data" else
+                f" ({NEED_WORDS[row['need_level']].lower()}, "
+                f"{ACCESS_WORDS[row['access_level']]})")),
             "p": tract_popup_html(row, id_col, type_columns, thresholds=thresholds,
-                                  vintage=vintage, reach_asset=reach.get(i)),
+                                  vintage=vintage, reach_asset=reach.get(i),
+                                  population_known=population_known),
         }
         rate = survey_rate(row)
         if rate is not None:
