@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import datetime
+import html
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -18,6 +20,22 @@ from aiddeserts.config import validate_config
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def map_text(path: Path) -> str:
+    """map.html with the JSON escapes of its embedded markup undone and entities read."""
+    text = path.read_text(encoding="utf-8")
+    for code, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u0027", "'")):
+        text = text.replace(code, char)
+    return html.unescape(text)
+
+
+def class_legend_counts(text: str) -> dict[str, int]:
+    """Tract count per class in the map's class legend (the legend box after "Census tracts")."""
+    legend = text[text.index("<b>Census tracts</b>"):]
+    legend = legend[:legend.index('";')]
+    return {label: int(n.replace(",", "")) for label, n in
+            re.findall(r"<b>([^<]+)</b> \(([\d,]+) tracts\)", legend)}
 
 
 @pytest.fixture
@@ -44,6 +62,9 @@ def test_published_files_are_world_readable_and_respondent_files_private(tmp_pat
     # No served tract fails the tool's own access test; the legend's counts add up.
     tracts = gpd.read_file(work / "outputs" / "tiny" / "tracts.gpkg")
     assert not (tracts["access_low"] & (tracts["desert_class"] == "served")).any()
+    counts = class_legend_counts(map_text(work / "outputs" / "tiny" / "map.html"))
+    assert len(counts) == 6 and sum(counts.values()) == len(tracts)
+    assert counts["Served (access passes)"] == int((tracts["desert_class"] == "served").sum())
 
 
 def test_a_map_from_assets_alone(tmp_path, tiny_region):
@@ -60,8 +81,12 @@ def test_a_map_from_assets_alone(tmp_path, tiny_region):
     assert not tracts["is_desert"].any()
     assert set(tracts["desert_class"]) <= {"low_access", "served", "strength", "fragile"}
     assert "low_access" in set(tracts["desert_class"])
-    html = (work / "outputs" / "tiny" / "map.html").read_text(encoding="utf-8")
-    assert "Need was not assessed" in html
+    text = map_text(work / "outputs" / "tiny" / "map.html")
+    assert "Need was not assessed" in text
+    assert "`retrieve`" in text and "config/README.md" in text
+    counts = class_legend_counts(text)
+    assert "Mutual aid desert" not in counts and sum(counts.values()) == len(tracts)
+    assert "Need</b> ranks" not in text  # no need variables to name
 
 
 def test_years_and_dates_in_map_sources_are_accepted_as_written(tiny_region):

@@ -125,6 +125,10 @@ def exercise(driver, html: Path, shot: str) -> None:
     time.sleep(0.5)
     popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
     assert "Mutual aid desert" in popup and "Why:" in popup
+    # Deserts are hatched as well as coloured: their fill is a pattern the page holds.
+    assert driver.execute_script(
+        "var p = document.querySelectorAll('path[fill=\"url(#aid-hatch-d55e00)\"]');"
+        "return p.length > 0 && document.getElementById('aid-hatch-d55e00') !== null;")
     screenshot(driver, shot)
     driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button").click()
     driver.find_element(By.CSS_SELECTOR, ".aid-title summary").click()
@@ -156,11 +160,15 @@ def test_payloads_stay_inert_in_a_real_browser(tmp_path, tiny_region):
                             "story": [XSS[0], XSS[1], NON_ASCII]})
     html = tmp_path / "map_with_stories.html"
     resolved = validate_config(tiny_region)["regions"]["tiny"]
-    make_map("tiny", resolved.get("title"), resolved["map"], "TRACT_CODE",
+    # This copy also has the need × access layer (toggled with the others by `exercise`).
+    make_map("tiny", resolved.get("title"), {**resolved["map"], "bivariate": True}, "TRACT_CODE",
              resolved["classification"], resolved["survey_rules"]["min_respondents"],
              resolved["privacy"], tracts_path=str(work / "outputs/tiny/tracts.gpkg"),
              assets_path=str(work / "data/processed/tiny/assets.gpkg"),
              density_path=str(work / "outputs/tiny/density.tif"), out_html=str(html),
+             need=resolved["tracts"]["need"],
+             asset_counts_path=str(work / "data/processed/tiny/counts_assets.json"),
+             asset_rejects_path=str(work / "data/processed/tiny/rejects_assets.csv"),
              stories=stories)
     with chromium() as driver:
         for page in (work / "outputs/tiny/map.html", html):

@@ -7,6 +7,9 @@ rule web_map:
         assets=processed("assets.gpkg"),
         density=staged("density.tif"),
         stories=staged("stories.csv"),
+        # How many listed sites are not counted, and why (the About panel says so).
+        asset_counts=processed("counts_assets.json"),
+        asset_rejects=processed("rejects_assets.csv"),
     output:
         html=staged("map.html"),
     log:
@@ -27,6 +30,7 @@ rule web_map:
         title=region_key("title"),
         map=region_key("map"),
         tract_id=region_key("tracts", "id"),
+        need=region_key("tracts", "need"),
         classification=region_key("classification"),
         min_respondents=region_key("survey_rules", "min_respondents"),
         privacy=region_key("privacy"),

@@ -6,8 +6,10 @@ from aiddeserts.stages.maps import make_map
 run_logged(snakemake.log[0], lambda: make_map(
     region_name=snakemake.params.region_name, title=snakemake.params.title,
     map_config=snakemake.params.map, tract_id=snakemake.params.tract_id,
-    classification=snakemake.params.classification,
+    need=snakemake.params.need, classification=snakemake.params.classification,
     min_respondents=snakemake.params.min_respondents, privacy=snakemake.params.privacy,
     tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,
     density_path=snakemake.input.density, stories_path=snakemake.input.stories,
+    asset_counts_path=snakemake.input.asset_counts,
+    asset_rejects_path=snakemake.input.asset_rejects,
     out_html=snakemake.output.html), snakemake.rule)

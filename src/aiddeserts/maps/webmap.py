@@ -1,8 +1,10 @@
 """The interactive map partners open: one self-contained HTML file built with folium.
 
 Layers (each toggleable, each with a legend that shows and hides with it): tract classification,
-asset density, assets by type (clustered, one icon shape and colour per type), survey aggregates
-(suppressed cells shown as such) and consented stories attached to tracts.
+optionally the need × access grid (`map.bivariate`), asset density, assets by type (clustered,
+one icon shape and colour per type), survey aggregates (suppressed cells shown as such) and
+consented stories attached to tracts. Tract classes are told by name and pattern as well as
+colour (deserts hatched, low access dotted; in the grid, high need hatched).
 
 The page is made of: popups (:mod:`.popups`), legends and the About panel (:mod:`.legends`),
 the density overlay (:mod:`.raster`), folium elements (:mod:`.elements`), and the JavaScript,
@@ -21,7 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import branca
@@ -33,11 +35,17 @@ import shapely
 
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
+    ACCESS_WORDS,
+    NEED_WORDS,
     about_html,
     asset_legend_html,
+    bivariate_counts,
+    bivariate_legend_html,
+    class_counts,
     class_legend_html,
     definitions_for,
     density_legend_html,
+    need_assessed,
     story_legend_html,
     survey_legend_html,
 )
@@ -47,6 +55,7 @@ from aiddeserts.maps.popups import (
     stories_popup_html,
     survey_popup_html,
     survey_rate,
+    tract_heading,
     tract_popup_html,
     type_label,
 )
@@ -55,13 +64,25 @@ from aiddeserts.maps.rendering import LEAFLET_CDN, esc, leaflet_inline, static_t
 from aiddeserts.maps.styles import (
     ASSET_COLOURS,
     ASSET_SHAPES,
+    BIVARIATE_COLOURS,
+    BIVARIATE_PATTERNS,
+    CLASS_PATTERNS,
     STORY_COLOUR,
     SUPPRESSED_COLOUR,
     SURVEY_COLOURS,
+    fill_js,
     icon_html,
+    pattern_id,
     survey_bin,
 )
-from aiddeserts.method.classify import CLASS_COLOURS, CLASS_LABELS, CLASSES
+from aiddeserts.method.classify import (
+    ACCESS_LEVELS,
+    CLASS_COLOURS,
+    CLASS_LABELS,
+    CLASSES,
+    NEED_LEVELS,
+    distance_words,
+)
 
 if TYPE_CHECKING:  # only for annotations
     from aiddeserts.method.density import Grid
@@ -85,16 +106,6 @@ def simplified_tracts(tracts: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M
                                                mode="pointwise"), crs=4326, index=tracts.index)
 
 
-def percentile_rank(values: pd.Series) -> pd.Series:
-    """Share of tracts with a strictly lower value (0–1); NaN stays NaN."""
-    valid = values.dropna()
-    if valid.empty:
-        return pd.Series(np.nan, index=values.index)
-    ordered = np.sort(valid.to_numpy())
-    ranks = np.searchsorted(ordered, valid.to_numpy(), side="left") / len(ordered)
-    return pd.Series(ranks, index=valid.index).reindex(values.index)
-
-
 def stories_by_tract(stories: pd.DataFrame | None, id_col: str) -> dict[str, list[str]]:
     """Consented stories grouped by tract id (order kept, blanks dropped)."""
     if stories is None or stories.empty:
@@ -116,32 +127,79 @@ def asset_type_columns(tracts: pd.DataFrame) -> list[str]:
                   and not c.startswith("assets_within_"))
 
 
+def bivariate_cells() -> list[tuple[str, str]]:
+    """The (need_level, access_level) cells of the 3×3 grid, in the order of the index `b`
+    (`insufficient_data` tracts, left out of the grid, have `b` = 9)."""
+    return [(n, a) for n in NEED_LEVELS for a in ACCESS_LEVELS]
+
+
+def reach_assets(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
+                 thresholds: Mapping[str, Any]) -> dict[int, str]:
+    """For each fragile tract with one asset within reach, that asset as a popup names it
+    ("Fridge 3 (Fridge, 250 m away)"), by row position. Reach is the class's: `catchment_m`
+    from the tract's representative point in towns, `far_threshold_m` in the countryside.
+    Only drawn assets (`assets`: as displayed, in the tracts' CRS) are named; a fragile tract
+    whose one asset is hidden gets none."""
+    fragile = np.flatnonzero((tracts["desert_class"] == "fragile").to_numpy())
+    if not len(fragile) or assets.empty:
+        return {}
+    from scipy.spatial import cKDTree
+
+    rep = tracts.geometry.iloc[fragile].representative_point()
+    urban = tracts["urban"].to_numpy(bool)[fragile]
+    reach = np.where(urban, float(thresholds["catchment_m"]),
+                     tracts["far_threshold_m"].to_numpy(float)[fragile])
+    points = assets.geometry.to_crs(tracts.crs)
+    tree = cKDTree(np.column_stack([points.x.to_numpy(), points.y.to_numpy()]))
+    dist, index = tree.query(np.column_stack([rep.x.to_numpy(), rep.y.to_numpy()]))
+    names = assets["name"].fillna("").astype(str).to_numpy() if "name" in assets else None
+    types = assets["type"].to_numpy()
+    out = {}
+    for position, d, i, limit in zip(fragile, dist, index, reach, strict=True):
+        if d <= limit:
+            name = names[i].strip() if names is not None else ""
+            out[int(position)] = (f"{name or 'an unnamed site'} ({type_label(types[i])}, "
+                                  f"{distance_words(d)} away)")
+    return out
+
+
 def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mapping[str, Any],
-                     vintage: str, stories: Mapping[str, list[str]]) -> list[dict[str, Any]]:
-    """Per tract, the GeoJSON properties every tract layer reads: class index `c`, tooltip `tt`,
-    popup `p`; survey bin `s` and popup `sp` (when surveyed or hidden); stories popup `st`."""
+                     vintage: str, stories: Mapping[str, list[str]],
+                     reach: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+    """Per tract, the GeoJSON properties every tract layer reads: class index `c`, bivariate
+    cell `b` (:func:`bivariate_cells`; 9: insufficient data), tooltip `tt`, popup `p`; survey
+    bin `s` and popup `sp` (when surveyed or hidden); stories popup `st`. `reach`:
+    :func:`reach_assets`."""
     type_columns = asset_type_columns(tracts)
-    access_pct = percentile_rank(tracts["access_score"]) if "access_score" in tracts else None
+    cells = bivariate_cells()
+    reach = reach or {}
+    population_known = bool(tracts["population"].notna().any())
     props = []
     for i, row in enumerate(tracts.drop(columns="geometry").to_dict("records")):
         tract_id = row[id_col]
+        heading = tract_heading(row, id_col)
         prop: dict[str, Any] = {
             "c": CLASSES.index(row["desert_class"]),
-            "tt": f"{esc(tract_id)}: {esc(CLASS_LABELS[row['desert_class']])}",
+            "b": (len(cells) if row["desert_class"] == "insufficient_data"
+                  else cells.index((row["need_level"], row["access_level"]))),
+            "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]}" + (
+                "" if row["desert_class"] == "insufficient_data" else
+                f" ({NEED_WORDS[row['need_level']].lower()}, "
+                f"{ACCESS_WORDS[row['access_level']]})")),
             "p": tract_popup_html(row, id_col, type_columns, thresholds=thresholds,
-                                  vintage=vintage,
-                                  access_pct=None if access_pct is None else access_pct.iloc[i]),
+                                  vintage=vintage, reach_asset=reach.get(i),
+                                  population_known=population_known),
         }
         rate = survey_rate(row)
         if rate is not None:
             prop["s"] = survey_bin(float(rate))
-            prop["sp"] = survey_popup_html(tract_id, rate, row["survey_respondents"])
+            prop["sp"] = survey_popup_html(heading, rate, row["survey_respondents"])
         elif bool(row.get("survey_suppressed", False)):
             prop["s"] = len(SURVEY_COLOURS)
-            prop["sp"] = survey_popup_html(tract_id, None, None)
+            prop["sp"] = survey_popup_html(heading, None, None)
         told = stories.get(str(tract_id))
         if told:
-            prop["st"] = stories_popup_html(tract_id, told)
+            prop["st"] = stories_popup_html(heading, told)
         props.append(prop)
     return props
 
@@ -154,14 +212,35 @@ def tract_collection(tracts: gpd.GeoDataFrame, props: list[dict[str, Any]]) -> d
 
 
 # ------------------------------------------------------------------------------------- layers
+def _patterns() -> list[tuple[str, str]]:
+    """(colour, pattern) of every patterned fill the tract layers use."""
+    fills = [(CLASS_COLOURS[c], CLASS_PATTERNS[c]) for c in CLASSES if c in CLASS_PATTERNS]
+    fills += [(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS[n]) for n, a in bivariate_cells()
+              if n in BIVARIATE_PATTERNS]
+    return fills
+
+
 def _class_layer(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, Any]) -> LayerWithLegend:
-    colours = json.dumps([CLASS_COLOURS[c] for c in CLASSES])
+    fills = fill_js([(CLASS_COLOURS[c], CLASS_PATTERNS.get(c)) for c in CLASSES])
     layer = TractLayer(
         "Tract classification", filter_js="true", popup_key="p", tooltip=True,
-        style_js=f"{{fillColor: {colours}[f.properties.c], color: '#444', weight: 0.5, "
+        style_js=f"{{fillColor: {fills}[f.properties.c], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.6}")
-    counts = tracts["desert_class"].value_counts().to_dict()
-    return layer, "Tract classification", class_legend_html(counts, definitions_for(thresholds))
+    assessed = need_assessed(tracts)
+    return layer, "Tract classification", class_legend_html(
+        class_counts(tracts), definitions_for(thresholds, assessed), assessed)
+
+
+def _bivariate_layer(tracts: gpd.GeoDataFrame) -> LayerWithLegend:
+    fills = fill_js([(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS.get(n))
+                     for n, a in bivariate_cells()]
+                    + [(CLASS_COLOURS["insufficient_data"], None)])
+    layer = TractLayer(
+        "Need × access (3×3)", filter_js="true", popup_key="p", tooltip=True, show=False,
+        style_js=f"{{fillColor: {fills}[f.properties.b], color: '#444', weight: 0.5, "
+                 "fillOpacity: 0.75}")
+    return layer, "Need × access", bivariate_legend_html(bivariate_counts(tracts),
+                                                         need_assessed(tracts))
 
 
 def _density_layer(values: np.ndarray, grid: Grid, crs: Any, bandwidth_m: float | None
@@ -183,7 +262,8 @@ def _asset_layers(assets: gpd.GeoDataFrame) -> tuple[list[LayerWithLegend], list
         name = type_label(asset_type)
         label = esc(name)
         icon = icon_html(ASSET_SHAPES[i % len(ASSET_SHAPES)], colour, name[:1])
-        community = bool(group.get("community_reported", pd.Series(False)).all())
+        community = bool(group["community_reported"].all()) if "community_reported" in group \
+            else False
         layer = AssetLayer(f"{icon} {label} ({len(group):,})", asset_marker_data(group, label),
                            icon, colour)
         layers.append((layer, f"Assets: {label}",
@@ -254,42 +334,52 @@ def _base_map(tracts: gpd.GeoDataFrame, title: str, offline: bool
 
 def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values: np.ndarray,
               grid: Grid, *, id_col: str, title: str, thresholds: Mapping[str, Any],
-              min_respondents: int, region_name: str | None = None,
-              map_config: Mapping[str, Any] | None = None, stories: pd.DataFrame | None = None,
-              bandwidth_m: float | None = None) -> folium.Map:
+              min_respondents: int, map_config: Mapping[str, Any], region_name: str,
+              need: Sequence[Mapping[str, Any]] | None = None, dropped: Sequence[str] = (),
+              stories: pd.DataFrame | None = None, bandwidth_m: float | None = None
+              ) -> folium.Map:
     """Assemble the folium map.
 
     `thresholds` are the classification settings (named in the popups' "why" lines, the class
     definitions and the About panel); `min_respondents` is the survey's suppression threshold.
-    `map_config` is the region's `map` section (about, credit, method_url, vintage, sources,
-    offline; absent keys read as empty, offline as true). `stories` (columns `id_col`,
-    ``"story"``: consented, redacted text) adds a stories layer. `bandwidth_m` (the density's
-    kernel radius) is named in the density legend.
+    `map_config` is the region's validated `map` section (about, credit, method_url, vintage,
+    sources, offline, bivariate); `region_name` the place named in the map's sentences. `need`
+    (the region's `tracts.need`) is named in the About panel; without need data (`need_level`
+    all `not_assessed`) the legend and About panel say so and how to add it. `dropped`:
+    sentences on listed sites not counted (:func:`.legends.dropped_sites`). `stories` (columns
+    `id_col`, ``"story"``: consented, redacted text) adds a stories layer. `bandwidth_m` (the
+    density's kernel radius) is named in the density legend. `assets`: as displayed, in any CRS.
     """
-    cfg = dict(map_config or {})
-    region_name = cfg.get("region_name") or region_name or title
-    fmap, tiles = _base_map(tracts, title, offline=cfg.get("offline", True))
+    cfg = map_config
+    fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
     tract_stories = stories_by_tract(stories, id_col)
-    props = tract_properties(tracts, id_col, thresholds=thresholds,
-                             vintage=cfg.get("vintage", ""), stories=tract_stories)
+    props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
+                             stories=tract_stories,
+                             reach=reach_assets(tracts, assets, thresholds))
+    fmap.add_child(Script("patterns.js", patterns=[
+        {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
+        for colour, pattern in _patterns()]), name="aid_patterns")
     fmap.add_child(Script("tracts_data.js", data=tract_collection(tracts, props)),
                    name="aid_tracts")
 
     asset_layers, asset_counts = _asset_layers(assets)
-    layers = [_class_layer(tracts, thresholds),
-              _density_layer(density_values, grid, tracts.crs, bandwidth_m), *asset_layers]
+    layers = [_class_layer(tracts, thresholds)]
+    if cfg["bivariate"]:
+        layers.append(_bivariate_layer(tracts))
+    layers += [_density_layer(density_values, grid, tracts.crs, bandwidth_m), *asset_layers]
     if any("s" in p for p in props):
         layers.append(_survey_layer(min_respondents))
     if tract_stories:
         layers.append(_story_layer())
     _add_layers_and_legends(fmap, layers)
 
-    sources = list(cfg.get("sources") or [])
+    sources = list(cfg["sources"])
     if not sources:
         sources = [{"name": s} for s in sorted(assets["source"].dropna().unique())]
     panel = about_html(title=title, region_name=region_name, asset_counts=asset_counts,
-                       thresholds=thresholds, method_url=cfg.get("method_url", ""),
-                       about=cfg.get("about", ""), sources=sources, credit=cfg.get("credit", ""))
+                       thresholds=thresholds, method_url=cfg["method_url"], about=cfg["about"],
+                       sources=sources, credit=cfg["credit"], need=need,
+                       assessed=need_assessed(tracts), dropped=dropped)
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     LayerControl(collapsed=False, position="topright").add_to(fmap)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,14 +28,19 @@ def source_labels(map_config: Mapping[str, Any], assets: Sequence[Mapping[str, A
 def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              tract_id: str, classification: Mapping[str, Any], min_respondents: int,
              privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
-             density_path: str, out_html: str, stories: pd.DataFrame | None = None,
-             stories_path: str | None = None) -> None:
+             density_path: str, out_html: str, need: Sequence[Mapping[str, Any]] | None = None,
+             asset_counts_path: str | None = None, asset_rejects_path: str | None = None,
+             stories: pd.DataFrame | None = None, stories_path: str | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
+    `need` (the region's `tracts.need`) is named in the About panel. The asset stage's counts
+    (`asset_counts_path`: counts_assets.json) and rejects (`asset_rejects_path`:
+    rejects_assets.csv) tell the About panel how many listed sites are not counted and why.
     `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
     redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
     """
     from aiddeserts.maps import webmap
+    from aiddeserts.maps.legends import dropped_sites
     from aiddeserts.privacy.rules import assets_for_display
 
     tracts = read_gpkg(tracts_path)
@@ -41,11 +48,17 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
     values, grid, _ = read_geotiff(density_path)
     if stories is None and stories_path:
         stories = pd.read_csv(stories_path, dtype=str, keep_default_na=False)
+    counts = (json.loads(Path(asset_counts_path).read_text(encoding="utf-8"))
+              if asset_counts_path else None)
+    rejects = (pd.read_csv(asset_rejects_path, dtype={"source": str, "reason": str,
+                                                      "action": str})
+               if asset_rejects_path else None)
     fmap = webmap.build_map(tracts, assets, values, grid, id_col=tract_id,
                             title=map_title(title, map_config, region_name),
-                            region_name=map_config.get("region_name", region_name),
+                            region_name=map_config.get("region_name") or region_name,
                             map_config=map_config, thresholds=classification,
-                            min_respondents=min_respondents, stories=stories,
+                            min_respondents=min_respondents, need=need,
+                            dropped=dropped_sites(counts, rejects), stories=stories,
                             bandwidth_m=read_density_tags(density_path)[1])
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
@@ -54,14 +67,15 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
 def make_figure(region_name: str, title: str | None, map_config: Mapping[str, Any],
                 assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
                 tracts_path: str, out_png: str, out_pdf: str) -> None:
-    """The static classification map (PNG for screens, PDF for print)."""
+    """The static classification map (PNG for screens, PDF for print); without need data it
+    says need was not assessed and how to add it."""
     from aiddeserts.maps import figure
-    from aiddeserts.method.classify import class_definitions
+    from aiddeserts.maps.legends import definitions_for, need_assessed
 
     tracts = read_gpkg(tracts_path)
+    assessed = need_assessed(tracts)
     fig = figure.classification_figure(
         tracts, title=map_title(title, map_config, region_name),
         sources=source_labels(map_config, assets), credit=map_config["credit"],
-        definitions=class_definitions(classification["catchment_m"],
-                                      classification["far_rural_m"]))
+        definitions=definitions_for(classification, assessed), assessed=assessed)
     figure.save_figure(fig, out_png, out_pdf)
