@@ -112,7 +112,8 @@ def bench_network(repeats: int, target: Callable, absolute: Callable, info: Call
         info("network: pandana", "not installed (pip install pandana): its rows are skipped")
 
     # Helsinki: parse the real extract, cache it, reload.
-    t_read, helsinki = timed(lambda: read_osm(HELSINKI, "EPSG:3067"), repeats)
+    t_read, helsinki = timed(lambda: read_osm(HELSINKI, "EPSG:3067", mode="walk", bounds=None,
+                                              margin_m=2000.0), repeats)
     cache = Path("/tmp") / "aiddeserts-bench-helsinki.npz"
     t_save, _ = timed(lambda: save_network(helsinki, cache), repeats)
     t_load, _ = timed(lambda: load_network(cache), repeats)

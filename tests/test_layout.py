@@ -62,15 +62,17 @@ def test_editing_the_bandwidth_reruns_density_and_after_never_ingest(built_regio
 
 
 # ------------------------------------------------------------------------ defaults, once
-def schema_keys_with_defaults() -> set[str]:
-    keys: set[str] = set()
+def schema_defaults_by_key() -> dict[str, list]:
+    """Every schema property with a default: its name → the defaults it has (a name may occur in
+    several sections)."""
+    found: dict[str, list] = {}
 
     def walk(node):
         if isinstance(node, dict):
             for name, prop in (node.get("properties") or {}).items():
                 if isinstance(prop, dict) and "default" in prop and prop["default"] not in (
                         None, {}, [], ""):
-                    keys.add(name)
+                    found.setdefault(name, []).append(prop["default"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -78,13 +80,13 @@ def schema_keys_with_defaults() -> set[str]:
                 walk(value)
 
     walk(load_schema())
-    return keys
+    return found
 
 
-def test_code_repeats_no_schema_default():
-    """No `x.get("<schema key>", <default>)` and no `<schema key>=<literal>` parameter default in
-    the package: code reads validated config, whose defaults come from the schema alone."""
-    keys = schema_keys_with_defaults()
+def code_defaults() -> list[tuple[Path, int, str, object]]:
+    """`x.get("<schema key>", <literal>)` calls and `<schema key>=<literal>` parameter defaults
+    in the package: (file, line, key, the literal)."""
+    keys = schema_defaults_by_key()
     found = []
     for path in sorted((REPO / "src" / "aiddeserts").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -94,7 +96,8 @@ def test_code_repeats_no_schema_default():
                     and isinstance(node.args[0], ast.Constant) and node.args[0].value in keys
                     and not (isinstance(node.args[1], ast.Constant)
                              and node.args[1].value is None)):
-                found.append(f"{path.name}:{node.lineno} .get({node.args[0].value!r}, ...)")
+                value = node.args[1].value if isinstance(node.args[1], ast.Constant) else ...
+                found.append((path, node.lineno, node.args[0].value, value))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 args = node.args.args + node.args.kwonlyargs
                 defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
@@ -102,8 +105,24 @@ def test_code_repeats_no_schema_default():
                 for arg, default in zip(args, defaults, strict=True):
                     if (arg.arg in keys and isinstance(default, ast.Constant)
                             and default.value is not None):
-                        found.append(f"{path.name}:{node.lineno} {node.name}({arg.arg}=...)")
-    assert not found, "defaults repeated from the schema: " + "; ".join(found)
+                        found.append((path, node.lineno, arg.arg, default.value))
+    return found
+
+
+def test_code_repeats_no_schema_default():
+    """Code that reads config (stages, io, maps, privacy, config...) has no default of a schema
+    key: it reads validated config, whose defaults come from the schema alone. The pure method
+    kernels (method/) may keep a keyword default for direct use, but never one that differs
+    from the schema's."""
+    keys = schema_defaults_by_key()
+    method = REPO / "src" / "aiddeserts" / "method"
+    repeated = [f"{p.relative_to(REPO)}:{line} {key}" for p, line, key, _ in code_defaults()
+                if method not in p.parents]
+    assert not repeated, "defaults repeated from the schema: " + "; ".join(repeated)
+    differing = [f"{p.relative_to(REPO)}:{line} {key}={value!r} (schema: {keys[key]})"
+                 for p, line, key, value in code_defaults()
+                 if method in p.parents and value not in keys[key]]
+    assert not differing, "defaults that differ from the schema: " + "; ".join(differing)
 
 
 # ------------------------------------------------------------------ one disclosure path

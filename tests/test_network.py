@@ -40,7 +40,7 @@ CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
 
 @pytest.fixture(scope="module")
 def helsinki() -> net.Network:
-    return read_osm(HELSINKI, CRS)
+    return read_osm(HELSINKI, CRS, mode="walk", bounds=None, margin_m=2000.0)
 
 
 def independent_graph(path: Path) -> nx.Graph:
@@ -66,7 +66,7 @@ def independent_graph(path: Path) -> nx.Graph:
 # --- the reader -------------------------------------------------------------------------------
 
 def test_walk_rules_on_hand_written_xml():
-    graph = read_osm(RULES, CRS)
+    graph = read_osm(RULES, CRS, mode="walk", bounds=None, margin_m=2000.0)
     ways = sorted(set((graph.node_id // 10).tolist()))
     # footway, residential, steps, trunk with sidewalks, private service open to feet,
     # cycleway with foot=designated, pedestrian, and the clipped footway.
@@ -107,17 +107,18 @@ def test_pbf_and_xml_give_the_same_graph(helsinki, tmp_path):
     with osmium.SimpleWriter(str(xml)) as writer:
         for obj in osmium.FileProcessor(str(HELSINKI)):
             writer.add(obj)
-    from_xml = read_osm(xml, CRS)
+    from_xml = read_osm(xml, CRS, mode="walk", bounds=None, margin_m=2000.0)
     for name in ("x", "y", "indptr", "indices", "length", "node_id"):
         assert np.array_equal(getattr(from_xml, name), getattr(helsinki, name)), name
 
 
 def test_cache_roundtrip_is_byte_identical(helsinki, tmp_path):
-    first = build_network(HELSINKI, CRS, tmp_path / "a.npz")
+    first = build_network(HELSINKI, CRS, tmp_path / "a.npz", mode="walk", bounds=None, margin_m=2000.0)
     loaded = load_network(tmp_path / "a.npz")
     save_network(loaded, tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    build_network(HELSINKI, CRS, tmp_path / "c.npz")  # a rebuild: the same bytes
+    # A rebuild: the same bytes.
+    build_network(HELSINKI, CRS, tmp_path / "c.npz", mode="walk", bounds=None, margin_m=2000.0)
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "c.npz").read_bytes()
     assert loaded.crs == first.crs and loaded.meta == {"mode": "walk", "source": HELSINKI.name}
     for name in ("x", "y", "indptr", "indices", "length", "node_id"):
@@ -128,7 +129,7 @@ def test_cache_roundtrip_is_byte_identical(helsinki, tmp_path):
 def test_bounds_keep_the_edges_near_the_region(helsinki):
     cx, cy = np.median(helsinki.x), np.median(helsinki.y)
     box = (cx - 200, cy - 200, cx + 200, cy + 200)
-    crop = read_osm(HELSINKI, CRS, bounds=box, margin_m=50.0)
+    crop = read_osm(HELSINKI, CRS, mode="walk", bounds=box, margin_m=50.0)
     assert 0 < crop.n_nodes < helsinki.n_nodes / 2
     rows = np.repeat(np.arange(crop.n_nodes), np.diff(crop.indptr))
     near = ((crop.x >= box[0] - 50) & (crop.x <= box[2] + 50)
@@ -148,18 +149,18 @@ def test_bounds_keep_the_edges_near_the_region(helsinki):
 
 def test_reader_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        read_osm(tmp_path / "none.osm.pbf", CRS)
+        read_osm(tmp_path / "none.osm.pbf", CRS, mode="walk", bounds=None, margin_m=2000.0)
     with pytest.raises(InputError, match="not projected"):
-        read_osm(RULES, "EPSG:4326")
+        read_osm(RULES, "EPSG:4326", mode="walk", bounds=None, margin_m=2000.0)
     with pytest.raises(InputError, match="mode"):
-        read_osm(RULES, CRS, mode="drive")
+        read_osm(RULES, CRS, mode="drive", bounds=None, margin_m=2000.0)
     empty = tmp_path / "buildings.osm"
     empty.write_text('<?xml version="1.0"?>\n<osm version="0.6">\n'
                      '<node id="1" lat="60.17" lon="24.94"/><node id="2" lat="60.171" lon="24.94"/>\n'
                      '<way id="1"><nd ref="1"/><nd ref="2"/><tag k="building" v="yes"/></way>\n'
                      '</osm>\n', encoding="utf-8")
     with pytest.raises(InputError, match="no walkable streets"):
-        read_osm(empty, CRS)
+        read_osm(empty, CRS, mode="walk", bounds=None, margin_m=2000.0)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a network cache"):
@@ -456,15 +457,15 @@ def test_retrieve_osm_caches_retries_and_records(extract_server, tmp_path):
     assert rows[0]["sha256"] == hashlib.sha256(HELSINKI.read_bytes()).hexdigest()
     assert retrieve_osm(settings, dest, versions) == dest  # cached: no request, no new row
     assert len(extract_server.requests) == 3 and len(versions.read_text().splitlines()) == 2
-    assert read_osm(dest, CRS).n_nodes > 5000
+    assert read_osm(dest, CRS, mode="walk", bounds=None, margin_m=2000.0).n_nodes > 5000
 
 
 def test_retrieve_osm_rejects_what_is_not_osm(extract_server, tmp_path):
     with pytest.raises(InputError, match="not an OpenStreetMap extract"):
-        retrieve_osm({"url": f"{extract_server.url}/error.osm.pbf", "retries": 0},
+        retrieve_osm({"url": f"{extract_server.url}/error.osm.pbf", "retries": 0, "backoff_s": 0},
                      tmp_path / "e.osm.pbf", tmp_path / "v.csv")
     with pytest.raises(InputError, match="HTTP 404"):
-        retrieve_osm({"url": f"{extract_server.url}/missing.osm.pbf", "retries": 0},
+        retrieve_osm({"url": f"{extract_server.url}/missing.osm.pbf", "retries": 0, "backoff_s": 0},
                      tmp_path / "m.osm.pbf", tmp_path / "v.csv")
     with pytest.raises(InputError, match="needs a url"):
         retrieve_osm({}, tmp_path / "n.osm.pbf")

@@ -638,7 +638,7 @@ def test_dropped_sites_are_said_in_the_about_panel():
 def test_make_map_reads_the_asset_counts_and_rejects(tmp_path):
     """The stage reads counts_assets.json and rejects_assets.csv as ingest writes them."""
     from aiddeserts.io.files import write_csv, write_geotiff, write_gpkg, write_json
-    from aiddeserts.io.ingest import count_rows, make_rejects
+    from aiddeserts.io.rejects import count_rows, make_rejects
     from aiddeserts.stages.maps import make_map
 
     tracts, assets, values, grid = tiny_inputs()

@@ -75,9 +75,8 @@ def _osmium():
     return osmium
 
 
-def read_osm(path: str | Path, crs: str, mode: str = "walk",
-             bounds: tuple[float, float, float, float] | None = None,
-             margin_m: float = 2000.0) -> Network:
+def read_osm(path: str | Path, crs: str, mode: str,
+             bounds: tuple[float, float, float, float] | None, margin_m: float) -> Network:
     """The walking graph of an OSM extract (``.osm.pbf`` or ``.osm`` XML), nodes in `crs`.
 
     With `bounds` (minx, miny, maxx, maxy in `crs`, e.g. the tracts' total bounds), only edges
@@ -207,9 +206,8 @@ def load_network(path: str | Path) -> Network:
     return network
 
 
-def build_network(osm_path: str | Path, crs: str, dest: str | Path, mode: str = "walk",
-                  bounds: tuple[float, float, float, float] | None = None,
-                  margin_m: float = 2000.0) -> Network:
+def build_network(osm_path: str | Path, crs: str, dest: str | Path, mode: str,
+                  bounds: tuple[float, float, float, float] | None, margin_m: float) -> Network:
     """Read an extract and write its cache file (the Snakemake rule's body): `crs` the working
     CRS, `bounds` the tracts' total bounds in it (see :func:`read_osm`)."""
     network = read_osm(osm_path, crs, mode, bounds, margin_m)

@@ -344,7 +344,7 @@ def _estimates(cells: Sequence[Mapping[str, Sequence[int]] | None],
 
 def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Sequence[Question],
                    *, id_col: str, region: str, epsilon: float, epsilon_lifetime: float,
-                   ledger_path: str | Path, min_respondents: int = 11,
+                   ledger_path: str | Path, min_respondents: int,
                    published: Mapping[str, Any] | None = None,
                    seed_material: bytes | str = b"", reuse: str = "region",
                    margin_z: float = 0.0) -> SurveyRelease:
