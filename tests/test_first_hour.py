@@ -102,3 +102,27 @@ def test_retrieve_takes_a_list_of_counties(tiny_region):
     config = copy.deepcopy(tiny_region)
     config["regions"]["tiny"]["retrieve"] = {"state": "27", "county": ["053", "123"]}
     assert validate_config(config)["regions"]["tiny"]["retrieve"]["county"] == ["053", "123"]
+
+
+def test_rejects_name_the_dropped_site_but_never_a_hidden_one(tmp_path):
+    """An organizer finds a dropped row by its name (source, row, name, reason); a hidden or
+    approximate asset's name never reaches rejects.csv."""
+    import pandas as pd
+    from conftest import X0, Y0, asset_region, grid_tracts, points_lonlat
+
+    from aiddeserts.io.assets import read_assets
+
+    inside = [(X0 + 500, Y0 + 500), (X0 + 1500, Y0 + 500)]
+    outside = [(X0 - 5000, Y0), (X0 - 6000, Y0)]
+    lat, lon = points_lonlat(inside + outside)
+    pd.DataFrame({"lat": lat, "lon": lon,
+                  "site": ["Corner Fridge", "Free Store", "Far Fridge", "Secret Shelter"],
+                  "vis": ["", "", "public", "hidden"]}).to_csv(tmp_path / "a.csv", index=False)
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "site",
+                           "visibility": "vis"})
+    assets, rejects, _ = read_assets(region, grid_tracts())
+    assert len(assets) == 2
+    dropped = rejects.set_index("row")
+    assert dropped.loc[3, "name"] == "Far Fridge" and "outside" in dropped.loc[3, "reason"]
+    assert dropped.loc[4, "name"] == ""  # hidden: never named
+    assert "Secret Shelter" not in rejects.to_csv()

@@ -54,6 +54,28 @@ def asset_capacity(attrs: pd.DataFrame, source: Mapping[str, Any]) -> np.ndarray
     return values.to_numpy(dtype=float)
 
 
+def _with_names(rejects: pd.DataFrame, table: pd.DataFrame, source: Mapping[str, Any]
+                ) -> pd.DataFrame:
+    """`rejects` of an asset source with the row's `name`, so an organizer finds it without
+    opening the file by record number; blank for rows that are not public (a hidden or
+    approximate asset's name is never published)."""
+    if rejects.empty or not source.get("name") or source["name"] not in table.columns:
+        return rejects
+    by_row = table.set_index("row")
+    rows = rejects["row"].dropna().astype(int)
+    rows = rows[rows.isin(by_row.index)]
+    names = by_row.loc[rows, source["name"]].astype("string").fillna("").str.strip()
+    if source.get("visibility") and source["visibility"] in by_row.columns:
+        shown = by_row.loc[rows, source["visibility"]].astype("string").fillna("").str.strip()
+        names = names.where(shown.str.lower().isin(["", "public"]), "")
+    elif source["visibility_value"] != "public":
+        names[:] = ""
+    out = rejects.copy()
+    out["name"] = pd.Series("", index=out.index, dtype="string")
+    out.loc[rows.index, "name"] = names.to_numpy()
+    return out
+
+
 def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
     """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
@@ -95,7 +117,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         points["community_reported"] = bool(source["community_reported"])
         points["_source_name"] = name
         kept.append(points)
-        rejects += [bad, outside]
+        rejects += [_with_names(r, table, source) for r in (bad, outside)]
     assets = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), geometry="geometry",
                               crs=tracts.crs)
     if len(assets):
@@ -103,7 +125,11 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         for name in read:
             mine = duplicated & (assets["_source_name"] == name).to_numpy()
             mine_reasons = [r for r, m in zip(reasons, mine[duplicated], strict=True) if m]
-            rejects.append(make_rejects(name, assets.loc[mine, "row"].tolist(), mine_reasons))
+            dropped = make_rejects(name, assets.loc[mine, "row"].tolist(), mine_reasons)
+            public = (assets.loc[mine, "visibility"] == "public").to_numpy()
+            dropped["name"] = pd.Series(np.where(public, assets.loc[mine, "name"], ""),
+                                        dtype="string")
+            rejects.append(dropped)
         assets = assets.loc[~duplicated].reset_index(drop=True)
     if assets.empty:
         raise InputError("no asset of any source lies inside the study area.",

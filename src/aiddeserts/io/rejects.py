@@ -5,7 +5,8 @@ silently dropped. `action` is `dropped` (the row is not used), `repaired` (kept 
 e.g. swapped lat/lon, restored GEOID zeros, geometry fixed with make_valid), `flagged` (kept
 unchanged but worth a look, e.g. zero population) or `note` (about the whole file, row blank:
 e.g. read as Latin-1). Row numbers are 1-based data rows (header rows are not counted). Rejects
-never carry a row's content, which may be personal.
+never carry a row's content, which may be personal — except a public asset's name (`name`,
+added by the asset reader), so an organizer finds the row.
 """
 
 from __future__ import annotations

@@ -20,8 +20,13 @@ def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any]
     counts: dict[str, Any] = {}
     for path in counts_paths:
         counts.update(read_json(path))
-    rejects = pd.concat([pd.read_csv(p, dtype={"source": str, "reason": str})
+    rejects = pd.concat([pd.read_csv(p, dtype={"source": str, "reason": str, "name": str},
+                                     keep_default_na=False, na_values={"row": [""]})
                          for p in rejects_paths], ignore_index=True)
+    # `name`: an asset row's public name (blank elsewhere), so the row is found without
+    # opening the file by record number.
+    rejects["name"] = rejects["name"].fillna("") if "name" in rejects else ""
+    rejects = rejects[["source", "row", "name", "reason", "action"]]
     tracts = read_gpkg(tracts_path)
     classes = tracts["desert_class"].value_counts()
     write_csv(rejects, out_rejects)
