@@ -126,3 +126,28 @@ def test_rejects_name_the_dropped_site_but_never_a_hidden_one(tmp_path):
     assert dropped.loc[3, "name"] == "Far Fridge" and "outside" in dropped.loc[3, "reason"]
     assert dropped.loc[4, "name"] == ""  # hidden: never named
     assert "Secret Shelter" not in rejects.to_csv()
+
+
+def test_check_before_retrieving_says_to_run_first(tmp_path):
+    from test_cli import aiddeserts, write_config
+
+    config = {"regions": {"mpls": {
+        "retrieve": {"state": "27", "county": ["053", "123"]},
+        "tracts": {"path": "data/raw/mpls/retrieved/tracts.zip", "id": "GEOID"},
+        "assets": {"path": "sites.csv"}}}}
+    cfg = write_config(tmp_path, config)
+    result = aiddeserts(tmp_path, "check", "--configfile", str(cfg))
+    assert result.returncode == 3
+    assert "not downloaded yet" in result.stdout and "aiddeserts run" in result.stdout
+
+
+def test_every_missing_need_or_population_column_is_named_at_once(tmp_path, tiny_region):
+    from aiddeserts.io.tracts import load_tracts
+
+    tracts = copy.deepcopy(tiny_region["regions"]["tiny"]["tracts"])
+    tracts.update(population="popp", need=[{"column": "povrty", "higher_is_worse": True}])
+    with pytest.raises(Exception) as info:
+        load_tracts(tracts)
+    message = str(info.value)
+    assert "'popp' (did you mean 'pop'?)" in message and "'povrty'" in message
+    assert "retrieve" in message and "leave the keys out" in message

@@ -95,6 +95,7 @@ def test_sigterm_stops_snakemake_too_and_the_next_run_completes(tmp_path, tiny_r
     again = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
     assert again.returncode == 0, again.stderr[-3000:]  # not "another run is working" (5)
     assert (work / "outputs" / "tiny" / "map.html").exists()
+    assert f"Map of tiny: {work / 'outputs' / 'tiny' / 'map.html'}" in again.stdout
     assert before != snapshot(work)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
@@ -42,6 +43,15 @@ def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: Te
 def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:
     """Validate one region's inputs as the pipeline would; raise the first InputError."""
     print(f"region {name}:", file=out)
+    if region.get("retrieve"):
+        attributes = region["tracts"].get("attributes") or {}
+        for key, path in (("tracts.path", region["tracts"]["path"]),
+                          ("tracts.attributes.path", attributes.get("path"))):
+            if path and not Path(path).exists():
+                raise InputError(f"not downloaded yet ({key}).", path=path,
+                                 fix="run `aiddeserts run` (or `snakemake retrieve_tracts "
+                                 "retrieve_acs`) first: the region's `retrieve` config downloads "
+                                 "it; then check again.")
     tracts, rejects, read = load_tracts(region["tracts"])
     crs = working_crs(tracts, region.get("working_crs"))
     for source, n in read.items():
