@@ -127,3 +127,58 @@ def test_a_survey_answer_equal_to_public_text_cannot_block_publication(tmp_path,
     # The other respondents' names are still looked for.
     checked = summary["privacy"]["personal_values_checked"]
     assert checked["personal value from survey column 'name'"] == len(survey) - 2
+
+
+def test_numbers_as_people_type_them_are_read_and_listed(tmp_path, tiny_region):
+    """$1,234, 12% and 1 234 in a need column are read as the numbers they show (repaired,
+    listed in rejects), not dropped."""
+    import geopandas as gpd
+
+    from aiddeserts.io.tracts import load_tracts
+
+    tracts = gpd.read_file(tiny_region["regions"]["tiny"]["tracts"]["path"])
+    tracts["poverty"] = tracts["poverty"].astype(str)
+    tracts["pop"] = tracts["pop"].astype(str)
+    tracts.loc[0, "poverty"] = "12%"
+    tracts.loc[1, "pop"] = "1 234"
+    tracts.loc[2, "poverty"] = "$1,234"
+    path = tmp_path / "typed.gpkg"
+    tracts.to_file(path)
+    config = {**tiny_region["regions"]["tiny"]["tracts"], "path": str(path)}
+    frame, rejects, _ = load_tracts(config)
+    assert frame["poverty"].iloc[0] == 12.0 and frame["pop"].iloc[1] == 1234.0
+    assert frame["poverty"].iloc[2] == 1234.0
+    repaired = rejects[rejects["action"] == "repaired"]
+    assert len(repaired) == 3 and repaired["reason"].str.contains("formatted number").all()
+
+
+def test_unreadable_and_directory_inputs_are_clear_errors(tmp_path, tiny_region):
+    from aiddeserts.io.readers import check_exists
+
+    folder = tmp_path / "sites.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="directory, not a file"):
+        check_exists(folder)
+    if os.geteuid() != 0:  # root reads every file
+        locked = tmp_path / "locked.csv"
+        locked.write_text("a,b\n1,2\n")
+        locked.chmod(0)
+        with pytest.raises(InputError, match="permission denied"):
+            check_exists(locked)
+
+
+def test_a_source_that_keeps_nothing_is_never_a_pass(tmp_path, tiny_region):
+    import pandas as pd
+
+    bad = tmp_path / "pantries.csv"
+    pd.DataFrame({"lat": ["40°42′N"] * 5, "lon": ["74°00′W"] * 5,
+                  "name": [f"Pantry {k}" for k in range(5)]}).to_csv(bad, index=False)
+    config = copy.deepcopy(tiny_region)
+    region = config["regions"]["tiny"]
+    region["assets"] = [region["assets"], {"path": str(bad), "name": "name"}]
+    work = tmp_path / "run"
+    cfg = write_config(work, config)
+    result = aiddeserts(work, "check", "--configfile", str(cfg))
+    assert result.returncode == 3, result.stdout
+    assert "keeps 0 of 5 rows" in result.stdout
+    assert "all inputs pass" not in result.stdout

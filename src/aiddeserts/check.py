@@ -38,6 +38,26 @@ def _summarise(kind: str, counts: dict[str, Any], rejects: pd.DataFrame, out: Te
         where = (f"rows {', '.join(map(str, numbers[:10]))}" + (" ..." if len(numbers) > 10
                                                                 else "")) if numbers else "file"
         print(f"    {action}: {source}: {reason} ({len(rows)}x; {where})", file=out)
+    require_rows_kept(counts, rejects)
+
+
+def require_rows_kept(counts: dict[str, Any], rejects: pd.DataFrame) -> None:
+    """No silent zero: a source that keeps no row, or drops most of its rows for a reason other
+    than lying outside the study area (an expected loss for a statewide list), is no pass."""
+    for source, n in counts.get("sources", {}).items():
+        if n["read"] == 0:
+            continue
+        mine = rejects[(rejects["source"] == source) & (rejects["action"] == "dropped")]
+        inside = mine[~mine["reason"].str.startswith("outside")]
+        if n["kept"] == 0 or len(inside) > n["read"] / 2:
+            top = inside["reason"].value_counts() if len(inside) else mine["reason"].value_counts()
+            reason = top.index[0] if len(top) else "see above"
+            raise InputError(f"{source.split(':', 1)[-1]} keeps {n['kept']} of {n['read']} rows "
+                             f"(most dropped: {reason}, {int(top.iloc[0]) if len(top) else 0}x).",
+                             path=source.split(":", 1)[-1],
+                             fix="fix the rows as the reason says (the report above lists them), "
+                             "or point the config at the right columns; a source that keeps "
+                             "nothing would map nothing.")
 
 
 def check_region(name: str, region: dict[str, Any], out: TextIO) -> None:

@@ -106,8 +106,9 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], path: str | Pat
         frame[column] = numbers.to_numpy()
         for i in np.flatnonzero(note.notna().to_numpy()):
             kind = note.iloc[i]
-            text = ("used as its bound" if kind == "top/bottom-coded"
-                    else "treated as missing")
+            text = {"top/bottom-coded": "used as its bound",
+                    "formatted number": "read as the number it shows"}.get(kind,
+                                                                          "treated as missing")
             notes.setdefault(int(i), []).append(f"{kind} value in '{column}' {text}")
     rows = sorted(notes)
     blank_only = [all(n.startswith("blank") for n in notes[r]) for r in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,13 @@ def check_exists(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found.", path=path, fix="check the path in the config.")
+    if path.is_dir() and path.suffix.lower() in {".csv", ".txt", ".json", ".geojson", ".kml",
+                                                 ".kmz", ".zip", ".gpkg", ".shp"}:
+        raise InputError("this is a directory, not a file.", path=path,
+                         fix="give the path of the file inside it.")
+    if not os.access(path, os.R_OK):
+        raise InputError("the file cannot be read (permission denied).", path=path,
+                         fix="let the user running aiddeserts read it (chmod / chown).")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError("file is empty (0 bytes).", path=path, fix="export the data again.")
     return path
@@ -196,9 +204,15 @@ def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     Blank and annotation cells (``-``, ``(X)``, ``N``, ``*****``) and the API's negative sentinel
     values (-666666666 etc.) become NaN; top/bottom-coded ``250,000+`` / ``2,500-`` become their
-    number; thousands separators are dropped. Other text raises ``ValueError(first_bad_index)``.
+    number; thousands separators are dropped, and so are the currency signs, percent signs and
+    digit-group spaces people type ($1,234, 12%, 1 234). Other text raises
+    ``ValueError(first_bad_index)``.
     """
     text = values.astype("string").str.strip().fillna("")
+    # Numbers as people type them in spreadsheets: $1,234, 12%, 1 234 (space or no-break space).
+    typed = text.str.match(r"^[$€£]?\s*-?\d[\d,.\s\u00a0\u202f]*%?$") & text.str.contains(
+        r"[$€£%\s\u00a0\u202f]", regex=True)
+    text = text.where(~typed, text.str.replace(r"[$€£%\s\u00a0\u202f]", "", regex=True))
     notes = pd.Series(pd.NA, index=values.index, dtype="string")
     token = text.str.lower().isin(ACS_MISSING_TOKENS)
     coded = text.str.match(r"^[\d,.]+[+-]$")
@@ -213,6 +227,7 @@ def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     notes[text == ""] = "blank"
     notes[token] = "annotation"
     notes[coded] = "top/bottom-coded"
+    notes[typed] = "formatted number"
     notes[sentinel] = "sentinel"
     return numbers.mask(sentinel), notes
 
