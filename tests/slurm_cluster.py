@@ -2,10 +2,12 @@
 ``slurm-wlm`` and ``munge``, as a small site without an accounting database runs them.
 
 Everything lives in one temporary directory — the munge key and socket, ``slurm.conf``, the state
-and spool directories, the daemons' logs — and the daemons listen on free ports, so the cluster
-touches no system configuration and leaves nothing running: :meth:`SlurmCluster.stop` ends the
-three daemons it started, by their process ids. Client commands (``sbatch``, ``squeue``,
-``scontrol``) find the cluster through ``SLURM_CONF`` in :attr:`SlurmCluster.env`.
+and spool directories, the daemons' logs — and the daemons listen on free ports. Client commands
+(``sbatch``, ``squeue``, ``scontrol``) find the cluster through ``SLURM_CONF`` in
+:attr:`SlurmCluster.env`; the one system file is a symlink ``/etc/slurm/slurm.conf`` to it, made
+only where no SLURM configuration exists: the executor's job step drops ``SLURM_CONF`` before
+its ``srun``, which then reads the default path, as on a real site. :meth:`SlurmCluster.stop`
+ends the three daemons it started, by their process ids, and removes the symlink.
 
 :func:`unavailable` says why a cluster cannot be started here (not root, packages missing and no
 apt-get); under CI (``CI=true``) as root it installs the packages first.
@@ -29,6 +31,8 @@ CLIENTS = ("sbatch", "squeue", "sinfo", "scontrol", "scancel")
 #: status-check delay to use squeue; the tests read finished jobs' requests with scontrol).
 MIN_JOB_AGE_S = 3600
 PARTITION = "debug"
+SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
+TEMP_PREFIX = "aid-slurm-"
 
 
 def in_ci() -> bool:
@@ -57,7 +61,7 @@ def unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the local SLURM cluster runs its daemons as root (SlurmUser=root); not root"
     if not missing_programs():
-        return None
+        return system_conf_in_use()
     if shutil.which("apt-get") is None:
         return f"{', '.join(missing_programs())} not installed and no apt-get to install " \
                f"{' '.join(PACKAGES)}"
@@ -69,6 +73,20 @@ def unavailable() -> str | None:
         return problem
     if missing_programs():
         return f"installed {' '.join(PACKAGES)} but {', '.join(missing_programs())} still missing"
+    return system_conf_in_use()
+
+
+def system_conf_in_use() -> str | None:
+    """Why /etc/slurm/slurm.conf cannot point at a test cluster: a real configuration, or the
+    live cluster of another test session. A link left by a killed session is not in use."""
+    if not SYSTEM_CONF.is_symlink() and not SYSTEM_CONF.exists():
+        return None
+    if not SYSTEM_CONF.is_symlink() or not os.readlink(SYSTEM_CONF).startswith(
+            os.path.join(tempfile.gettempdir(), TEMP_PREFIX)):
+        return f"{SYSTEM_CONF} is this machine's own SLURM configuration; a test cluster " \
+               "will not replace it"
+    if SYSTEM_CONF.exists():
+        return f"another test cluster is running ({SYSTEM_CONF} -> {os.readlink(SYSTEM_CONF)})"
     return None
 
 
@@ -134,14 +152,21 @@ class SlurmCluster:
 
     @classmethod
     def start(cls, timeout_s: float = 60.0) -> SlurmCluster:
-        root = Path(tempfile.mkdtemp(prefix="aid-slurm-"))  # short: unix socket paths ≤ 107
+        problem = system_conf_in_use()
+        if problem:
+            raise RuntimeError(problem)
+        root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))  # short: unix socket paths ≤ 107
+        root.chmod(0o755)
         for sub in ("munge", "state", "spool", "log"):
-            (root / sub).mkdir(mode=0o700)
+            (root / sub).mkdir(mode=0o755)
         host = socket.gethostname().split(".")[0]
         conf = root / "slurm.conf"
         conf.write_text(slurm_conf(root, host, node_hardware(), free_port(), free_port()))
         cluster = cls(root, {**os.environ, "SLURM_CONF": str(conf)})
         try:
+            SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
+            SYSTEM_CONF.unlink(missing_ok=True)  # only ever a stale link (system_conf_in_use)
+            SYSTEM_CONF.symlink_to(conf)
             cluster._start_daemons(conf, timeout_s)
         except BaseException:
             cluster.stop()
@@ -219,6 +244,8 @@ class SlurmCluster:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=10)
+        if SYSTEM_CONF.is_symlink() and Path(os.readlink(SYSTEM_CONF)) == self.root / "slurm.conf":
+            SYSTEM_CONF.unlink()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> SlurmCluster:

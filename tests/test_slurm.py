@@ -1,0 +1,248 @@
+"""`aiddeserts run --profile slurm` against a real one-node SLURM cluster on localhost.
+
+The cluster (tests/slurm_cluster.py) is a small site's: SlurmUser=root, no accounting database,
+so ``sacct`` does not answer and the profile's ``slurm-status-command: squeue`` is what makes
+the run finish. The test is skipped, with the reason, where no cluster can run (not root, no
+SLURM and no apt-get); under CI (``CI=true``) as root it fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+from slurm_cluster import PARTITION, SlurmCluster, in_ci, unavailable
+
+from aiddeserts import sizing
+
+#: The executor's first status check comes 1 s after a submission instead of its default 40 s
+#: (the only flag the test adds to the profile, to keep the run short; MinJobAge ≥ 3 × 1 s).
+FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "1")
+SUBMITTED = re.compile(r"Job (?P<job>\d+) has been submitted with SLURM jobid (?P<slurm_id>\d+) ")
+FINISHED = re.compile(r"Finished jobid: (?P<job>\d+) \(Rule: (?P<rule>\w+)\)")
+LOCALRULES = re.compile(r"^localrules:(?P<names>(?:[\s,]*\w+)+)", re.MULTILINE)
+#: Manifest fields that record when a run happened, not what it made.
+TIME_KEYS = ("started_utc", "finished_utc")
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[SlurmCluster]:
+    must_run = in_ci() and os.geteuid() == 0
+    give_up = pytest.fail if must_run else pytest.skip
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        give_up("snakemake-executor-plugin-slurm is not installed (pip install -e .[slurm])")
+    reason = unavailable()
+    if reason:
+        give_up(f"no local SLURM cluster: {reason}")
+    try:
+        running = SlurmCluster.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        give_up(f"the local SLURM cluster did not start: {exc}")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def aiddeserts_command(workdir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "aiddeserts.cli", "run", "tiny", "--configfile",
+            str(workdir / "config.yaml"), "-d", str(workdir), *args]
+
+
+def run_env(cluster: SlurmCluster) -> dict[str, str]:
+    return {**cluster.env, "PYTHONPATH": str(REPO / "src")}
+
+
+def aiddeserts_run(cluster: SlurmCluster, workdir: Path, *args: str) -> tuple[int, str]:
+    result = subprocess.run(aiddeserts_command(workdir, *args), capture_output=True, text=True,
+                            env=run_env(cluster), cwd=workdir, timeout=600)
+    return result.returncode, result.stdout + result.stderr
+
+
+def slurm_run(cluster: SlurmCluster, workdir: Path, *args: str) -> tuple[int, str]:
+    return aiddeserts_run(cluster, workdir, "--profile", "slurm", *FAST_STATUS, *args)
+
+
+def local_rules() -> set[str]:
+    """Rules the workflow declares ``localrules:`` (run on the submit host, never submitted)."""
+    names: set[str] = set()
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        for match in LOCALRULES.finditer(path.read_text()):
+            names.update(re.findall(r"\w+", match["names"]))
+    return names
+
+
+def minutes(time_limit: str) -> int:
+    """SLURM's TimeLimit ([D-]HH:MM:SS or MM:SS) in minutes."""
+    days, _, clock = time_limit.rpartition("-")
+    parts = [int(p) for p in clock.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0)
+    hours, mins, secs = parts
+    return (int(days or 0) * 24 + hours) * 60 + mins + (secs > 0)
+
+
+def job_inputs(workdir: Path, env: dict[str, str]) -> dict[str, list[Path]]:
+    """Each rule's input files for the region, from ``snakemake --detailed-summary``."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--detailed-summary", "--cores", "1",
+           "outputs/tiny/manifest.json"]
+    text = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir,
+                          check=True).stdout
+    rows = csv.DictReader(text[text.index("output_file\t"):].splitlines(), delimiter="\t")
+    return {row["rule"]: [workdir / p for p in row["input-file(s)"].split(",") if p]
+            for row in rows}
+
+
+def expected_request(rule: str, inputs: list[Path], config: dict) -> tuple[int, int]:
+    """(MB, minutes) that sizing.py asks for on a first attempt, from the job's input files."""
+    input_mb = sum(p.stat().st_size for p in inputs) / 2**20
+    if rule == "asset_density":
+        density = config["density"]
+        tracts = next(p for p in inputs if p.name == "tracts.gpkg")
+        mem = sizing.density_mem_mb(str(tracts), density["cell_size_m"], density["bandwidth_m"])
+    else:
+        mem = sizing.mem_mb(rule, input_mb)
+    return mem, sizing.runtime_min(rule, input_mb)
+
+
+def published(workdir: Path) -> dict[str, bytes]:
+    """outputs/tiny/, byte for byte; the manifest without the run's start and finish times."""
+    files = {}
+    for path in sorted((workdir / "outputs" / "tiny").iterdir()):
+        data = path.read_bytes()
+        if path.name == "manifest.json":
+            manifest = json.loads(data)
+            for key in TIME_KEYS:
+                manifest.pop(key)
+            data = json.dumps(manifest, sort_keys=True).encode()
+        files[path.name] = data
+    return files
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, str]]:
+    return {str(p.relative_to(directory)): (p.stat().st_mtime_ns,
+                                            hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def slurm_jobs(cluster: SlurmCluster) -> dict[str, str]:
+    """Every job the controller knows (MinJobAge keeps finished ones): id → comment."""
+    out = cluster.run("squeue", "--states=all", "--noheader", "--format=%i|%k").stdout
+    return dict(line.split("|", 1) for line in out.splitlines() if line)
+
+
+def cancel_when_running(cluster: SlurmCluster, rule: str, run: subprocess.Popen,
+                        timeout_s: float = 180) -> str:
+    """Wait for a job of `rule` to start, then have the scheduler cancel it; its SLURM id."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and run.poll() is None:
+        out = cluster.run("squeue", "--states=RUNNING", "--noheader", "--format=%i|%k").stdout
+        for line in out.splitlines():
+            slurm_id, comment = line.split("|", 1)
+            if comment.startswith(f"rule_{rule}_"):
+                assert cluster.run("scancel", slurm_id).returncode == 0
+                return slurm_id
+        time.sleep(0.2)
+    pytest.fail(f"no job of {rule} was seen running (run exited: {run.poll()})")
+
+
+def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region):
+    config = tiny_region
+    local, remote = tmp_path / "local", tmp_path / "slurm"
+    for workdir in (local, remote):
+        workdir.mkdir()
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    env = run_env(cluster)
+    code, log = aiddeserts_run(cluster, local, "--cores", "2")
+    assert code == 0, log[-3000:]
+
+    # 1. Every rule but the local ones ran as a SLURM job, in this working directory.
+    started = time.monotonic()
+    code, log = slurm_run(cluster, remote)
+    elapsed = time.monotonic() - started
+    assert code == 0, log[-4000:] + "\n" + cluster.logs()
+    submitted = {m["job"]: m["slurm_id"] for m in SUBMITTED.finditer(log)}
+    finished = {m["job"]: m["rule"] for m in FINISHED.finditer(log)}
+    local_only = local_rules()
+    assert local_only, "the workflow declares no localrules: the test expects manifest, publish"
+    assert {rule for job, rule in finished.items() if job not in submitted} <= local_only
+    assert set(submitted) == {job for job, rule in finished.items() if rule not in local_only}
+    assert len(submitted) >= 9, log[-3000:]
+
+    # 2. Each job asked SLURM for what sizing.py computes from its input files.
+    inputs = job_inputs(remote, env)
+    for job, slurm_id in submitted.items():
+        rule = finished[job]
+        record = cluster.job(slurm_id)
+        assert record["JobState"] == "COMPLETED", record
+        assert record["Comment"] == f"rule_{rule}_wildcards_tiny"
+        assert record["Partition"] == PARTITION
+        assert Path(record["WorkDir"]) == remote
+        mem, runtime = expected_request(rule, inputs[rule], config)
+        assert (int(record["MinMemoryNode"].rstrip("M")), minutes(record["TimeLimit"])) == (
+            mem, runtime), rule
+    print(f"\nSLURM run: {len(submitted)} jobs in {elapsed:.0f} s "
+          f"({elapsed / len(submitted):.1f} s per job)")
+
+    # 3. The published outputs are the local run's, byte for byte (manifest times aside).
+    assert published(remote) == published(local)
+
+    # 4. A rerun with nothing changed submits no job.
+    jobs_before = slurm_jobs(cluster)
+    code, log = slurm_run(cluster, remote)
+    assert code == 0, log[-3000:]
+    assert "Nothing to be done" in log
+    assert not SUBMITTED.search(log)
+    assert slurm_jobs(cluster) == jobs_before
+
+    # 5. A job the scheduler cancels fails the run and leaves outputs/ as it was...
+    assets = Path(config["regions"]["tiny"]["assets"]["path"])
+    rows = assets.read_text().splitlines(keepends=True)
+    assets.write_text("".join(rows[:-1]))  # one asset fewer: everything from ingest_assets reruns
+    before = snapshot(remote / "outputs")
+    run_log = tmp_path / "cancelled.log"
+    with open(run_log, "w") as out:
+        run = subprocess.Popen(aiddeserts_command(remote, "--profile", "slurm", *FAST_STATUS,
+                                                  "--retries", "0"),
+                               stdout=out, stderr=subprocess.STDOUT, env=env, cwd=remote,
+                               start_new_session=True)
+    try:
+        cancelled = cancel_when_running(cluster, "ingest_assets", run)
+        code = run.wait(timeout=300)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(timeout=30)
+    log = run_log.read_text()
+    assert code == 1, log[-3000:]
+    assert cluster.job(cancelled)["JobState"] == "CANCELLED"
+    assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in log
+    assert "Publishing outputs/tiny/" not in log
+    assert snapshot(remote / "outputs") == before
+
+    # 6. ...and the next run, as a user would start it, recovers: same outputs as a local run.
+    code, log = slurm_run(cluster, remote)
+    assert code == 0, log[-4000:]
+    resubmitted = {m["slurm_id"] for m in SUBMITTED.finditer(log)}
+    assert any(cluster.job(i)["Comment"] == "rule_ingest_assets_wildcards_tiny"
+               for i in resubmitted)
+    code, local_log = aiddeserts_run(cluster, local, "--cores", "2")
+    assert code == 0, local_log[-3000:]
+    assert published(remote) == published(local)
+    manifest = json.loads((remote / "outputs" / "tiny" / "manifest.json").read_text())
+    recorded = {entry["path"]: entry["sha256"] for entry in manifest["inputs"]}
+    assert recorded[str(assets)] == hashlib.sha256(assets.read_bytes()).hexdigest()
