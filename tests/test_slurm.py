@@ -85,14 +85,13 @@ def local_rules() -> set[str]:
     return names
 
 
-def minutes(time_limit: str) -> int:
-    """SLURM's TimeLimit ([D-]HH:MM:SS or MM:SS) in minutes."""
-    days, _, clock = time_limit.rpartition("-")
-    parts = [int(p) for p in clock.split(":")]
-    while len(parts) < 3:
-        parts.insert(0, 0)
-    hours, mins, secs = parts
-    return (int(days or 0) * 24 + hours) * 60 + mins + (secs > 0)
+def slurm_seconds(duration: str) -> int:
+    """A SLURM duration ([D-][HH:]MM:SS, as in TimeLimit and RunTime) in seconds."""
+    days, _, clock = duration.rpartition("-")
+    seconds = 0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + int(part)
+    return int(days or 0) * 86_400 + seconds
 
 
 def job_inputs(workdir: Path, env: dict[str, str]) -> dict[str, list[Path]]:
@@ -107,16 +106,18 @@ def job_inputs(workdir: Path, env: dict[str, str]) -> dict[str, list[Path]]:
             for row in rows}
 
 
-def expected_request(rule: str, inputs: list[Path], config: dict) -> tuple[int, int]:
-    """(MB, minutes) that sizing.py asks for on a first attempt, from the job's input files."""
+def expected_request(rule: str, inputs: list[Path], config: dict, attempt: int = 1
+                     ) -> tuple[int, int]:
+    """(MB, minutes) that sizing.py asks for on `attempt`, from the job's input files."""
     input_mb = sum(p.stat().st_size for p in inputs) / 2**20
     if rule == "asset_density":
         density = config["density"]
         tracts = next(p for p in inputs if p.name == "tracts.gpkg")
-        mem = sizing.density_mem_mb(str(tracts), density["cell_size_m"], density["bandwidth_m"])
+        mem = sizing.density_mem_mb(str(tracts), density["cell_size_m"], density["bandwidth_m"],
+                                    attempt)
     else:
-        mem = sizing.mem_mb(rule, input_mb)
-    return mem, sizing.runtime_min(rule, input_mb)
+        mem = sizing.mem_mb(rule, input_mb, attempt)
+    return mem, sizing.runtime_min(rule, input_mb, attempt)
 
 
 def published(workdir: Path) -> dict[str, bytes]:
@@ -145,19 +146,40 @@ def slurm_jobs(cluster: SlurmCluster) -> dict[str, str]:
     return dict(line.split("|", 1) for line in out.splitlines() if line)
 
 
-def cancel_when_running(cluster: SlurmCluster, rule: str, run: subprocess.Popen,
-                        timeout_s: float = 180) -> str:
-    """Wait for a job of `rule` to start, then have the scheduler cancel it; its SLURM id."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and run.poll() is None:
-        out = cluster.run("squeue", "--states=RUNNING", "--noheader", "--format=%i|%k").stdout
-        for line in out.splitlines():
-            slurm_id, comment = line.split("|", 1)
-            if comment.startswith(f"rule_{rule}_"):
-                assert cluster.run("scancel", slurm_id).returncode == 0
-                return slurm_id
-        time.sleep(0.2)
-    pytest.fail(f"no job of {rule} was seen running (run exited: {run.poll()})")
+def run_and_cancel(cluster: SlurmCluster, workdir: Path, rule: str, *args: str,
+                   log_path: Path, timeout_s: float = 300) -> tuple[int, str, str]:
+    """A SLURM run in which the scheduler cancels the first job of `rule` once it is running:
+    the run's exit code, its output and the cancelled job's id."""
+    with open(log_path, "w") as out:
+        run = subprocess.Popen(aiddeserts_command(workdir, "--profile", "slurm", *FAST_STATUS,
+                                                  *args),
+                               stdout=out, stderr=subprocess.STDOUT, env=run_env(cluster),
+                               cwd=workdir, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        cancelled = None
+        while cancelled is None and run.poll() is None and time.monotonic() < deadline:
+            out = cluster.run("squeue", "--states=RUNNING", "--noheader", "--format=%i|%k").stdout
+            for line in out.splitlines():
+                slurm_id, comment = line.split("|", 1)
+                if comment == f"rule_{rule}_wildcards_tiny":
+                    assert cluster.run("scancel", slurm_id).returncode == 0
+                    cancelled = slurm_id
+            time.sleep(0.2)
+        if cancelled is None:
+            pytest.fail(f"no job of {rule} was seen running:\n{log_path.read_text()[-3000:]}")
+        code = run.wait(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(timeout=30)
+    return code, log_path.read_text(), cancelled
+
+
+def request(record: dict[str, str]) -> tuple[float, float]:
+    """A job's requested memory (MB, MinMemoryNode) and wall time (minutes, TimeLimit)."""
+    number, unit = re.fullmatch(r"([\d.]+)([MGT])", record["MinMemoryNode"]).groups()
+    return (float(number) * 1024 ** "MGT".index(unit), slurm_seconds(record["TimeLimit"]) / 60)
 
 
 def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region):
@@ -192,11 +214,10 @@ def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region)
         assert record["Comment"] == f"rule_{rule}_wildcards_tiny"
         assert record["Partition"] == PARTITION
         assert Path(record["WorkDir"]) == remote
-        mem, runtime = expected_request(rule, inputs[rule], config)
-        assert (int(record["MinMemoryNode"].rstrip("M")), minutes(record["TimeLimit"])) == (
-            mem, runtime), rule
-    print(f"\nSLURM run: {len(submitted)} jobs in {elapsed:.0f} s "
-          f"({elapsed / len(submitted):.1f} s per job)")
+        assert request(record) == expected_request(rule, inputs[rule], config), rule
+    run_s = sum(slurm_seconds(cluster.job(i)["RunTime"]) for i in submitted.values())
+    print(f"\nSLURM run: {len(submitted)} jobs in {elapsed:.0f} s; jobs ran {run_s} s in all "
+          f"({run_s / len(submitted):.1f} s each)")
 
     # 3. The published outputs are the local run's, byte for byte (manifest times aside).
     assert published(remote) == published(local)
@@ -214,32 +235,25 @@ def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region)
     rows = assets.read_text().splitlines(keepends=True)
     assets.write_text("".join(rows[:-1]))  # one asset fewer: everything from ingest_assets reruns
     before = snapshot(remote / "outputs")
-    run_log = tmp_path / "cancelled.log"
-    with open(run_log, "w") as out:
-        run = subprocess.Popen(aiddeserts_command(remote, "--profile", "slurm", *FAST_STATUS,
-                                                  "--retries", "0"),
-                               stdout=out, stderr=subprocess.STDOUT, env=env, cwd=remote,
-                               start_new_session=True)
-    try:
-        cancelled = cancel_when_running(cluster, "ingest_assets", run)
-        code = run.wait(timeout=300)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGTERM)
-            run.wait(timeout=30)
-    log = run_log.read_text()
+    code, log, cancelled = run_and_cancel(cluster, remote, "ingest_assets", "--retries", "0",
+                                          log_path=tmp_path / "cancelled.log")
     assert code == 1, log[-3000:]
     assert cluster.job(cancelled)["JobState"] == "CANCELLED"
     assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in log
     assert "Publishing outputs/tiny/" not in log
     assert snapshot(remote / "outputs") == before
 
-    # 6. ...and the next run, as a user would start it, recovers: same outputs as a local run.
-    code, log = slurm_run(cluster, remote)
+    # 6. ...and the next run, as a user starts it, recovers — even when the scheduler cancels
+    # the same job again: the profile's retry resubmits it with twice the memory and time.
+    code, log, cancelled = run_and_cancel(cluster, remote, "ingest_assets",
+                                          log_path=tmp_path / "recovered.log")
     assert code == 0, log[-4000:]
-    resubmitted = {m["slurm_id"] for m in SUBMITTED.finditer(log)}
-    assert any(cluster.job(i)["Comment"] == "rule_ingest_assets_wildcards_tiny"
-               for i in resubmitted)
+    retried = [i for i in (m["slurm_id"] for m in SUBMITTED.finditer(log))
+               if cluster.job(i)["Comment"] == "rule_ingest_assets_wildcards_tiny"]
+    assert retried[0] == cancelled and len(retried) == 2, retried
+    for attempt, slurm_id in enumerate(retried, start=1):
+        assert request(cluster.job(slurm_id)) == expected_request(
+            "ingest_assets", inputs["ingest_assets"], config, attempt)
     code, local_log = aiddeserts_run(cluster, local, "--cores", "2")
     assert code == 0, local_log[-3000:]
     assert published(remote) == published(local)
