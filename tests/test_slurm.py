@@ -28,12 +28,14 @@ from slurm_cluster import PARTITION, SlurmCluster, in_ci, unavailable
 
 from aiddeserts import sizing
 
-#: The executor's first status check comes 1 s after a submission instead of its default 40 s
-#: (the only flag the test adds to the profile, to keep the run short; MinJobAge ≥ 3 × 1 s).
-FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "1")
+#: The executor checks on a job 3 s after its submission, then 13 s later, instead of 40 s + 50 s
+#: (the only flag the test adds to the profile, to keep the run short; MinJobAge ≥ 3 × 3 s).
+FAST_STATUS = ("--slurm-init-seconds-before-status-checks", "3")
 SUBMITTED = re.compile(r"Job (?P<job>\d+) has been submitted with SLURM jobid (?P<slurm_id>\d+) ")
 FINISHED = re.compile(r"Finished jobid: (?P<job>\d+) \(Rule: (?P<rule>\w+)\)")
-LOCALRULES = re.compile(r"^localrules:(?P<names>(?:[\s,]*\w+)+)", re.MULTILINE)
+#: A ``localrules:`` directive: its line and the indented lines that continue it.
+LOCALRULES = re.compile(r"^localrules:(?P<names>.*(?:\n[ \t]+.*)*)", re.MULTILINE)
+RULE = re.compile(r"^rule (\w+):", re.MULTILINE)
 #: Manifest fields that record when a run happened, not what it made.
 TIME_KEYS = ("started_utc", "finished_utc")
 
@@ -77,11 +79,16 @@ def slurm_run(cluster: SlurmCluster, workdir: Path, *args: str) -> tuple[int, st
 
 
 def local_rules() -> set[str]:
-    """Rules the workflow declares ``localrules:`` (run on the submit host, never submitted)."""
+    """Rules the workflow runs on the submit host, never submitted: those named in a
+    ``localrules:`` directive and those with ``localrule: True``."""
     names: set[str] = set()
     for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
-        for match in LOCALRULES.finditer(path.read_text()):
+        text = path.read_text()
+        for match in LOCALRULES.finditer(text):
             names.update(re.findall(r"\w+", match["names"]))
+        pieces = RULE.split(text)  # [before, name, body, name, body, ...]
+        names.update(name for name, body in zip(pieces[1::2], pieces[2::2], strict=True)
+                     if re.search(r"^\s+localrule:\s*True", body, re.MULTILINE))
     return names
 
 
