@@ -39,9 +39,13 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def program(name: str) -> str | None:
+    """Path of a SLURM or munge program (the daemons are in /usr/sbin, not always on PATH)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+
+
 def missing_programs() -> list[str]:
-    return [name for name in (*DAEMONS, *CLIENTS) if shutil.which(name) is None
-            and not Path("/usr/sbin", name).exists()]
+    return [name for name in (*DAEMONS, *CLIENTS) if program(name) is None]
 
 
 def install_packages() -> str | None:
@@ -90,16 +94,22 @@ def system_conf_in_use() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports free on localhost right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def node_hardware() -> str:
     """This machine's cores and memory as slurmd reports them (``slurmd -C``'s first line)."""
-    line = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True
-                          ).stdout.splitlines()[0]
+    line = subprocess.run([program("slurmd") or "slurmd", "-C"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[0]
     return " ".join(word for word in line.split() if not word.startswith("NodeName="))
 
 
@@ -161,7 +171,7 @@ class SlurmCluster:
             (root / sub).mkdir(mode=0o755)
         host = socket.gethostname().split(".")[0]
         conf = root / "slurm.conf"
-        conf.write_text(slurm_conf(root, host, node_hardware(), free_port(), free_port()))
+        conf.write_text(slurm_conf(root, host, node_hardware(), *free_ports(2)))
         cluster = cls(root, {**os.environ, "SLURM_CONF": str(conf)})
         try:
             SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -184,15 +194,15 @@ class SlurmCluster:
                                f"--log-file={self.root}/log/munged.log"])
         self._wait(lambda: (munge / "munge.socket").exists(), timeout_s, "munged's socket")
         self._spawn("slurmctld", ["slurmctld", "-D", "-f", str(conf)])
-        self._wait(lambda: self.run("scontrol", "ping").returncode == 0
-                   and "UP" in self.run("scontrol", "ping").stdout, timeout_s, "slurmctld")
+        self._wait(lambda: "UP" in self.run("scontrol", "ping").stdout, timeout_s, "slurmctld")
         self._spawn("slurmd", ["slurmd", "-D", "-f", str(conf)])
         self._wait(self.node_idle, timeout_s, "the node to show idle in sinfo")
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / "log" / f"{name}.stdout", "w")  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                env=self.env, start_new_session=True)
+        self.processes[name] = subprocess.Popen([program(cmd[0]) or cmd[0], *cmd[1:]], stdout=log,
+                                                stderr=subprocess.STDOUT, env=self.env,
+                                                start_new_session=True)
         log.close()
 
     def _wait(self, ready, timeout_s: float, what: str) -> None:
@@ -209,8 +219,8 @@ class SlurmCluster:
 
     def run(self, *cmd: str) -> subprocess.CompletedProcess:
         """A SLURM client command against this cluster."""
-        return subprocess.run(cmd, capture_output=True, text=True, env=self.env, check=False,
-                              timeout=60)
+        return subprocess.run([program(cmd[0]) or cmd[0], *cmd[1:]], capture_output=True,
+                              text=True, env=self.env, check=False, timeout=60)
 
     def node_idle(self) -> bool:
         result = self.run("sinfo", "--noheader", "--format=%t")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO
-from slurm_cluster import PARTITION, SlurmCluster, in_ci, unavailable
+from slurm_cluster import MIN_JOB_AGE_S, PARTITION, SlurmCluster, in_ci, unavailable
 
 from aiddeserts import sizing
 
@@ -204,6 +204,7 @@ def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region)
     code, log = slurm_run(cluster, remote)
     elapsed = time.monotonic() - started
     assert code == 0, log[-4000:] + "\n" + cluster.logs()
+    assert "no accounting database" not in log
     submitted = {m["job"]: m["slurm_id"] for m in SUBMITTED.finditer(log)}
     finished = {m["job"]: m["rule"] for m in FINISHED.finditer(log)}
     local_only = local_rules()
@@ -267,3 +268,23 @@ def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region)
     manifest = json.loads((remote / "outputs" / "tiny" / "manifest.json").read_text())
     recorded = {entry["path"]: entry["sha256"] for entry in manifest["inputs"]}
     assert recorded[str(assets)] == hashlib.sha256(assets.read_bytes()).hexdigest()
+
+
+def test_run_refuses_a_status_check_that_could_never_see_a_job_finish(cluster, tmp_path,
+                                                                      tiny_region):
+    """Without accounting, sacct cannot answer and squeue forgets a job MinJobAge after it ends:
+    `aiddeserts run` says what to set instead of submitting jobs it would wait for forever."""
+    work = tmp_path / "run"
+    work.mkdir()
+    (work / "config.yaml").write_text(yaml.safe_dump(tiny_region))
+    jobs_before = slurm_jobs(cluster)
+    for flags, fix in [(("--slurm-status-command", "sacct"), "--slurm-status-command squeue"),
+                       (("--slurm-init-seconds-before-status-checks", "2000"),
+                        f"--slurm-init-seconds-before-status-checks {MIN_JOB_AGE_S // 3}")]:
+        code, log = aiddeserts_run(cluster, work, "--profile", "slurm", *flags)
+        assert code == 1, log[-3000:]
+        assert f"no accounting database (sacct cannot answer) and keeps finished jobs for " \
+               f"MinJobAge={MIN_JOB_AGE_S} s" in log
+        assert f"Fix: run with {fix} " in log
+        assert not (work / "outputs").exists()
+    assert slurm_jobs(cluster) == jobs_before
