@@ -67,3 +67,20 @@ def test_slurm_profile_dry_runs_with_resources_from_input_sizes(tmp_path, tiny_r
     # Every rule of the region (ingest ×3, density, classify, stories, two maps, audit, summary,
     # manifest, publish), resources all resolved.
     assert len(jobs) == 12
+
+
+@pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,
+                    reason="snakemake-executor-plugin-slurm is not installed (pip install .[slurm])")
+def test_slurm_profile_settings_are_the_installed_plugins_options():
+    """Each ``slurm-*`` key of the profile is an option of the installed plugin, with a value it
+    accepts; squeue polls job status, so a site without an accounting database works."""
+    import yaml
+    from snakemake_executor_plugin_slurm import ExecutorSettings
+
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    options = {key.removeprefix("slurm-").replace("-", "_"): value
+               for key, value in profile.items() if key.startswith("slurm-")}
+    settings = ExecutorSettings(**options)  # unknown option: TypeError; bad value: WorkflowError
+    assert settings.status_command == "squeue"
+    assert profile["executor"] == "slurm"
+    assert {"mem_mb", "runtime"} <= set(profile["default-resources"])

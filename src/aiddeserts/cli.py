@@ -34,6 +34,7 @@ import fcntl
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,59 @@ def resolve_profile(profile: str | None) -> str | None:
 _RULE_ERROR = re.compile(r"Error in rule (\w+)")
 _DOWNLOAD_ERROR = re.compile(r"^aiddeserts \(download failed\): ", re.MULTILINE)
 _INPUT_ERROR = re.compile(r"^(aiddeserts: |InputError\b)|\bInputError in ", re.MULTILINE)
+
+
+#: snakemake-executor-plugin-slurm's first status check, seconds after a submission (its default).
+SLURM_FIRST_CHECK_S = 40
+
+
+def flag_value(args: Sequence[str], *names: str) -> str | None:
+    """The value of the last ``--name value`` or ``--name=value`` among `args`."""
+    value = None
+    for i, arg in enumerate(args):
+        name, sep, inline = arg.partition("=")
+        if name in names:
+            value = inline if sep else (args[i + 1] if i + 1 < len(args) else None)
+    return value
+
+
+def slurm_status_problem(profile: str | None, extra: Sequence[str]) -> str | None:
+    """Why the SLURM executor could never learn that a job finished, or None.
+
+    The plugin polls with squeue only when the cluster keeps finished jobs (MinJobAge) for three
+    times its first check's delay, otherwise with sacct — which a cluster without an accounting
+    database cannot answer, so the run would wait forever.
+    """
+    import yaml
+
+    config_file = Path(profile) / "config.yaml" if profile else None
+    settings = (yaml.safe_load(config_file.read_text()) or {}) if config_file and \
+        config_file.is_file() else {}
+    if (flag_value(extra, "--executor", "-e") or settings.get("executor")) != "slurm" or \
+            shutil.which("sacct") is None:  # without sacct the plugin can only use squeue
+        return None
+    try:
+        shown = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True,
+                               timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    config = dict(re.findall(r"^(\w+)\s*=\s*(.*?)\s*$", shown, re.MULTILINE))
+    age = re.match(r"\d+", config.get("MinJobAge", ""))
+    if config.get("AccountingStorageType") != "accounting_storage/none" or not age:
+        return None
+    min_job_age = int(age[0])
+    first_check = int(flag_value(extra, "--slurm-init-seconds-before-status-checks") or settings.get(
+        "slurm-init-seconds-before-status-checks", SLURM_FIRST_CHECK_S))
+    command = flag_value(extra, "--slurm-status-command") or settings.get("slurm-status-command")
+    if command == "squeue" and min_job_age >= 3 * first_check:
+        return None
+    fix = ["--slurm-status-command squeue"] if command != "squeue" else []
+    if min_job_age < 3 * first_check:
+        fix.append(f"--slurm-init-seconds-before-status-checks {max(min_job_age // 3, 1)}")
+    return (f"this SLURM cluster has no accounting database (sacct cannot answer) and keeps "
+            f"finished jobs for MinJobAge={min_job_age} s, so the executor would never see a job "
+            f"finish and the run would wait forever. Fix: run with {' '.join(fix)} (or set it in "
+            "the profile), or ask the cluster's admins for MinJobAge >= 120.")
 
 
 def failed_rules(output: str) -> list[str]:
@@ -309,6 +363,10 @@ def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: 
         profile = resolve_profile(profile)
         if profile:
             flags += ["--profile", profile]
+        slurm_problem = slurm_status_problem(profile, extra)
+        if slurm_problem:
+            print(f"aiddeserts: {slurm_problem}", file=sys.stderr)
+            return EXIT_FAILURE
         if cores:
             flags += ["--cores", cores]
         elif not profile:
