@@ -219,3 +219,18 @@ def test_nyc_static_figure_png_and_pdf(nyc_outputs):
         assert image.size == (1275, 1650)  # US Letter at 150 dpi
         colours = {c for _, c in image.convert("RGB").getcolors(1 << 20)}
     assert (0xD5, 0x5E, 0x00) in colours  # deserts drawn in their legend colour
+
+
+def test_nyc_demo_classes_say_only_what_was_measured(nyc_outputs):
+    """On the real NYC data: no `served` (or fragile, or strength) tract fails the access test,
+    and the classes' counts in summary.json add up to the tracts."""
+    import json
+
+    import geopandas as gpd
+
+    tracts = gpd.read_file(nyc_outputs / "tracts.gpkg")
+    passes = tracts["desert_class"].isin(["served", "fragile", "strength"])
+    assert passes.any() and not tracts.loc[passes, "access_low"].any()
+    assert (tracts["desert_class"] == "low_access").sum() > 0
+    summary = json.loads((nyc_outputs / "summary.json").read_text())
+    assert sum(summary["classes"].values()) == summary["tracts_total"] == len(tracts)
