@@ -81,6 +81,11 @@ def asset_paths(wildcards):
     return [p for source in sources for p in sidecars(source["path"])]
 
 
+def correction_paths(wildcards):
+    """The region's corrections exports (none when it has no `corrections` key)."""
+    return [c["path"] for c in CONFIG["regions"][wildcards.region]["corrections"]]
+
+
 def survey_paths(wildcards):
     survey = CONFIG["regions"][wildcards.region].get("survey")
     return sidecars(survey["path"]) if survey else []
@@ -91,7 +96,8 @@ def all_input_files(wildcards):
     found = []
     for region in REGIONS:
         wc = SimpleNamespace(region=region)
-        found += tract_paths(wc) + attribute_paths(wc) + asset_paths(wc) + survey_paths(wc)
+        found += (tract_paths(wc) + attribute_paths(wc) + asset_paths(wc) + survey_paths(wc)
+                  + correction_paths(wc))
     return sorted(set(found))
 
 

@@ -1,0 +1,147 @@
+"""The living inventory (issue 14): stable asset ids, open/closed/stale status, community
+corrections, the public inventory (assets.csv, HSDS 3), history and changes between runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import X0, Y0, asset_region, grid_tracts, points_lonlat
+
+from aiddeserts.config import load_schema
+from aiddeserts.io.assets import derive_asset_id, parse_open_status, read_assets
+from aiddeserts.io.corrections import apply_corrections, inventory_status
+
+
+def correction_defaults(**source) -> dict:
+    props = load_schema()["$defs"]["correction_source"]["properties"]
+    return {**{k: v["default"] for k, v in props.items() if "default" in v}, **source}
+
+
+@pytest.fixture
+def city(tmp_path):
+    tracts = grid_tracts(2)
+    xy = [(X0 + 200, Y0 + 200), (X0 + 1500, Y0 + 500), (X0 + 500, Y0 + 1500)]
+    lat, lon = points_lonlat(xy)
+    path = tmp_path / "assets.csv"
+    pd.DataFrame({"lat": lat, "lon": lon, "name": ["Fridge A", "Pantry B", "Shelf C"],
+                  "open": ["yes", "Permanently closed", ""],
+                  "updated": ["2024-01-10", "2023-05-01", "2022-01-01"]}).to_csv(path,
+                                                                                 index=False)
+    return tracts, path
+
+
+def test_derived_ids_are_stable_text_and_follow_the_documented_recipe(city):
+    tracts, path = city
+    region = asset_region({"path": str(path), "name": "name", "label": "City list"})
+    first, _, _ = read_assets(region, tracts)
+    again, _, _ = read_assets(region, tracts)
+    assert first["asset_id"].tolist() == again["asset_id"].tolist()
+    lonlat = first.to_crs(4326).geometry
+    assert first["asset_id"].iloc[0] == derive_asset_id("City list", "Fridge A",
+                                                        lonlat.x.iloc[0], lonlat.y.iloc[0])
+    assert all(i.startswith("a-") and len(i) == 12 for i in first["asset_id"])
+    # A renamed asset gets a new id; the others keep theirs.
+    table = pd.read_csv(path)
+    table.loc[1, "name"] = "Pantry B2"
+    table.to_csv(path, index=False)
+    renamed, _, _ = read_assets(region, tracts)
+    assert renamed["asset_id"].iloc[[0, 2]].tolist() == first["asset_id"].iloc[[0, 2]].tolist()
+    assert renamed["asset_id"].iloc[1] != first["asset_id"].iloc[1]
+
+
+def test_configured_id_column_and_collisions_suffixed_in_file_order(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = points_lonlat([(X0 + 200, Y0 + 200), (X0 + 1200, Y0 + 200),
+                              (X0 + 200, Y0 + 1200)])
+    path = tmp_path / "a.csv"
+    pd.DataFrame({"lat": lat, "lon": lon, "code": ["007", "007", "x9"], "name": "n"}).to_csv(
+        path, index=False)
+    assets, _, _ = read_assets(asset_region({"path": str(path), "id": "code", "name": "name"}),
+                               tracts)
+    assert assets["asset_id"].tolist() == ["007", "007-2", "x9"]
+
+
+def test_status_spellings():
+    values = pd.Series(["Yes", "no", "TRUE", "false", "Open", "closed", "permanently closed",
+                        "", "maybe"])
+    assert parse_open_status(values).tolist() == [
+        "open", "closed", "open", "closed", "open", "closed", "closed", "unknown", "unknown"]
+
+
+def test_stale_closed_and_as_of(city):
+    tracts, path = city
+    region = asset_region({"path": str(path), "name": "name", "status": "open",
+                           "updated": "updated"})
+    assets, _, _ = read_assets(region, tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    # as_of null: the newest date (2024-01-10); Shelf C (2022-01-01) is over 365 days older.
+    assert inventory_status(assets, 365, None).tolist() == ["active", "closed", "stale"]
+    assert inventory_status(assets, 1000, None).tolist() == ["active", "closed", "active"]
+    assert inventory_status(assets, 365, "2025-06-01").tolist() == ["stale", "closed", "stale"]
+    assert assets["closed_since"].tolist() == ["", "2023-05-01", ""]
+
+
+def write_corrections(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_corrections_add_close_update_confirm_later_dates_win(city, tmp_path):
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name",
+                                             "status": "open", "updated": "updated"}), tracts)
+    ids = assets["asset_id"].tolist()
+    lat, lon = points_lonlat([(X0 + 1700, Y0 + 1700)])
+    form = write_corrections(tmp_path / "fixes.csv", [
+        {"action": "close", "asset_id": ids[0], "date": "2024-03-01"},
+        {"action": "Confirm", "asset_id": ids[0], "date": "2024-02-01"},  # earlier: loses
+        {"action": "confirm", "asset_id": ids[1], "date": "2024-04-01"},  # reopens B
+        {"action": "update", "asset_id": ids[2], "name": "Shelf C (new name)",
+         "date": "2024-02-02"},
+        {"action": "add", "name": "Free store", "type": "free_store", "lat": lat[0],
+         "lon": lon[0], "date": "2024-05-05"},
+    ])
+    fixed, rejects, read = apply_corrections(
+        assets, [correction_defaults(path=str(form), label="Kobo form")], tracts, "TRACT_CODE")
+    assert rejects.empty and read == {f"corrections[1]:{form}": 5}
+    by_name = fixed.set_index("name")
+    assert by_name.loc["Fridge A", "open_status"] == "closed"
+    assert by_name.loc["Fridge A", "closed_since"] == "2024-03-01"
+    assert by_name.loc["Pantry B", "open_status"] == "open"
+    assert by_name.loc["Pantry B", "last_verified"] == "2024-04-01"
+    assert by_name.loc["Shelf C (new name)", "asset_id"] == ids[2]
+    added = by_name.loc["Free store"]
+    assert added["community_reported"] and added["source"] == "Kobo form"
+    assert added["reported"] == "2024-05-05" and added["TRACT_CODE"] == "T03"
+    assert by_name.loc["Fridge A", "correction_source"] == "Kobo form"
+    assert pd.read_csv(path)["name"].tolist() == ["Fridge A", "Pantry B", "Shelf C"]
+
+
+def test_bad_correction_rows_are_rejected_never_a_crash(city, tmp_path):
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name"}), tracts)
+    far_lat, far_lon = points_lonlat([(X0 + 9000, Y0 + 9000)])
+    form = write_corrections(tmp_path / "bad.csv", [
+        {"action": "close", "asset_id": "a-nothere", "date": "2024-01-01", "lat": "",
+         "lon": ""},
+        {"action": "", "asset_id": assets["asset_id"].iloc[0], "date": "2024-01-01"},
+        {"action": "demolish", "asset_id": assets["asset_id"].iloc[0], "date": "2024-01-01"},
+        {"action": "add", "name": "Nowhere", "date": "2024-01-01"},
+        {"action": "add", "name": "Far", "date": "2024-01-01", "lat": far_lat[0],
+         "lon": far_lon[0]},
+        {"action": "close", "asset_id": assets["asset_id"].iloc[0], "date": "soon"},
+    ])
+    fixed, rejects, _ = apply_corrections(assets, [correction_defaults(path=str(form))],
+                                          tracts, "TRACT_CODE")
+    assert len(fixed) == len(assets) and (fixed["open_status"] == "unknown").all()
+    reasons = dict(zip(rejects["row"].astype(int), rejects["reason"], strict=True))
+    assert reasons == {1: "asset_id is not in the inventory", 2: "action is blank",
+                       3: "action is not one of add, close, update, confirm",
+                       4: "add without a location (latitude/longitude blank or not a number)",
+                       5: "outside the study area (in no tract)",
+                       6: "date is blank or not a date"}
+    assert set(rejects["action"]) == {"dropped"}
+    assert set(rejects["source"]) == {f"corrections[1]:{form}"}
