@@ -3,7 +3,6 @@ corrections, the public inventory (assets.csv, HSDS 3), history and changes betw
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd

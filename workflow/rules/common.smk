@@ -14,6 +14,8 @@ from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
 MANIFESTED = [product for product in PRODUCTS if product != "manifest.json"]
+HSDS_TABLES = [p.removeprefix("hsds/") for p in PRODUCTS
+               if p.startswith("hsds/") and p.endswith(".csv")]
 processed, staged, published = paths.processed, paths.staged, paths.published
 
 

@@ -4,7 +4,7 @@
 rule web_map:
     input:
         tracts=staged("tracts.gpkg"),
-        assets=processed("assets.gpkg"),
+        assets=processed("inventory.gpkg"),
         density=staged("density.tif"),
         stories=staged("stories.csv"),
     output:
@@ -30,6 +30,7 @@ rule web_map:
         classification=region_key("classification"),
         min_respondents=region_key("survey_rules", "min_respondents"),
         privacy=region_key("privacy"),
+        inventory=region_key("inventory"),
     message:
         "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from aiddeserts.maps import inventory
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
     about_html,
@@ -275,7 +276,11 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     fmap.add_child(Script("tracts_data.js", data=tract_collection(tracts, props)),
                    name="aid_tracts")
 
+    assets, closed = inventory.split_closed(assets)
     asset_layers, asset_counts = _asset_layers(assets)
+    stale = int((assets["status"] == "stale").sum()) if "status" in assets.columns else 0
+    if len(closed) or stale:
+        asset_layers.append(inventory.closed_layer(closed, stale))
     layers = [_class_layer(tracts, thresholds),
               _density_layer(density_values, grid, tracts.crs, bandwidth_m), *asset_layers]
     if any("s" in p for p in props):
@@ -290,6 +295,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     panel = about_html(title=title, region_name=region_name, asset_counts=asset_counts,
                        thresholds=thresholds, method_url=cfg.get("method_url", ""),
                        about=cfg.get("about", ""), sources=sources, credit=cfg.get("credit", ""))
+    panel += inventory.add_place_html(cfg.get("corrections_url") or "")
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     LayerControl(collapsed=False, position="topright").add_to(fmap)

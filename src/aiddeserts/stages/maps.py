@@ -27,17 +27,24 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              tract_id: str, classification: Mapping[str, Any], min_respondents: int,
              privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
              density_path: str, out_html: str, stories: pd.DataFrame | None = None,
-             stories_path: str | None = None) -> None:
+             stories_path: str | None = None,
+             inventory: Mapping[str, Any] | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
     `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
-    redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
+    redacted) adds a stories layer. Assets (`assets_path`: the inventory) are drawn as
+    `privacy.assets_for_display` allows; closed ones greyed or left out (`inventory.closed`),
+    each popup with its "Suggest a correction" link when `map.corrections_url` is set.
     """
     from aiddeserts.maps import webmap
+    from aiddeserts.maps.inventory import add_correction_urls
     from aiddeserts.privacy.rules import assets_for_display
 
     tracts = read_gpkg(tracts_path)
     assets = assets_for_display(read_gpkg(assets_path), tracts, tract_id, privacy)
+    if inventory and inventory["closed"] == "hide" and "status" in assets.columns:
+        assets = assets.loc[assets["status"] != "closed"].reset_index(drop=True)
+    assets = add_correction_urls(assets, map_config["corrections_url"])
     values, grid, _ = read_geotiff(density_path)
     if stories is None and stories_path:
         stories = pd.read_csv(stories_path, dtype=str, keep_default_na=False)
