@@ -144,3 +144,90 @@ def test_bad_correction_rows_are_rejected_never_a_crash(city, tmp_path):
                        6: "date is blank or not a date"}
     assert set(rejects["action"]) == {"dropped"}
     assert set(rejects["source"]) == {f"corrections[1]:{form}"}
+
+
+# ------------------------------------------------------------------------- HSDS, links
+def public_table(city) -> pd.DataFrame:
+    from aiddeserts.stages.inventory import public_inventory
+
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name",
+                                             "status": "open", "updated": "updated",
+                                             "label": "City list"}), tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    assets["status"] = inventory_status(assets, 365, None).to_numpy()
+    privacy = {"approximate_to": "tract", "approximate_grid_m": 500}
+    return public_inventory(assets, tracts, "TRACT_CODE", privacy)
+
+
+def test_hsds_package_validates_and_round_trips(city, tmp_path):
+    import frictionless
+
+    from aiddeserts.io.hsds import HSDS_FILES, write_hsds
+
+    tracts, _ = city
+    table = public_table(city)
+    written = write_hsds(table, tmp_path / "hsds", "Tiny")
+    assert [p.name for p in written] == list(HSDS_FILES)
+    report = frictionless.validate(str(tmp_path / "hsds" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    services = pd.read_csv(tmp_path / "hsds" / "services.csv", dtype=str)
+    assert sorted(services["status"]) == ["active", "active", "inactive"]
+    # Read back as an asset source: the same assets, ids, names, types and statuses.
+    source = {"path": str(tmp_path / "hsds" / "datapackage.json"), "format": "hsds",
+              "label": "City list"}
+    back, rejects, _ = read_assets(asset_region(source), tracts)
+    assert rejects.empty
+    back = back.sort_values("asset_id").reset_index(drop=True)
+    assert back["asset_id"].tolist() == table["asset_id"].tolist()
+    assert back["name"].tolist() == table["name"].tolist()
+    assert back["type"].tolist() == table["type"].tolist()
+    assert back["open_status"].tolist() == ["closed" if s == "closed" else "open"
+                                            for s in table["status"]]
+    lonlat = back.to_crs(4326).geometry
+    assert (lonlat.y.round(5) - table["lat"]).abs().max() < 1e-9
+    # A broken package is caught by the validator (a status outside HSDS's list).
+    services.loc[0, "status"] = "maybe"
+    services.to_csv(tmp_path / "hsds" / "services.csv", index=False)
+    assert not frictionless.validate(str(tmp_path / "hsds" / "datapackage.json")).valid
+
+
+def test_correction_url_template_fills_and_encodes():
+    from aiddeserts.maps.inventory import add_place_html, correction_url, popup_lines
+
+    kobo = "https://ee.kobotoolbox.org/x/abcd?d[asset_id]={asset_id}&d[name]={name}"
+    url = correction_url(kobo, {"asset_id": "a-1f", "name": "Fridge & Shelf #2"})
+    assert url == "https://ee.kobotoolbox.org/x/abcd?d[asset_id]=a-1f&d[name]=Fridge%20%26%20Shelf%20%232"
+    google = "https://docs.google.com/forms/d/e/X/viewform?usp=pp_url&entry.1={lat},{lon}"
+    assert correction_url(google, {"lat": 40.5, "lon": -73.25}).endswith(
+        "entry.1=40.50000,-73.25000")
+    assert correction_url("", {"asset_id": "x"}) == ""
+    assert add_place_html("") == ""
+    assert "Add a place we missed" in add_place_html(kobo)
+    assert "d[asset_id]=&amp;d[name]=" in add_place_html(kobo)
+    line = popup_lines("a-1", "stale", "2023-01-01", "", url)
+    assert "Not verified since 2023-01-01" in line and "Suggest a correction" in line
+    assert "&amp;" in line
+    assert "Closed since 2024-03-01" in popup_lines("a-1", "closed", "", "2024-03-01", "")
+    assert "Suggest" not in popup_lines("a-1", "active", "", "", "")
+
+
+def test_publish_keeps_history_hard_linked_and_pruned(tmp_path):
+    from aiddeserts.stages.publish import carry_history
+
+    previous = tmp_path / "v1"
+    for stamp in ("20240101T000000Z", "20240201T000000Z", "20240301T000000Z"):
+        (previous / "history" / stamp).mkdir(parents=True)
+        (previous / "history" / stamp / "summary.json").write_text(stamp)
+    version = tmp_path / "v2"
+    version.mkdir()
+    (version / "summary.json").write_text("{}")
+    (version / "assets.csv").write_text("asset_id\n")
+    carry_history(previous, version, "20240401T000000Z", keep=3)
+    kept = sorted(p.name for p in (version / "history").iterdir())
+    assert kept == ["20240201T000000Z", "20240301T000000Z", "20240401T000000Z"]
+    old = version / "history" / "20240301T000000Z" / "summary.json"
+    assert old.stat().st_ino == (previous / "history" / "20240301T000000Z" /
+                                 "summary.json").stat().st_ino
+    assert sorted(p.name for p in (version / "history" / "20240401T000000Z").iterdir()) == [
+        "assets.csv", "summary.json"]

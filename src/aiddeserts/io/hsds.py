@@ -32,7 +32,7 @@ HSDS_FILES = ("datapackage.json", "organizations.csv", "services.csv", "location
 #: The columns :func:`read_hsds_points` gives, as an asset source's column settings.
 HSDS_COLUMNS = {"id": "asset_id", "name": "name", "type": "type", "notes": "notes",
                 "updated": "updated", "status": "status"}
-_NAMESPACE = uuid.UUID("5b0c4d52-9d1e-4f7e-8d6a-6169646465736572")
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/aiddeserts/inventory")
 #: Inventory status → HSDS service status.
 _SERVICE_STATUS = {"active": "active", "stale": "active", "closed": "inactive"}
 

@@ -158,10 +158,10 @@ def publish(staged: Sequence[str], published: Sequence[str],
     its `privacy` section. With `history_keep`, the version carries ``history/<UTC stamp>/``
     entries (:func:`carry_history`).
     """
-    region_dirs = {Path(p).parent for p in published}
-    if len(region_dirs) != 1:
+    parents = sorted({Path(p).parent for p in published}, key=lambda p: (len(p.parts), p))
+    region_dir = parents[0]
+    if not all(p.is_relative_to(region_dir) for p in parents):
         raise ValueError("publish takes the products of one region")
-    region_dir = region_dirs.pop()
     _remove_debris(region_dir)
     versions = versions_dir(region_dir)
     versions.mkdir(parents=True, exist_ok=True)
