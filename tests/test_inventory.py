@@ -3,6 +3,7 @@ corrections, the public inventory (assets.csv, HSDS 3), history and changes betw
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -231,3 +232,80 @@ def test_publish_keeps_history_hard_linked_and_pruned(tmp_path):
                                  "summary.json").stat().st_ino
     assert sorted(p.name for p in (version / "history" / "20240401T000000Z").iterdir()) == [
         "assets.csv", "summary.json"]
+
+
+# ------------------------------------------------------------------- the must-show run
+SERVED = "T12"  # high need (north-west), served by five assets in the first run
+DESERT = "T15"  # high need (north-east), no asset within kilometres: a desert
+KOBO = "https://ee.kobotoolbox.org/x/abcd?d[asset_id]={asset_id}&d[name]={name}&d[geo]={lat}%20{lon}"
+
+
+def test_corrections_close_a_served_tract_and_lift_a_desert_between_two_runs(tmp_path,
+                                                                                tiny_region):
+    from conftest import run_snakemake
+
+    region = tiny_region["regions"]["tiny"]
+    region["map"] = {"corrections_url": KOBO}
+    assets_csv = Path(region["assets"]["path"])
+    table = pd.read_csv(assets_csv)
+    near = [(300, 3300), (700, 3300), (500, 3500), (300, 3700), (700, 3700)]
+    lat, lon = points_lonlat([(X0 + x, Y0 + y) for x, y in near])
+    extra = pd.DataFrame({"Latitude": lat, "Longitude": lon,
+                          "Site": [f"Shelf {k}" for k in range(5)], "Kind": "pantry"})
+    pd.concat([table, extra], ignore_index=True).to_csv(assets_csv, index=False)
+    work = tmp_path / "run"
+    first = run_snakemake(work, tiny_region)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = work / "outputs" / "tiny"
+    classes = pd.read_csv(out / "tract_classes.csv", dtype=str).set_index("id")["desert_class"]
+    assert classes[SERVED] not in {"desert", "low_access"} and classes[DESERT] == "desert"
+    public = pd.read_csv(out / "assets.csv", dtype=str, keep_default_na=False)
+    assert len(public) == 11 and set(public["status"]) == {"active"}
+    assert pd.read_csv(out / "changes.csv").empty  # nothing published before
+
+    # The community reports: the five shelves closed, three places added in the desert.
+    shelves = public.loc[public["name"].str.startswith("Shelf"), "asset_id"].tolist()
+    add_lat, add_lon = points_lonlat([(X0 + 3300, Y0 + 3300), (X0 + 3700, Y0 + 3500),
+                                      (X0 + 3400, Y0 + 3750)])
+    form = tmp_path / "raw" / "kobo_corrections.csv"
+    pd.DataFrame([{"what": "close", "which": a, "place": "", "when": "2026-11-01"}
+                  for a in shelves] + [
+        {"what": "add", "which": "", "place": f"{la} {lo} 0 5", "when": "2026-11-02",
+         "site": f"Free store {k}", "kind": "free_store"}
+        for k, (la, lo) in enumerate(zip(add_lat, add_lon, strict=True))]).to_csv(
+        form, index=False)
+    region["corrections"] = {"path": str(form), "action": "what", "asset_id": "which",
+                             "geopoint": "place", "date": "when", "name": "site",
+                             "type": "kind", "label": "Kobo corrections"}
+    second = run_snakemake(work, tiny_region)
+    assert second.returncode == 0, second.stderr[-3000:]
+    after = pd.read_csv(out / "tract_classes.csv", dtype=str).set_index("id")["desert_class"]
+    assert after[SERVED] == "desert" and after[DESERT] != "desert"
+    changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False)
+    tracts = changes[changes["kind"] == "tract"].set_index("id")
+    assert tracts.loc[SERVED, ["before", "after"]].tolist() == [classes[SERVED], "desert"]
+    assert tracts.loc[DESERT, ["before", "after"]].tolist() == ["desert", after[DESERT]]
+    moved = changes[changes["kind"] == "asset"]
+    assert sorted(moved.loc[moved["after"] == "closed", "id"]) == sorted(shelves)
+    assert (moved["before"] == "added").sum() == 3
+    assert changes["previous_run_utc"].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$").all()
+    public = pd.read_csv(out / "assets.csv", dtype=str, keep_default_na=False)
+    assert sorted(public.loc[public["status"] == "closed", "asset_id"]) == sorted(shelves)
+    added = public[public["community_reported"] == "True"]
+    assert sorted(added["name"]) == ["Free store 0", "Free store 1", "Free store 2"]
+    assert set(added["source"]) == {"Kobo corrections"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["inventory"]["closed"] == 5 and summary["inventory"]["community_reported"] == 3
+    html = (out / "map.html").read_text()
+    assert html.count("Suggest a correction") == 11 + 3  # every drawn asset, closed ones too
+    # The popups travel as JSON inside the page: the link's `&amp;` is written \u0026amp;.
+    assert (f"d[asset_id]={added['asset_id'].iloc[0]}\\u0026amp;d[name]=Free%20store%20"
+            in html)
+    assert "Add a place we missed" in html and "Closed since 2026-11-01" in html
+    assert len(list((out / "history").iterdir())) == 2
+
+    # A rerun with nothing new runs no job and changes no file.
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    third = run_snakemake(work, tiny_region)
+    assert third.returncode == 0 and "Nothing to be done" in third.stderr, third.stderr[-2000:]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
