@@ -309,3 +309,75 @@ def test_corrections_close_a_served_tract_and_lift_a_desert_between_two_runs(tmp
     third = run_snakemake(work, tiny_region)
     assert third.returncode == 0 and "Nothing to be done" in third.stderr, third.stderr[-2000:]
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
+
+
+def test_as_of_today_uses_the_run_date(city):
+    from datetime import datetime, timezone
+
+    from aiddeserts.io.corrections import resolve_as_of
+
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert resolve_as_of("today", pd.Series(["2020-01-01"])) == today
+    assert resolve_as_of(None, pd.Series(["", "2020-01-01", "2021-02-03"])) == "2021-02-03"
+    assert resolve_as_of(None, pd.Series(["", ""])) == ""
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "updated": "updated"}), tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    assert (inventory_status(assets, 365, "today") == "stale").all()  # all dates before 2025
+
+
+def test_changes_list_class_changes_and_asset_status_changes():
+    from aiddeserts.stages.inventory import changes
+
+    before = pd.DataFrame({"id": ["T1", "T2"], "desert_class": ["served", "desert"]})
+    after = pd.DataFrame({"id": ["T1", "T2"], "desert_class": ["desert", "desert"]})
+    old = pd.DataFrame({"asset_id": ["a", "b", "c"], "status": ["active", "active", "active"]})
+    new = pd.DataFrame({"asset_id": ["a", "b", "d"], "status": ["active", "stale", "active"]})
+    table = changes(before, after, old, new, "2026-01-01T00:00:00Z")
+    assert table.values.tolist() == [
+        ["tract", "T1", "served", "desert", "2026-01-01T00:00:00Z"],
+        ["asset", "b", "active", "stale", "2026-01-01T00:00:00Z"],
+        ["asset", "c", "active", "gone", "2026-01-01T00:00:00Z"],
+        ["asset", "d", "added", "active", "2026-01-01T00:00:00Z"]]
+    assert changes(None, after, None, new, "").empty
+
+
+def test_deserts_if_stale_removed_counts_high_need_tracts_reached_only_by_stale_assets():
+    import geopandas as gpd
+
+    from aiddeserts.stages.summary import inventory_summary
+
+    tracts = grid_tracts(2).assign(
+        far_threshold_m=805.0, need_high=[True, True, False, True],
+        is_desert=[False, False, False, True],
+        desert_class=["served", "served", "served", "desert"])
+    centres = tracts.geometry.representative_point()
+    # T00: one stale asset only (at risk); T01: a stale and an active one (safe); T02: stale
+    # only but need not high; T03: already a desert. A closed asset counts for nothing.
+    xy = [(centres[0].x, centres[0].y), (centres[1].x, centres[1].y),
+          (centres[1].x + 10, centres[1].y), (centres[2].x, centres[2].y),
+          (centres[0].x + 5, centres[0].y)]
+    inventory = gpd.GeoDataFrame({
+        "status": ["stale", "stale", "active", "stale", "closed"],
+        "community_reported": [False, False, True, False, False]},
+        geometry=gpd.points_from_xy(*zip(*xy, strict=True)), crs=tracts.crs)
+    assert inventory_summary(inventory, tracts) == {
+        "active": 1, "stale": 3, "closed": 1, "community_reported": 1,
+        "deserts_if_stale_removed": 1}
+
+
+def test_closed_assets_greyed_or_hidden_on_the_map(city):
+    from aiddeserts.maps.inventory import add_correction_urls, closed_layer, split_closed
+
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name",
+                                             "status": "open", "updated": "updated"}), tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    assets["status"] = inventory_status(assets, 365, None).to_numpy()
+    shown, closed = split_closed(add_correction_urls(assets, "https://f.example/?id={asset_id}"))
+    assert shown["name"].tolist() == ["Fridge A", "Shelf C"] and closed["name"].tolist() == [
+        "Pantry B"]
+    layer, label, legend = closed_layer(closed, stale=1)
+    assert "Closed places (1)" in layer.layer_name and "not verified recently" in legend
+    assert "Closed since 2023-05-01" in layer.data[0][2]
+    assert f"https://f.example/?id={closed['asset_id'].iloc[0]}" in layer.data[0][2]
