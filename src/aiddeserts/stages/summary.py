@@ -52,7 +52,6 @@ def inventory_summary(inventory: pd.DataFrame, tracts: pd.DataFrame) -> dict[str
     density and the share of people beyond reach are not recomputed."""
     from aiddeserts.method.catchment import assets_within
 
-    status = inventory["status"].value_counts()
     counted = inventory.loc[inventory["status"] != "closed"]
     stale = inventory.loc[inventory["status"] == "stale"]
     rep = tracts.geometry.representative_point()
@@ -67,8 +66,8 @@ def inventory_summary(inventory: pd.DataFrame, tracts: pd.DataFrame) -> dict[str
                   & (tracts["desert_class"] != "insufficient_data")).to_numpy()
     at_risk = candidates & (within_stale > 0) & (within_all == within_stale)
     return {
-        "active": int(status.get("active", 0)), "stale": int(status.get("stale", 0)),
-        "closed": int(status.get("closed", 0)),
+        **{status: int((inventory["status"] == status).sum())
+           for status in ("active", "stale", "closed")},
         "community_reported": int(inventory["community_reported"].astype(bool).sum()),
         "deserts_if_stale_removed": int(at_risk.sum()),
     }
