@@ -302,6 +302,7 @@ def test_corrections_close_a_served_tract_and_lift_a_desert_between_two_runs(tmp
     assert (f"d[asset_id]={added['asset_id'].iloc[0]}\\u0026amp;d[name]=Free%20store%20"
             in html)
     assert "Add a place we missed" in html and "Closed since 2026-11-01" in html
+    assert "Asset list last updated 2026-11-02." in html
     assert len(list((out / "history").iterdir())) == 2
 
     # A rerun with nothing new runs no job and changes no file.

@@ -115,3 +115,18 @@ def closed_layer(closed: pd.DataFrame, stale: int) -> tuple[Any, str, str]:
                        asset_marker_data(closed.to_crs(4326), "Closed place"), icon,
                        CLOSED_COLOUR, show=False)
     return layer, "Assets: closed", closed_legend_html(len(closed), stale, icon)
+
+
+def about_line(assets: pd.DataFrame) -> str:
+    """The About panel's line on the inventory's freshness: the newest verification date and
+    how many counted places are stale (nothing without inventory columns)."""
+    if "status" not in assets.columns or "last_verified" not in assets.columns:
+        return ""
+    dates = [d for d in assets["last_verified"].fillna("").astype(str) if d]
+    stale = int((assets["status"] == "stale").sum())
+    parts = [f"Asset list last updated {esc(max(dates))}." if dates else ""]
+    if stale:
+        parts.append(f"{stale:,} place{'s' if stale != 1 else ''} not verified recently "
+                     "(may be out of date).")
+    text = " ".join(p for p in parts if p)
+    return f'<p class="aid-inventory-note">{text}</p>' if text else ""

@@ -295,7 +295,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     panel = about_html(title=title, region_name=region_name, asset_counts=asset_counts,
                        thresholds=thresholds, method_url=cfg.get("method_url", ""),
                        about=cfg.get("about", ""), sources=sources, credit=cfg.get("credit", ""))
-    panel += inventory.add_place_html(cfg.get("corrections_url") or "")
+    panel += inventory.about_line(assets) + inventory.add_place_html(
+        cfg.get("corrections_url") or "")
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     LayerControl(collapsed=False, position="topright").add_to(fmap)
