@@ -303,6 +303,8 @@ def test_corrections_close_a_served_tract_and_lift_a_desert_between_two_runs(tmp
             in html)
     assert "Add a place we missed" in html and "Closed since 2026-11-01" in html
     assert "Asset list last updated 2026-11-02." in html
+    assert "What changed since 20" in html
+    assert f"{SERVED}: {classes[SERVED]} \\u2192 desert" in html  # the outline's tooltip, as JSON
     assert len(list((out / "history").iterdir())) == 2
 
     # A rerun with nothing new runs no job and changes no file.

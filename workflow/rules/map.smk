@@ -7,6 +7,7 @@ rule web_map:
         assets=processed("inventory.gpkg"),
         density=staged("density.tif"),
         stories=staged("stories.csv"),
+        changes=staged("changes.csv"),
     output:
         html=staged("map.html"),
     log:

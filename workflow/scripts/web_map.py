@@ -11,4 +11,4 @@ run_logged(snakemake.log[0], lambda: make_map(
     inventory=snakemake.params.inventory,
     tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,
     density_path=snakemake.input.density, stories_path=snakemake.input.stories,
-    out_html=snakemake.output.html), snakemake.rule)
+    changes_path=snakemake.input.changes, out_html=snakemake.output.html), snakemake.rule)

@@ -130,3 +130,46 @@ def about_line(assets: pd.DataFrame) -> str:
                      "(may be out of date).")
     text = " ".join(p for p in parts if p)
     return f'<p class="aid-inventory-note">{text}</p>' if text else ""
+
+
+CHANGED_COLOUR = "#d81b60"
+
+
+def changes_layer(changes: pd.DataFrame | None, tracts: Any, assets: pd.DataFrame, id_col: str
+                  ) -> tuple[Any, str, str] | None:
+    """The "What changed since <date>" layer: tracts whose class changed outlined, added and
+    closed assets (as drawn: `assets` in EPSG:4326 after the privacy rules) ringed; None when
+    nothing changed. `changes`: changes.csv's table."""
+    import folium
+    import shapely
+
+    if changes is None or changes.empty:
+        return None
+    when = str(changes["previous_run_utc"].iloc[0])[:10]
+    name = f"What changed since {when}" if when else "What changed"
+    layer = folium.FeatureGroup(name=esc(name), show=False)
+    moved = changes[changes["kind"] == "tract"].set_index("id")
+    changed = tracts.loc[tracts[id_col].astype(str).isin(moved.index)].to_crs(4326)
+    features = [{"type": "Feature", "properties": {"t": esc(
+        f"{tract}: {moved.at[str(tract), 'before'] or 'new'} → {moved.at[str(tract), 'after']}")},
+        "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-5))}
+        for tract, geom in zip(changed[id_col], changed.geometry, strict=True)]
+    if features:
+        folium.GeoJson({"type": "FeatureCollection", "features": features},
+                       style_function=lambda _: {"color": CHANGED_COLOUR, "weight": 3,
+                                                 "fill": False},
+                       tooltip=folium.GeoJsonTooltip(["t"], labels=False)).add_to(layer)
+    status = changes[changes["kind"] == "asset"].set_index("id")
+    marked = assets.loc[assets["asset_id"].astype(str).isin(status.index)] \
+        if "asset_id" in assets.columns else assets.iloc[:0]
+    for asset_id, asset_name, point in zip(marked["asset_id"].astype(str), marked["name"],
+                                           marked.geometry, strict=True):
+        text = f"{asset_name or asset_id}: {status.at[asset_id, 'before']} → " \
+               f"{status.at[asset_id, 'after']}"
+        folium.CircleMarker([round(point.y, 5), round(point.x, 5)], radius=9,
+                            color=CHANGED_COLOUR, weight=2, fill=False,
+                            tooltip=esc(text)).add_to(layer)
+    legend = (f"{esc(name)}: {len(features):,} tract{'s' if len(features) != 1 else ''} "
+              f"changed class (outlined), {len(marked):,} place"
+              f"{'s' if len(marked) != 1 else ''} added, closed or gone stale (ringed)")
+    return layer, name, legend

@@ -257,7 +257,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               grid: Grid, *, id_col: str, title: str, thresholds: Mapping[str, Any],
               min_respondents: int, region_name: str | None = None,
               map_config: Mapping[str, Any] | None = None, stories: pd.DataFrame | None = None,
-              bandwidth_m: float | None = None) -> folium.Map:
+              bandwidth_m: float | None = None, changes: pd.DataFrame | None = None
+              ) -> folium.Map:
     """Assemble the folium map.
 
     `thresholds` are the classification settings (named in the popups' "why" lines, the class
@@ -265,7 +266,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     `map_config` is the region's `map` section (about, credit, method_url, vintage, sources,
     offline; absent keys read as empty, offline as true). `stories` (columns `id_col`,
     ``"story"``: consented, redacted text) adds a stories layer. `bandwidth_m` (the density's
-    kernel radius) is named in the density legend.
+    kernel radius) is named in the density legend. `changes` (changes.csv's table) adds the
+    "What changed since <date>" layer.
     """
     cfg = dict(map_config or {})
     region_name = cfg.get("region_name") or region_name or title
@@ -287,6 +289,10 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         layers.append(_survey_layer(min_respondents))
     if tract_stories:
         layers.append(_story_layer())
+    changed = inventory.changes_layer(changes, tracts, pd.concat([assets, closed]).to_crs(4326),
+                                      id_col)
+    if changed:
+        layers.append(changed)
     _add_layers_and_legends(fmap, layers)
 
     sources = list(cfg.get("sources") or [])

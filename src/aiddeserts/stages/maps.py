@@ -28,13 +28,15 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
              density_path: str, out_html: str, stories: pd.DataFrame | None = None,
              stories_path: str | None = None,
-             inventory: Mapping[str, Any] | None = None) -> None:
+             inventory: Mapping[str, Any] | None = None,
+             changes_path: str | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
     `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
     redacted) adds a stories layer. Assets (`assets_path`: the inventory) are drawn as
     `privacy.assets_for_display` allows; closed ones greyed or left out (`inventory.closed`),
-    each popup with its "Suggest a correction" link when `map.corrections_url` is set.
+    each popup with its "Suggest a correction" link when `map.corrections_url` is set;
+    `changes_path` (changes.csv) adds the "What changed" layer.
     """
     from aiddeserts.maps import webmap
     from aiddeserts.maps.inventory import add_correction_urls
@@ -53,7 +55,9 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
                             region_name=map_config.get("region_name", region_name),
                             map_config=map_config, thresholds=classification,
                             min_respondents=min_respondents, stories=stories,
-                            bandwidth_m=read_density_tags(density_path)[1])
+                            bandwidth_m=read_density_tags(density_path)[1],
+                            changes=pd.read_csv(changes_path, dtype=str, keep_default_na=False)
+                            if changes_path else None)
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 
