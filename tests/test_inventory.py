@@ -384,3 +384,25 @@ def test_closed_assets_greyed_or_hidden_on_the_map(city):
     assert "Closed places (1)" in layer.layer_name and "not verified recently" in legend
     assert "Closed since 2023-05-01" in layer.data[0][2]
     assert f"https://f.example/?id={closed['asset_id'].iloc[0]}" in layer.data[0][2]
+
+
+def test_a_published_hsds_package_feeds_another_region(tmp_path, tiny_region):
+    """A 211-style export as the only asset source: the same assets, ids and places."""
+    import copy
+
+    from conftest import run_snakemake
+
+    first = run_snakemake(tmp_path / "one", tiny_region)
+    assert first.returncode == 0, first.stderr[-3000:]
+    package = tmp_path / "one" / "outputs" / "tiny" / "hsds" / "datapackage.json"
+    other = copy.deepcopy(tiny_region)
+    other["regions"]["tiny"]["assets"] = {"path": str(package.resolve()), "format": "hsds"}
+    second = run_snakemake(tmp_path / "two", other)
+    assert second.returncode == 0, second.stderr[-3000:]
+    columns = ["asset_id", "name", "type", "status", "lat", "lon"]
+    before = pd.read_csv(tmp_path / "one" / "outputs" / "tiny" / "assets.csv", dtype=str)
+    after = pd.read_csv(tmp_path / "two" / "outputs" / "tiny" / "assets.csv", dtype=str)
+    assert after[columns].equals(before[columns])
+    classes = [pd.read_csv(tmp_path / run / "outputs" / "tiny" / "tract_classes.csv")
+               for run in ("one", "two")]
+    assert classes[0].equals(classes[1])

@@ -78,9 +78,24 @@ def attribute_paths(wildcards):
     return sidecars(attributes["path"]) if attributes else []
 
 
+def package_files(descriptor):
+    """An HSDS data package: its datapackage.json and the tables it lists (those present)."""
+    import json
+
+    path = Path(descriptor)
+    try:
+        resources = json.loads(path.read_text(encoding="utf-8-sig")).get("resources", [])
+    except (OSError, ValueError, AttributeError):
+        return [str(path)]  # missing or broken: the ingest job reports it
+    tables = [path.parent / r["path"] for r in resources if isinstance(r, dict) and "path" in r]
+    return [str(path)] + sorted(str(t) for t in tables if t.is_file())
+
+
 def asset_paths(wildcards):
+    """Every file of every asset source (an HSDS source: its package's tables too)."""
     sources = CONFIG["regions"][wildcards.region]["assets"]
-    return [p for source in sources for p in sidecars(source["path"])]
+    return [p for source in sources for p in (
+        package_files(source["path"]) if source["format"] == "hsds" else sidecars(source["path"]))]
 
 
 def correction_paths(wildcards):
