@@ -406,3 +406,39 @@ def test_a_published_hsds_package_feeds_another_region(tmp_path, tiny_region):
     classes = [pd.read_csv(tmp_path / run / "outputs" / "tiny" / "tract_classes.csv")
                for run in ("one", "two")]
     assert classes[0].equals(classes[1])
+
+
+def test_closed_hide_leaves_closed_assets_off_the_map(city):
+    from aiddeserts.maps.inventory import drawn_assets
+
+    tracts, path = city
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name",
+                                             "status": "open"}), tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    assets["status"] = inventory_status(assets, 365, None).to_numpy()
+    assert drawn_assets(assets, "hide")["name"].tolist() == ["Fridge A", "Shelf C"]
+    assert drawn_assets(assets, "grey")["name"].tolist() == ["Fridge A", "Pantry B", "Shelf C"]
+
+
+def test_public_inventory_never_lists_hidden_assets_and_shows_approximate_ones_moved(city):
+    from aiddeserts.stages.inventory import ASSET_COLUMNS, public_inventory
+
+    tracts, path = city
+    table = pd.read_csv(path)
+    table["vis"] = ["approximate", "hidden", "public"]
+    table.to_csv(path, index=False)
+    assets, _, _ = read_assets(asset_region({"path": str(path), "name": "name",
+                                             "visibility": "vis"}), tracts)
+    assets, _, _ = apply_corrections(assets, [], tracts, "TRACT_CODE")
+    assets["status"] = inventory_status(assets, 365, None).to_numpy()
+    shown = public_inventory(assets, tracts, "TRACT_CODE",
+                             {"approximate_to": "tract", "approximate_grid_m": 500})
+    assert list(shown.columns[:len(ASSET_COLUMNS)]) == ASSET_COLUMNS
+    assert sorted(shown["name"]) == ["Fridge A", "Shelf C"]
+    fridge = shown.set_index("name").loc["Fridge A"]
+    exact = assets.set_index("name").to_crs(4326).geometry["Fridge A"]
+    centre = tracts.set_index("TRACT_CODE").geometry.representative_point().to_crs(4326)
+    tract = assets.set_index("name").loc["Fridge A", "TRACT_CODE"]
+    assert (round(fridge["lat"], 5), round(fridge["lon"], 5)) == (
+        round(centre[tract].y, 5), round(centre[tract].x, 5))
+    assert abs(fridge["lat"] - exact.y) > 1e-3 or abs(fridge["lon"] - exact.x) > 1e-3

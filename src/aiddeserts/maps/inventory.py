@@ -14,8 +14,9 @@ import pandas as pd
 
 from aiddeserts.maps.rendering import esc
 
-__all__ = ["CLOSED_COLOUR", "PLACEHOLDERS", "add_place_html", "closed_legend_html",
-           "correction_url", "popup_lines", "split_closed", "with_inventory_lines"]
+__all__ = ["CLOSED_COLOUR", "PLACEHOLDERS", "about_line", "add_correction_urls", "add_place_html",
+           "changes_layer", "closed_layer", "closed_legend_html", "correction_url",
+           "drawn_assets", "popup_lines", "split_closed", "with_inventory_lines"]
 
 PLACEHOLDERS = ("asset_id", "name", "type", "lat", "lon")
 CLOSED_COLOUR = "#9e9e9e"
@@ -76,6 +77,14 @@ def add_correction_urls(assets: pd.DataFrame, template: str) -> pd.DataFrame:
         for a, n, t, g in zip(out["asset_id"], out["name"], out["type"],
                               out.geometry.to_crs(4326), strict=True)]
     return out
+
+
+def drawn_assets(assets: pd.DataFrame, closed: str) -> pd.DataFrame:
+    """The assets the map draws: closed ones left out when `closed` (inventory.closed) is
+    ``hide``, else kept (drawn greyed)."""
+    if closed == "hide" and "status" in assets.columns:
+        return assets.loc[assets["status"] != "closed"].reset_index(drop=True)
+    return assets
 
 
 def split_closed(assets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

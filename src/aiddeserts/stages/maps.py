@@ -39,13 +39,13 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
     `changes_path` (changes.csv) adds the "What changed" layer.
     """
     from aiddeserts.maps import webmap
-    from aiddeserts.maps.inventory import add_correction_urls
+    from aiddeserts.maps.inventory import add_correction_urls, drawn_assets
     from aiddeserts.privacy.rules import assets_for_display
 
     tracts = read_gpkg(tracts_path)
     assets = assets_for_display(read_gpkg(assets_path), tracts, tract_id, privacy)
-    if inventory and inventory["closed"] == "hide" and "status" in assets.columns:
-        assets = assets.loc[assets["status"] != "closed"].reset_index(drop=True)
+    if inventory:
+        assets = drawn_assets(assets, inventory["closed"])
     assets = add_correction_urls(assets, map_config["corrections_url"])
     values, grid, _ = read_geotiff(density_path)
     if stories is None and stories_path:
