@@ -306,6 +306,9 @@ def test_corrections_close_a_served_tract_and_lift_a_desert_between_two_runs(tmp
     assert "What changed since 20" in html
     assert f"{SERVED}: {classes[SERVED]} \\u2192 desert" in html  # the outline's tooltip, as JSON
     assert len(list((out / "history").iterdir())) == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["inputs"] if f["role"] == "corrections"] == [str(form)]
+    assert "hsds/datapackage.json" in {f["file"] for f in manifest["outputs"]}
 
     # A rerun with nothing new runs no job and changes no file.
     files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
