@@ -133,17 +133,24 @@ def test_bad_correction_rows_are_rejected_never_a_crash(city, tmp_path):
         {"action": "add", "name": "Far", "date": "2024-01-01", "lat": far_lat[0],
          "lon": far_lon[0]},
         {"action": "close", "asset_id": assets["asset_id"].iloc[0], "date": "soon"},
+        {"action": "update", "asset_id": assets["asset_id"].iloc[1], "date": "2024-01-02",
+         "lat": far_lat[0], "lon": far_lon[0], "name": "Pantry B moved"},
     ])
     fixed, rejects, _ = apply_corrections(assets, [correction_defaults(path=str(form))],
                                           tracts, "TRACT_CODE")
     assert len(fixed) == len(assets) and (fixed["open_status"] == "unknown").all()
+    moved = fixed.set_index("asset_id").loc[assets["asset_id"].iloc[1]]
+    assert moved["name"] == "Pantry B moved"  # the rest of the update applies
+    assert moved.geometry.equals(assets.geometry.iloc[1])
     reasons = dict(zip(rejects["row"].astype(int), rejects["reason"], strict=True))
-    assert reasons == {1: "asset_id is not in the inventory", 2: "action is blank",
-                       3: "action is not one of add, close, update, confirm",
+    assert reasons == {1: "asset_id (column 'asset_id') is not in the inventory",
+                       2: "action (column 'action') is blank",
+                       3: "action (column 'action') is not one of add, close, update, confirm",
                        4: "add without a location (latitude/longitude blank or not a number)",
                        5: "outside the study area (in no tract)",
-                       6: "date is blank or not a date"}
-    assert set(rejects["action"]) == {"dropped"}
+                       6: "date (column 'date') is blank or not a date",
+                       7: "update's new location is outside the study area: place kept"}
+    assert rejects["action"].tolist() == ["dropped"] * 6 + ["flagged"]
     assert set(rejects["source"]) == {f"corrections[1]:{form}"}
 
 

@@ -86,10 +86,11 @@ def apply_corrections(assets: gpd.GeoDataFrame, sources: Sequence[Mapping[str, A
     out["closed_since"] = np.where(out["open_status"] == "closed", out["last_verified"], "")
     out["correction_source"] = ""
     out["reported"] = ""
-    rows, read = [], {}
+    rows, read, columns = [], {}, {}
     for index, source in enumerate(sources, start=1):
         name, table = _read_source(source, index)
         read[name] = len(table)
+        columns[name] = source
         rows.append(table)
     if not rows:
         return out, concat_rejects([]), read
@@ -100,22 +101,28 @@ def apply_corrections(assets: gpd.GeoDataFrame, sources: Sequence[Mapping[str, A
         table.loc[located, "lon"], table.loc[located, "lat"]), crs=4326)
     inside, _ = assign_tracts(points, tracts, id_col, "")
     rejected: list[tuple[str, int, str]] = []
+    flagged: list[tuple[str, int, str]] = []
     records = out.to_dict("records")
     position = {r["asset_id"]: i for i, r in enumerate(records)}
     for i, row in table.iterrows():
         action, when = row["action"], row["date"]
+        column = columns[row["_source"]]
         reason = None
         if action not in ACTIONS:
-            reason = ("action is blank" if not action else
-                      "action is not one of add, close, update, confirm")
+            reason = (f"action (column '{column['action']}') is blank" if not action else
+                      f"action (column '{column['action']}') is not one of add, close, update, "
+                      "confirm")
         elif not when:
-            reason = "date is blank or not a date"
+            reason = f"date (column '{column['date']}') is blank or not a date"
         elif action != "add" and row["asset_id"] not in position:
-            reason = ("asset_id is blank" if not row["asset_id"]
-                      else "asset_id is not in the inventory")
+            reason = (f"asset_id (column '{column['asset_id']}') is "
+                      + ("blank" if not row["asset_id"] else "not in the inventory"))
         elif action == "add" and i not in inside.index:
             reason = ("add without a location (latitude/longitude blank or not a number)"
                       if i not in points.index else "outside the study area (in no tract)")
+        elif action == "update" and i in points.index and i not in inside.index:
+            flagged.append((row["_source"], int(row["row"]),
+                            "update's new location is outside the study area: place kept"))
         if reason:
             rejected.append((row["_source"], int(row["row"]), reason))
             continue
@@ -147,13 +154,13 @@ def apply_corrections(assets: gpd.GeoDataFrame, sources: Sequence[Mapping[str, A
                     record[key] = row[key]
             if i in inside.index:
                 record["geometry"], record[id_col] = inside.at[i, "geometry"], inside.at[i, id_col]
-    rejects = make_rejects("", [], "")
-    if rejected:
-        rejects = pd.concat([make_rejects(s, [r], why) for s, r, why in rejected],
-                            ignore_index=True)
+    rejects = concat_rejects(
+        [make_rejects(s, [r], why) for s, r, why in rejected]
+        + [make_rejects(s, [r], why, "flagged") for s, r, why in flagged])
+    rejects = rejects.sort_values(["source", "row"], kind="stable").reset_index(drop=True)
     corrected = gpd.GeoDataFrame(pd.DataFrame.from_records(records), geometry="geometry",
                                  crs=assets.crs)
-    return corrected, concat_rejects([rejects]), read
+    return corrected, rejects, read
 
 
 def resolve_as_of(as_of: str | None, dates: pd.Series) -> str:
