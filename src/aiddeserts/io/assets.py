@@ -111,7 +111,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
     kept, rejects, read = [], [], {}
     for index, source in enumerate(asset_sources(region_config), start=1):
         name = f"assets[{index}]:{source['path']}"
-        if source["format"] == "hsds":
+        if source.get("format") == "hsds":
             from aiddeserts.io.hsds import HSDS_COLUMNS, read_hsds_points
 
             points, table, bad = read_hsds_points(source["path"], name)
