@@ -380,7 +380,9 @@ def test_25_duplicate_asset_rows_across_sources(tmp_path):
     region = asset_region([{"path": str(tmp_path / "one.csv"), "name": "name"},
                          {"path": str(tmp_path / "two.csv"), "name": "name"}])
     assets, rejects, read = read_assets(region, tracts)
-    assert assets["asset_id"].tolist() == ["1-1", "1-2"]
+    assert assets["name"].tolist() == ["Fridge A", "Fridge B"]
+    assert assets["asset_id"].str.match(r"^a-[0-9a-f]{10}$").all()
+    assert assets["asset_id"].is_unique
     one = f"assets[1]:{tmp_path / 'one.csv'}"
     assert rejects[["source", "row", "reason"]].astype(object).values.tolist() == [
         [f"assets[2]:{tmp_path / 'two.csv'}", 1, f"duplicate of {one} row 2: dropped"],

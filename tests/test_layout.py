@@ -79,7 +79,11 @@ def schema_defaults_by_key() -> dict[str, list]:
             for value in node:
                 walk(value)
 
-    walk(load_schema())
+    schema = load_schema()
+    # The correction source's keys name columns of a form export (`action`, `name`...): their
+    # defaults are column names, not settings, and the words recur in unrelated code.
+    walk({k: v for k, v in schema.items() if k != "$defs"})
+    walk({k: v for k, v in schema["$defs"].items() if k != "correction_source"})
     return found
 
 

@@ -108,7 +108,7 @@ def test_planted_survey_values_never_reach_outputs(tmp_path, tiny_region):
     privacy = summary["privacy"]
     assert privacy["passed"] is True and privacy["respondents_checked"] == 200
     assert privacy["protected_asset_locations_checked"] == 2
-    assert set(privacy["files"]) == {*PRODUCTS, "stories.csv"}
+    assert set(privacy["files"]) == {*(Path(p).name for p in PRODUCTS), "stories.csv"}
     assert privacy["personal_values_checked"]["personal value from survey column 'email'"] == 200
     assert privacy["personal_values_checked"]["story without consent"] == int(
         (survey["consent"] != "yes").sum())
@@ -116,7 +116,8 @@ def test_planted_survey_values_never_reach_outputs(tmp_path, tiny_region):
 
 
 def digests(out: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def published_run(tmp_path: Path, config: dict) -> tuple[Path, Path, dict[str, str]]:

@@ -18,8 +18,10 @@ from aiddeserts.errors import InputError
 
 #: Files published under outputs/<region>/ (a public contract: extend, never rename).
 PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
-            "map.pdf", "manifest.json")
-SECTIONS = ("density", "classification", "survey_rules", "privacy", "map")
+            "map.pdf", "assets.csv", "tract_classes.csv", "changes.csv",
+            "hsds/datapackage.json", "hsds/organizations.csv", "hsds/services.csv",
+            "hsds/locations.csv", "hsds/service_at_location.csv", "manifest.json")
+SECTIONS = ("density", "classification", "survey_rules", "privacy", "map", "inventory", "history")
 
 
 @cache
@@ -88,6 +90,7 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
             # hide the top-level section: only the keys the region wrote override it.
             region[section] = {**filled[section], **(own.get(section) or {})}
         region["assets"] = [dict(a) for a in _as_list(region["assets"])]
+        region["corrections"] = [dict(c) for c in _as_list(region.get("corrections") or [])]
         if "need" in region["tracts"]:
             region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
     return filled

@@ -14,6 +14,8 @@ from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
 MANIFESTED = [product for product in PRODUCTS if product != "manifest.json"]
+HSDS_TABLES = [p.removeprefix("hsds/") for p in PRODUCTS
+               if p.startswith("hsds/") and p.endswith(".csv")]
 processed, staged, published = paths.processed, paths.staged, paths.published
 
 
@@ -76,9 +78,29 @@ def attribute_paths(wildcards):
     return sidecars(attributes["path"]) if attributes else []
 
 
+def package_files(descriptor):
+    """An HSDS data package: its datapackage.json and the tables it lists (those present)."""
+    import json
+
+    path = Path(descriptor)
+    try:
+        resources = json.loads(path.read_text(encoding="utf-8-sig")).get("resources", [])
+    except (OSError, ValueError, AttributeError):
+        return [str(path)]  # missing or broken: the ingest job reports it
+    tables = [path.parent / r["path"] for r in resources if isinstance(r, dict) and "path" in r]
+    return [str(path)] + sorted(str(t) for t in tables if t.is_file())
+
+
 def asset_paths(wildcards):
+    """Every file of every asset source (an HSDS source: its package's tables too)."""
     sources = CONFIG["regions"][wildcards.region]["assets"]
-    return [p for source in sources for p in sidecars(source["path"])]
+    return [p for source in sources for p in (
+        package_files(source["path"]) if source["format"] == "hsds" else sidecars(source["path"]))]
+
+
+def correction_paths(wildcards):
+    """The region's corrections exports (none when it has no `corrections` key)."""
+    return [c["path"] for c in CONFIG["regions"][wildcards.region]["corrections"]]
 
 
 def survey_paths(wildcards):
@@ -103,7 +125,8 @@ def all_input_files(wildcards):
     found = []
     for region in REGIONS:
         wc = SimpleNamespace(region=region)
-        found += tract_paths(wc) + attribute_paths(wc) + asset_paths(wc) + survey_paths(wc)
+        found += (tract_paths(wc) + attribute_paths(wc) + asset_paths(wc) + survey_paths(wc)
+                  + correction_paths(wc))
     return sorted(set(found))
 
 

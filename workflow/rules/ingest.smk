@@ -32,11 +32,13 @@ rule ingest_assets:
     input:
         tracts=processed("tracts.gpkg"),
         sources=asset_paths,
+        corrections=correction_paths,
     output:
         assets=processed("assets.gpkg"),
         rejects=processed("rejects_assets.csv"),
         counts=processed("counts_assets.json"),
         exact=processed("assets_exact.gpkg"),
+        inventory=processed("inventory.gpkg"),
     log:
         logs("ingest_assets"),
     benchmark:
@@ -49,6 +51,8 @@ rule ingest_assets:
     params:
         code=code("ingest_assets.py"),
         sources=region_key("assets"),
+        corrections=region_key("corrections"),
+        inventory=region_key("inventory"),
         tract_id=region_key("tracts", "id"),
         approximate_to=region_key("privacy", "approximate_to"),
         approximate_grid_m=region_key("privacy", "approximate_grid_m"),

@@ -18,6 +18,7 @@ rule manifest:
         attributes=attribute_paths,
         assets=asset_paths,
         survey=survey_paths,
+        corrections=correction_paths,
         staged=expand(staged("{product}"), product=MANIFESTED, allow_missing=True),
     output:
         manifest=staged("manifest.json"),

@@ -4,12 +4,13 @@
 rule web_map:
     input:
         tracts=staged("tracts.gpkg"),
-        assets=processed("assets.gpkg"),
+        assets=processed("inventory.gpkg"),
         density=staged("density.tif"),
         stories=staged("stories.csv"),
         # How many listed sites are not counted, and why (the About panel says so).
         asset_counts=processed("counts_assets.json"),
         asset_rejects=processed("rejects_assets.csv"),
+        changes=staged("changes.csv"),
     output:
         html=staged("map.html"),
     log:
@@ -34,6 +35,7 @@ rule web_map:
         classification=region_key("classification"),
         min_respondents=region_key("survey_rules", "min_respondents"),
         privacy=region_key("privacy"),
+        inventory=region_key("inventory"),
     message:
         "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -8,6 +8,7 @@ rule summarize:
         rejects=expand(processed("rejects_{stage}.csv"), stage=["tracts", "assets", "survey"], allow_missing=True),
         tracts=staged("tracts.gpkg"),
         density=staged("density.tif"),
+        inventory=processed("inventory.gpkg"),
     output:
         summary=staged("summary.json"),
         rejects=staged("rejects.csv"),
@@ -50,6 +51,7 @@ rule publish:
         runtime=runtime("publish"),
     params:
         code=code("publish.py"),
+        history_keep=region_key("history", "keep"),
     message:
         "Publishing outputs/{wildcards.region}/ [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

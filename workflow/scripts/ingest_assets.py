@@ -4,9 +4,10 @@ from aiddeserts.logs import run_logged
 from aiddeserts.stages.ingest import ingest_assets
 
 run_logged(snakemake.log[0], lambda: ingest_assets(
-    sources=snakemake.params.sources, tract_id=snakemake.params.tract_id,
+    sources=snakemake.params.sources, corrections=snakemake.params.corrections,
+    inventory=snakemake.params.inventory, tract_id=snakemake.params.tract_id,
     approximate_to=snakemake.params.approximate_to,
     approximate_grid_m=snakemake.params.approximate_grid_m,
     tracts_path=snakemake.input.tracts, out_assets=snakemake.output.assets,
     out_rejects=snakemake.output.rejects, out_counts=snakemake.output.counts,
-    out_exact=snakemake.output.exact), snakemake.rule)
+    out_exact=snakemake.output.exact, out_inventory=snakemake.output.inventory), snakemake.rule)

@@ -6,4 +6,5 @@ from aiddeserts.stages.publish import publish
 
 run_logged(snakemake.log[0], lambda: publish(
     list(snakemake.input.staged), list(snakemake.output.published),
-    privacy_report=snakemake.input.audit), snakemake.rule)
+    privacy_report=snakemake.input.audit, history_keep=snakemake.params.history_keep),
+    snakemake.rule)

@@ -8,8 +8,9 @@ run_logged(snakemake.log[0], lambda: make_map(
     map_config=snakemake.params.map, tract_id=snakemake.params.tract_id,
     need=snakemake.params.need, classification=snakemake.params.classification,
     min_respondents=snakemake.params.min_respondents, privacy=snakemake.params.privacy,
+    inventory=snakemake.params.inventory,
     tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,
     density_path=snakemake.input.density, stories_path=snakemake.input.stories,
     asset_counts_path=snakemake.input.asset_counts,
     asset_rejects_path=snakemake.input.asset_rejects,
-    out_html=snakemake.output.html), snakemake.rule)
+    changes_path=snakemake.input.changes, out_html=snakemake.output.html), snakemake.rule)

@@ -3,7 +3,8 @@ joined to tracts, duplicates across sources dropped and reported."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,48 @@ from aiddeserts.io.points import assign_tracts, read_points
 from aiddeserts.io.rejects import concat_rejects, make_rejects
 from aiddeserts.privacy import rules as privacy
 
-__all__ = ["asset_capacity", "read_assets"]
+__all__ = ["OPEN_STATUS", "asset_capacity", "derive_asset_id", "parse_open_status",
+           "read_assets", "unique_ids"]
+
+#: Spellings of an asset source's `status` column (lower-cased, stripped): open or closed;
+#: anything else (blank, "unknown", "maybe") is unknown. TCMAP's currentlyOpenForDistributing
+#: holds yes/no.
+OPEN_STATUS = {
+    "open": {"open", "yes", "y", "true", "t", "1", "active", "operating", "currently open"},
+    "closed": {"closed", "no", "n", "false", "f", "0", "permanently closed",
+               "permanently_closed", "closed permanently", "temporarily closed",
+               "temporarily_closed", "inactive", "defunct"},
+}
+
+
+def parse_open_status(values: pd.Series) -> pd.Series:
+    """A status column's values as `open`, `closed` or `unknown`."""
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    out = pd.Series("unknown", index=values.index, dtype=object)
+    for status, spellings in OPEN_STATUS.items():
+        out[text.isin(spellings).to_numpy()] = status
+    return out
+
+
+def derive_asset_id(label: str, name: str, lon: float, lat: float) -> str:
+    """The derived id of an asset without an id column: ``a-`` and the first 10 hex digits of
+    the SHA-1 of ``label|name|lon|lat`` (name stripped, lon/lat rounded to 4 decimals, ~11 m)."""
+    key = f"{label}|{str(name).strip()}|{lon:.4f}|{lat:.4f}"
+    return "a-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def unique_ids(ids: Sequence[str], taken: Iterable[str] = ()) -> list[str]:
+    """`ids` made unique in order: a repeat (or an id in `taken`) becomes ``<id>-2``, ``-3``..."""
+    seen = set(taken)
+    out = []
+    for asset_id in ids:
+        candidate, n = asset_id, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{asset_id}-{n}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def _duplicates(assets: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
@@ -78,8 +120,10 @@ def _with_names(rejects: pd.DataFrame, table: pd.DataFrame, source: Mapping[str,
 
 def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, int]]:
-    """All asset sources of a region in the tracts' CRS with `asset_id`, `name`, `type`, `source`,
-    `capacity`, `notes`, `updated` (text, blank when not configured) and `community_reported`.
+    """All asset sources of a region in the tracts' CRS with `asset_id` (the source's `id`
+    column, else :func:`derive_asset_id`; repeats suffixed -2, -3 in file order), `name`, `type`,
+    `source`, `capacity`, `notes`, `updated` (text, blank when not configured),
+    `community_reported`, `visibility` and `open_status` (open/closed/unknown).
 
     `region_config` is validated (every source with its schema defaults). Duplicate assets
     (same place, name and type) are dropped and reported. A region where no asset of any source
@@ -89,17 +133,32 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
     kept, rejects, read = [], [], {}
     for index, source in enumerate(asset_sources(region_config), start=1):
         name = f"assets[{index}]:{source['path']}"
-        points, table, bad = read_points(source, name, tracts, personal=False)
+        if source.get("format") == "hsds":
+            from aiddeserts.io.hsds import HSDS_COLUMNS, read_hsds_points
+
+            points, table, bad = read_hsds_points(source["path"], name)
+            source = {**source, **HSDS_COLUMNS}
+        else:
+            points, table, bad = read_points(source, name, tracts, personal=False)
         read[name] = len(table)
         require_columns(table.columns.drop("row").tolist(),
-                        {key: source.get(key) for key in ("name", "type", "notes", "updated",
-                                                          "visibility")},
+                        {key: source.get(key) for key in ("id", "status", "name", "type",
+                                                          "notes", "updated", "visibility")},
                         source["path"], personal=False)
+        lonlat = points.geometry
         points, outside = assign_tracts(points, tracts, id_col, name)
         attrs = table.set_index("row").loc[points["row"]]
-        points["asset_id"] = [f"{index}-{r}" for r in points["row"]]
+        label = source.get("label", Path(source["path"]).name)
         points["name"] = (attrs[source["name"]].astype("string").fillna("").to_numpy()
                           if source.get("name") else "")
+        given = (attrs[source["id"]].astype("string").fillna("").str.strip().to_numpy()
+                 if source.get("id") else np.full(len(points), "", dtype=object))
+        kept_lonlat = lonlat.loc[points.index]
+        points["asset_id"] = [
+            g if g else derive_asset_id(label, n, x, y) for g, n, x, y in zip(
+                given, points["name"], kept_lonlat.x, kept_lonlat.y, strict=True)]
+        points["open_status"] = (parse_open_status(attrs[source["status"]]).to_numpy()
+                                 if source.get("status") else "unknown")
         if source.get("type"):
             types = attrs[source["type"]].astype("string").str.strip().fillna("")
             points["type"] = types.where(types != "", "unspecified").to_numpy()
@@ -109,7 +168,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
             attrs[source["visibility"]], source["path"], source["visibility"],
             rows=attrs.index.to_numpy()).to_numpy() if source.get("visibility")
             else source["visibility_value"])
-        points["source"] = source.get("label", Path(source["path"]).name)
+        points["source"] = label
         points["capacity"] = asset_capacity(attrs, source)
         for key in ("notes", "updated"):
             points[key] = (attrs[source[key]].astype("string").fillna("").str.strip().to_numpy()
@@ -131,11 +190,12 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
                                         dtype="string")
             rejects.append(dropped)
         assets = assets.loc[~duplicated].reset_index(drop=True)
+        assets["asset_id"] = unique_ids(assets["asset_id"].tolist())
     if assets.empty:
         raise InputError("no asset of any source lies inside the study area.",
                          path=", ".join(s["path"] for s in asset_sources(region_config)),
                          fix="check the asset files and their coordinates (`aiddeserts check` "
                              "lists every rejected row and why).")
     columns = ["asset_id", "name", "type", "source", "capacity", "notes", "updated",
-               "community_reported", "visibility", id_col, "geometry"]
+               "community_reported", "visibility", "open_status", id_col, "geometry"]
     return assets[columns], concat_rejects(rejects), read

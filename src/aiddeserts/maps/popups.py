@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aiddeserts.maps.inventory import with_inventory_lines
 from aiddeserts.maps.legends import definitions_for
 from aiddeserts.maps.rendering import esc, html_macros
 from aiddeserts.maps.styles import CLASS_PATTERNS, swatch_css
@@ -292,6 +293,7 @@ def asset_marker_data(assets: pd.DataFrame, label: str) -> list[list[Any]]:
                  [esc(v) for v in column("notes")], [esc(v) for v in column("source")],
                  [bool(v) for v in column("community_reported", False)],
                  [esc(plain_date(v)) for v in column("updated")])
+    popups = with_inventory_lines(list(popups), assets)
     lats = [round(v, COORD_DECIMALS) for v in assets.geometry.y.tolist()]
     lons = [round(v, COORD_DECIMALS) for v in assets.geometry.x.tolist()]
     return [[lat, lon, popup, name or label]

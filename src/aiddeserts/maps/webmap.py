@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from aiddeserts.maps import inventory
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
     ACCESS_WORDS,
@@ -336,19 +337,22 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               grid: Grid, *, id_col: str, title: str, thresholds: Mapping[str, Any],
               min_respondents: int, map_config: Mapping[str, Any], region_name: str,
               need: Sequence[Mapping[str, Any]] | None = None, dropped: Sequence[str] = (),
-              stories: pd.DataFrame | None = None, bandwidth_m: float | None = None
+              stories: pd.DataFrame | None = None, bandwidth_m: float | None = None,
+              changes: pd.DataFrame | None = None
               ) -> folium.Map:
     """Assemble the folium map.
 
     `thresholds` are the classification settings (named in the popups' "why" lines, the class
     definitions and the About panel); `min_respondents` is the survey's suppression threshold.
     `map_config` is the region's validated `map` section (about, credit, method_url, vintage,
-    sources, offline, bivariate); `region_name` the place named in the map's sentences. `need`
-    (the region's `tracts.need`) is named in the About panel; without need data (`need_level`
-    all `not_assessed`) the legend and About panel say so and how to add it. `dropped`:
-    sentences on listed sites not counted (:func:`.legends.dropped_sites`). `stories` (columns
-    `id_col`, ``"story"``: consented, redacted text) adds a stories layer. `bandwidth_m` (the
-    density's kernel radius) is named in the density legend. `assets`: as displayed, in any CRS.
+    sources, offline, bivariate, corrections_url); `region_name` the place named in the map's
+    sentences. `need` (the region's `tracts.need`) is named in the About panel; without need
+    data (`need_level` all `not_assessed`) the legend and About panel say so and how to add it.
+    `dropped`: sentences on listed sites not counted (:func:`.legends.dropped_sites`).
+    `stories` (columns `id_col`, ``"story"``: consented, redacted text) adds a stories layer.
+    `bandwidth_m` (the density's kernel radius) is named in the density legend. `assets`: as
+    displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
+    <date>" layer.
     """
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
@@ -362,7 +366,11 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     fmap.add_child(Script("tracts_data.js", data=tract_collection(tracts, props)),
                    name="aid_tracts")
 
+    assets, closed = inventory.split_closed(assets)
     asset_layers, asset_counts = _asset_layers(assets)
+    stale = int((assets["status"] == "stale").sum()) if "status" in assets.columns else 0
+    if len(closed) or stale:
+        asset_layers.append(inventory.closed_layer(closed, stale))
     layers = [_class_layer(tracts, thresholds)]
     if cfg["bivariate"]:
         layers.append(_bivariate_layer(tracts))
@@ -371,6 +379,10 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         layers.append(_survey_layer(min_respondents))
     if tract_stories:
         layers.append(_story_layer())
+    changed = inventory.changes_layer(changes, tracts, pd.concat([assets, closed]).to_crs(4326),
+                                      id_col)
+    if changed:
+        layers.append(changed)
     _add_layers_and_legends(fmap, layers)
 
     sources = list(cfg["sources"])
@@ -380,6 +392,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                        thresholds=thresholds, method_url=cfg["method_url"], about=cfg["about"],
                        sources=sources, credit=cfg["credit"], need=need,
                        assessed=need_assessed(tracts), dropped=dropped)
+    panel += inventory.about_line(assets) + inventory.add_place_html(
+        cfg.get("corrections_url") or "")
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     LayerControl(collapsed=False, position="topright").add_to(fmap)

@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from aiddeserts.io.files import (
-    copy_file,
     make_private,
     read_gpkg,
     write_csv,
@@ -40,33 +39,44 @@ def ingest_tracts(tracts: Mapping[str, Any], working_crs: str | None, out_tracts
     write_json(counts, out_counts)
 
 
-def ingest_assets(sources: Sequence[Mapping[str, Any]], tract_id: str, approximate_to: str,
+def ingest_assets(sources: Sequence[Mapping[str, Any]], corrections: Sequence[Mapping[str, Any]],
+                  inventory: Mapping[str, Any], tract_id: str, approximate_to: str,
                   approximate_grid_m: float, tracts_path: str, out_assets: str,
-                  out_rejects: str, out_counts: str, out_exact: str) -> None:
-    """Read every asset source, join to tracts, keep the allow-listed columns.
+                  out_rejects: str, out_counts: str, out_exact: str, out_inventory: str) -> None:
+    """Read every asset source, apply the `corrections`, join to tracts, keep the allow-listed
+    columns.
 
-    `out_exact` keeps every asset at its exact place (for the privacy audit only);
-    `out_assets` holds them where analysis may use them: `approximate` and `hidden` assets moved
-    to their tract's representative point or an `approximate_grid_m` grid cell
-    (`approximate_to`), so density and distances never rest on their exact place.
+    `out_inventory` holds every asset with its inventory status (active, stale, closed:
+    `inventory` settings), `out_assets` the ones that count (closed ones left out). Both hold
+    them where analysis may use them: `approximate` and `hidden` assets moved to their tract's
+    representative point or an `approximate_grid_m` grid cell (`approximate_to`), so density and
+    distances never rest on their exact place; `out_exact` keeps every asset at its exact place
+    (for the privacy audit only).
     """
     from aiddeserts.io.assets import read_assets
-    from aiddeserts.io.rejects import count_rows
+    from aiddeserts.io.corrections import apply_corrections, inventory_status
+    from aiddeserts.io.rejects import concat_rejects, count_rows
     from aiddeserts.privacy import rules as privacy
 
     tracts = read_gpkg(tracts_path)
     assets, rejects, read = read_assets({"assets": list(sources), "tracts": {"id": tract_id}},
                                         tracts)
+    assets, fixes, fixes_read = apply_corrections(assets, corrections, tracts, tract_id)
+    assets["status"] = inventory_status(assets, inventory["stale_after_days"],
+                                        inventory["as_of"]).to_numpy()
     write_gpkg(assets, out_exact, layer="assets")
     make_private(out_exact)  # hidden assets' exact places
     if privacy.any_protected(assets):
         assets = privacy.protected_locations(assets, tracts, tract_id, approximate_to,
                                              approximate_grid_m)
-        write_gpkg(assets, out_assets, layer="assets")
-    else:  # every asset is public: the analysis layer is the exact one, byte for byte
-        copy_file(out_exact, out_assets)
-    write_csv(rejects, out_rejects)
-    write_json({"assets": count_rows(read, rejects)}, out_counts)
+    write_gpkg(assets, out_inventory, layer="inventory")
+    counted = assets.loc[assets["status"] != "closed"].reset_index(drop=True)
+    write_gpkg(counted, out_assets, layer="assets")
+    write_csv(concat_rejects([rejects, fixes]), out_rejects)
+    counts = {"assets": count_rows(read, rejects)}
+    if corrections:
+        counts["corrections"] = count_rows(fixes_read, fixes)
+    write_json(counts, out_counts)
 
 
 def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_respondents: int,

@@ -30,21 +30,30 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
              density_path: str, out_html: str, need: Sequence[Mapping[str, Any]] | None = None,
              asset_counts_path: str | None = None, asset_rejects_path: str | None = None,
-             stories: pd.DataFrame | None = None, stories_path: str | None = None) -> None:
+             stories: pd.DataFrame | None = None, stories_path: str | None = None,
+             inventory: Mapping[str, Any] | None = None,
+             changes_path: str | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
     `need` (the region's `tracts.need`) is named in the About panel. The asset stage's counts
     (`asset_counts_path`: counts_assets.json) and rejects (`asset_rejects_path`:
     rejects_assets.csv) tell the About panel how many listed sites are not counted and why.
     `stories` (or the CSV at `stories_path`; columns: the tract id, ``"story"``; consented and
-    redacted) adds a stories layer. Assets are drawn as `privacy.assets_for_display` allows.
+    redacted) adds a stories layer. Assets (`assets_path`: the inventory) are drawn as
+    `privacy.assets_for_display` allows; closed ones greyed or left out (`inventory.closed`),
+    each popup with its "Suggest a correction" link when `map.corrections_url` is set;
+    `changes_path` (changes.csv) adds the "What changed" layer.
     """
     from aiddeserts.maps import webmap
+    from aiddeserts.maps.inventory import add_correction_urls, drawn_assets
     from aiddeserts.maps.legends import dropped_sites
     from aiddeserts.privacy.rules import assets_for_display
 
     tracts = read_gpkg(tracts_path)
     assets = assets_for_display(read_gpkg(assets_path), tracts, tract_id, privacy)
+    if inventory:
+        assets = drawn_assets(assets, inventory["closed"])
+    assets = add_correction_urls(assets, map_config["corrections_url"])
     values, grid, _ = read_geotiff(density_path)
     if stories is None and stories_path:
         stories = pd.read_csv(stories_path, dtype=str, keep_default_na=False)
@@ -59,7 +68,9 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
                             map_config=map_config, thresholds=classification,
                             min_respondents=min_respondents, need=need,
                             dropped=dropped_sites(counts, rejects), stories=stories,
-                            bandwidth_m=read_density_tags(density_path)[1])
+                            bandwidth_m=read_density_tags(density_path)[1],
+                            changes=pd.read_csv(changes_path, dtype=str, keep_default_na=False)
+                            if changes_path else None)
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 

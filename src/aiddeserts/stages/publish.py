@@ -121,17 +121,47 @@ def _marker(version: Path) -> Path:
     return version.with_name(version.name + ".complete")
 
 
+#: The files of a run kept in its history entry.
+HISTORY_FILES = ("tract_classes.csv", "assets.csv", "summary.json")
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed: a copy
+        shutil.copy2(src, dst)
+
+
+def carry_history(previous: Path | None, version: Path, stamp: str, keep: int) -> None:
+    """``history/<stamp>/`` of the new `version`: the previous version's history entries (hard
+    links: no copy of their bytes) and this run's :data:`HISTORY_FILES`, the newest `keep`."""
+    history = version / "history"
+    entries = []
+    if previous is not None and (previous / "history").is_dir():
+        entries = sorted(p for p in (previous / "history").iterdir() if p.is_dir()
+                         and p.name != stamp)
+    for entry in entries[-(keep - 1):] if keep > 1 else []:
+        for src in sorted(entry.rglob("*")):
+            if src.is_file():
+                _link_or_copy(src, history / entry.name / src.relative_to(entry))
+    for name in HISTORY_FILES:
+        if (version / name).is_file():
+            _link_or_copy(version / name, history / stamp / name)
+
+
 def publish(staged: Sequence[str], published: Sequence[str],
-            privacy_report: str | None = None) -> None:
+            privacy_report: str | None = None, history_keep: int | None = None) -> None:
     """Publish the staged files as one new version of outputs/<region>/ (one atomic swap).
 
     With `privacy_report` (the audit's JSON, counts only), summary.json is published with it as
-    its `privacy` section.
+    its `privacy` section. With `history_keep`, the version carries ``history/<UTC stamp>/``
+    entries (:func:`carry_history`).
     """
-    region_dirs = {Path(p).parent for p in published}
-    if len(region_dirs) != 1:
+    parents = sorted({Path(p).parent for p in published}, key=lambda p: (len(p.parts), p))
+    region_dir = parents[0]
+    if not all(p.is_relative_to(region_dir) for p in parents):
         raise ValueError("publish takes the products of one region")
-    region_dir = region_dirs.pop()
     _remove_debris(region_dir)
     versions = versions_dir(region_dir)
     versions.mkdir(parents=True, exist_ok=True)
@@ -143,19 +173,26 @@ def publish(staged: Sequence[str], published: Sequence[str],
     version.mkdir()
     files: dict[str, Path] = {}
     for src, dst in zip(staged, published, strict=True):
-        target = version / Path(dst).name
-        if privacy_report and target.name == "summary.json":
+        relative = Path(dst).relative_to(region_dir).as_posix()
+        target = version / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if privacy_report and relative == "summary.json":
             _write_json({**_read_json(src), "privacy": _read_json(privacy_report)}, target)
         else:
             shutil.copyfile(src, target)
-        files[target.name] = target
+        files[relative] = target
     if privacy_report:
         _rehash_in_manifest(files)
     for target in files.values():
         os.chmod(target, public_mode())
         with open(target, "rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_dir(version)
+    if history_keep:
+        previous = region_dir.resolve() if region_dir.is_symlink() else None
+        carry_history(previous, version, f"{stamp}Z",
+                      history_keep)
+    for folder in {target.parent for target in files.values()}:
+        _fsync_dir(folder)
     _marker(version).touch()
     _swap_link(region_dir, version)
     _clean_versions(versions, version)

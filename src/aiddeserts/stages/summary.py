@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from aiddeserts.io.files import read_density_tags, read_gpkg, read_json, write_csv, write_json
@@ -12,9 +13,10 @@ from aiddeserts.io.files import read_density_tags, read_gpkg, read_json, write_c
 
 def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any],
               counts_paths: Sequence[str], rejects_paths: Sequence[str], tracts_path: str,
-              density_path: str, out_summary: str, out_rejects: str) -> None:
+              density_path: str, out_summary: str, out_rejects: str,
+              inventory_path: str | None = None) -> None:
     """summary.json (counts read/kept/rejected, parameters and the bandwidth used, classes,
-    confidence) and the merged rejects.csv."""
+    confidence, and with `inventory_path` the inventory's counts) and the merged rejects.csv."""
     from aiddeserts.method.classify import CLASSES
 
     counts: dict[str, Any] = {}
@@ -41,7 +43,39 @@ def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any]
         "population_in_deserts": float(tracts.loc[tracts["is_desert"], "population"].sum()),
         "bandwidth_m_used": read_density_tags(density_path)[1],
         "confidence": confidence_summary(tracts),
+        **({"inventory": inventory_summary(read_gpkg(inventory_path), tracts)}
+           if inventory_path else {}),
     }, out_summary)
+
+
+def inventory_summary(inventory: pd.DataFrame, tracts: pd.DataFrame) -> dict[str, Any]:
+    """Assets by status (active, stale, closed), the community-reported ones, and
+    `deserts_if_stale_removed`: the high-need tracts not already deserts (nor without data)
+    that have at least one asset within their distance threshold (`far_threshold_m`, from the
+    representative point) and only stale ones — without the stale assets they would have none
+    within reach, the distance test's mark of low access. An estimate without reclassifying:
+    density and the share of people beyond reach are not recomputed."""
+    from aiddeserts.method.catchment import assets_within
+
+    counted = inventory.loc[inventory["status"] != "closed"]
+    stale = inventory.loc[inventory["status"] == "stale"]
+    rep = tracts.geometry.representative_point()
+    rep_xy = np.column_stack([rep.x.to_numpy(), rep.y.to_numpy()])
+    far = tracts["far_threshold_m"].to_numpy(float)
+    def xy(frame: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+    within_all = assets_within(rep_xy, xy(counted), far)
+    within_stale = assets_within(rep_xy, xy(stale), far)
+    candidates = (tracts["need_high"].astype(bool) & ~tracts["is_desert"].astype(bool)
+                  & (tracts["desert_class"] != "insufficient_data")).to_numpy()
+    at_risk = candidates & (within_stale > 0) & (within_all == within_stale)
+    return {
+        **{status: int((inventory["status"] == status).sum())
+           for status in ("active", "stale", "closed")},
+        "community_reported": int(inventory["community_reported"].astype(bool).sum()),
+        "deserts_if_stale_removed": int(at_risk.sum()),
+    }
 
 
 def confidence_summary(tracts: pd.DataFrame) -> dict[str, int]:
