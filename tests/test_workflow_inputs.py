@@ -68,7 +68,7 @@ def test_kobo_export_and_census_download_run_unchanged(tmp_path):
             assert source["read"] == source["kept"] + source["rejected"]
 
     rejects = pd.read_csv(out / "rejects.csv", dtype=str)
-    assert list(rejects.columns) == ["source", "row", "reason", "action"]
+    assert list(rejects.columns) == ["source", "row", "name", "reason", "action"]
     mine = rejects[rejects["source"] == f"assets[2]:{messy}"]
     assert mine[["row", "action"]].values.tolist() == [["4", "dropped"], ["2", "repaired"],
                                                        ["3", "dropped"]]
