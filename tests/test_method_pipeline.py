@@ -30,10 +30,11 @@ def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
                                              "density.tif", "out.gpkg")}
     ingest_tracts(region["tracts"], region.get("working_crs"), p["tracts.gpkg"],
                   str(work / "r1.csv"), str(work / "c1.json"))
-    ingest_assets(region["assets"], region["tracts"]["id"],
-                  region["privacy"]["approximate_to"], region["privacy"]["approximate_grid_m"],
-                  p["tracts.gpkg"], p["assets.gpkg"], str(work / "r2.csv"), str(work / "c2.json"),
-                  str(work / "exact.gpkg"))
+    ingest_assets(region["assets"], region.get("corrections") or [], region["inventory"],
+                  region["tracts"]["id"], region["privacy"]["approximate_to"],
+                  region["privacy"]["approximate_grid_m"], p["tracts.gpkg"], p["assets.gpkg"],
+                  str(work / "r2.csv"), str(work / "c2.json"), str(work / "exact.gpkg"),
+                  str(work / "inventory.gpkg"))
     ingest_survey(region.get("survey"), region["tracts"]["id"],
                   region["survey_rules"]["min_respondents"], p["tracts.gpkg"], p["survey.gpkg"],
                   str(work / "r3.csv"), str(work / "c3.json"))

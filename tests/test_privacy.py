@@ -186,8 +186,9 @@ def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region
     out = {name: str(tmp_path / name) for name in ("t.gpkg", "a.gpkg", "exact.gpkg")}
     ingest_tracts(region["tracts"], None, out["t.gpkg"], str(tmp_path / "r1.csv"),
                   str(tmp_path / "c1.json"))
-    ingest_assets(region["assets"], "TRACT_CODE", "tract", 500.0, out["t.gpkg"], out["a.gpkg"],
-                  str(tmp_path / "r2.csv"), str(tmp_path / "c2.json"), out["exact.gpkg"])
+    ingest_assets(region["assets"], [], region["inventory"], "TRACT_CODE", "tract", 500.0,
+                  out["t.gpkg"], out["a.gpkg"], str(tmp_path / "r2.csv"),
+                  str(tmp_path / "c2.json"), out["exact.gpkg"], str(tmp_path / "inv.gpkg"))
     exact = read_gpkg(out["exact.gpkg"])
     assert len(exact) == 6
     # The analysis layer is the exact layer with protected assets moved, written as such;
