@@ -128,16 +128,32 @@ def expected_request(rule: str, inputs: list[Path], config: dict, attempt: int =
 
 
 def published(workdir: Path) -> dict[str, bytes]:
-    """outputs/tiny/, byte for byte; the manifest without the run's start and finish times."""
+    """outputs/tiny/, byte for byte; the manifest without the run's start and finish times,
+    history entries by their order (their folders are named by the time of the run) and
+    changes.csv without the previous run's time."""
+    import csv
+    import io
+
+    root = workdir / "outputs" / "tiny"
+    stamps = {d.name: f"run{k}" for k, d in enumerate(sorted((root / "history").iterdir()))
+              } if (root / "history").is_dir() else {}
     files = {}
-    for path in sorted((workdir / "outputs" / "tiny").iterdir()):
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
         data = path.read_bytes()
-        if path.name == "manifest.json":
+        if name == "manifest.json":
             manifest = json.loads(data)
             for key in TIME_KEYS:
                 manifest.pop(key)
             data = json.dumps(manifest, sort_keys=True).encode()
-        files[path.name] = data
+        if path.name == "changes.csv":
+            rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+            data = json.dumps([{k: v for k, v in r.items() if k != "previous_run_utc"}
+                               for r in rows], sort_keys=True).encode()
+        parts = name.split("/")
+        if parts[0] == "history" and len(parts) > 2:
+            name = "/".join(["history", stamps[parts[1]], *parts[2:]])
+        files[name] = data
     return files
 
 
