@@ -73,11 +73,19 @@ def two_step_fca(demand_xy: np.ndarray, population: np.ndarray, supply_xy: np.nd
         return np.zeros(len(demand_xy)), np.zeros(len(supply_xy))
     j, i = _pairs_within(supply_xy, demand_xy, catchment)
     d = np.hypot(*(supply_xy[j] - demand_xy[i]).T)
+    return fca_from_pairs(j, i, d, population, capacity, catchment, decay, steps)
+
+
+def fca_from_pairs(j: np.ndarray, i: np.ndarray, d: np.ndarray, population: np.ndarray,
+                   capacity: np.ndarray, catchment: float, decay: str,
+                   steps: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The two steps of the 2SFCA from the (asset j, population point i, distance d) pairs
+    within the catchment, whatever measured the distance (straight line or on foot)."""
     w = decay_weights(d, catchment, decay, steps)
-    served = np.bincount(j, weights=population[i] * w, minlength=len(supply_xy))
+    served = np.bincount(j, weights=population[i] * w, minlength=len(capacity))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(served > 0, capacity / np.where(served > 0, served, 1.0), 0.0)
-    access = np.bincount(i, weights=ratio[j] * w, minlength=len(demand_xy))
+    access = np.bincount(i, weights=ratio[j] * w, minlength=len(population))
     return access, ratio
 
 

@@ -35,7 +35,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from aiddeserts.method.catchment import LUO_QI_STEPS, decay_weights
+from aiddeserts.method.catchment import LUO_QI_STEPS, fca_from_pairs
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -278,12 +278,7 @@ def two_step_fca_walk(network: Network, demand_xy: np.ndarray, population: np.nd
     s_node, s_snap = snap(network, supply_xy)
     d_node, d_snap = snap(network, demand_xy)
     j, i, d = pairs_within(network, s_node, s_snap, d_node, d_snap, catchment)
-    w = decay_weights(d, catchment, decay, steps)
-    served = np.bincount(j, weights=population[i] * w, minlength=len(supply_xy))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(served > 0, capacity / np.where(served > 0, served, 1.0), 0.0)
-    access = np.bincount(i, weights=ratio[j] * w, minlength=len(demand_xy))
-    return access, ratio
+    return fca_from_pairs(j, i, d, population, capacity, catchment, decay, steps)
 
 
 def point_walk_to_nearest(network: Network, points_xy: np.ndarray, assets_xy: np.ndarray
