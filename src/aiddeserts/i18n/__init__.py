@@ -120,7 +120,7 @@ def missing_messages(language: str) -> list[str]:
         return []
     package = resources.files("aiddeserts")
     keywords = {"_": None, "N_": None, "gettext": None}
-    found = {message for _line, message, _comments, _context in
+    found = {message for _file, _line, message, _comments, _context in
              extract_from_dir(str(package), method_map=[("**.py", "python")], keywords=keywords)
              if isinstance(message, str)}
     return sorted(found - catalogue(language).keys())
