@@ -357,6 +357,61 @@ def test_river_straight_line_served_on_foot_desert():
     assert with_extra.tolist() == [0.0, 0.0, 1.0]
 
 
+def test_bootstrap_stability_walks_the_streets_when_the_classes_do():
+    """desert_stability on foot: the tract facing assets across the river is a desert in every
+    re-draw (straight line: only when both facing assets are left out), the tract by the
+    bridge in few; each resample equals a direct walking test, and the same seed gives the
+    same shares."""
+    from aiddeserts.method.density import grid_for_bounds
+    from aiddeserts.method.zonal import zone_raster
+
+    city = river_city()
+    assets = np.array([[100.0, 400.0], [200.0, 400.0],          # facing, across the river
+                       [3000.0, 300.0], [2900.0, 300.0], [2900.0, 400.0]])  # by the bridge
+    tracts = gpd.GeoDataFrame({"population": [900.0, 900.0, 400.0]}, crs="EPSG:32618", geometry=[
+        shapely.box(0, -400, 300, -100), shapely.box(2800, -200, 3000, 0),
+        shapely.box(5000, -200, 5300, 100)])
+    points = catchment.population_points(tracts, tracts["population"], 100.0)
+    tract = points["tract"].to_numpy()
+    xy = points[["x", "y"]].to_numpy()
+    pop = points["population"].to_numpy()
+    threshold = np.full(len(points), 805.0)
+    grid = grid_for_bounds((-1000, -1500, 6000, 2000), 100.0)
+    zones = zone_raster(tracts.geometry, grid)
+    rep = tracts.geometry.representative_point()
+    fallback = confidence.fallback_cells(zones, grid, rep.x.to_numpy(), rep.y.to_numpy())
+    contributions = confidence.asset_contributions(assets[:, 0], assets[:, 1], grid, zones,
+                                                   fallback, kernel="gaussian", bandwidth=400.0)
+    rule = confidence.AccessRule(low_access_density=0.0, low_access_share=0.33,
+                                 strength_density=1e6)
+    urban = np.ones(3, bool)
+    candidate = np.ones(3, bool)
+    args = (candidate, contributions, tract, xy, pop, threshold, assets, urban, rule)
+    runs = 64
+    walk = confidence.bootstrap_desert_share(*args, runs=runs, seed=11, network=city)
+    line = confidence.bootstrap_desert_share(*args, runs=runs, seed=11)
+    assert walk[0] == 1.0 and walk[1] < 0.2 and walk[2] == 1.0
+    assert 0.0 < line[0] < 0.5 and line[1] <= walk[1] and line[2] == 1.0
+    again = confidence.bootstrap_desert_share(*args, runs=runs, seed=11, network=city)
+    assert np.array_equal(walk, again)
+    # Every resample against a direct test: nearest drawn asset on foot within the threshold.
+    rng = np.random.default_rng(11)
+    m = len(assets)
+    counts = rng.multinomial(m, np.full(m, 1.0 / m), size=runs).T
+    deserts = np.zeros(3)
+    for run in range(runs):
+        drawn = assets[counts[:, run] > 0]
+        reach = net.point_walk_to_nearest(city, xy, drawn).distance_m
+        far = ~(np.nan_to_num(reach, nan=np.inf) <= 805.0)
+        share = np.bincount(tract, pop * far, 3) / np.bincount(tract, pop, 3)
+        density = contributions @ counts[:, run].astype(float)
+        deserts += rule.desert(candidate, density, share, urban)
+    np.testing.assert_array_equal(walk, deserts / runs)
+    # Not candidates: never deserts, no share.
+    assert np.isnan(confidence.bootstrap_desert_share(np.zeros(3, bool), *args[1:], runs=runs,
+                                                      seed=11, network=city)).all()
+
+
 def test_two_step_fca_walk_equals_straight_line_on_a_straight_street():
     # One street along y = 0, a node every 10 m: on-street walks equal straight lines.
     x = np.arange(0, 5001, 10.0)
