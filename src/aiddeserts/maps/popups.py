@@ -67,13 +67,14 @@ def tested_share(row: Mapping[str, Any]) -> Any:
 
 def nearest_words(row: Mapping[str, Any], name: str) -> str:
     """The distance to the nearest asset (`name`: `asset` or a type slug) as the access test
-    measured it; on foot, "no asset reachable on foot" where the streets reach none (never a
-    NaN or an infinite distance)."""
+    measured it, and how; on foot, "none reachable on foot" where the streets reach none (never
+    a NaN or an infinite distance), with the minutes' walk when a speed is set."""
     if not on_foot(row):
-        return _distance(row.get(f"nearest_{name}_m"))
+        metres = row.get(f"nearest_{name}_m")
+        return _distance(metres) + ("" if _missing(metres) else distance_kind(row))
     metres = row.get(f"nearest_{name}_walk_m")
     if _missing(metres) or not np.isfinite(float(metres)):
-        return _("no asset reachable on foot")
+        return _("none reachable on foot")
     text = _distance(metres) + distance_kind(row)
     walk_min = row.get(f"nearest_{name}_walk_min")
     if not _missing(walk_min) and np.isfinite(float(walk_min)):
