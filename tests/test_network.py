@@ -357,6 +357,61 @@ def test_river_straight_line_served_on_foot_desert():
     assert with_extra.tolist() == [0.0, 0.0, 1.0]
 
 
+def test_bootstrap_stability_walks_the_streets_when_the_classes_do():
+    """desert_stability on foot: the tract facing assets across the river is a desert in every
+    re-draw (straight line: only when both facing assets are left out), the tract by the
+    bridge in few; each resample equals a direct walking test, and the same seed gives the
+    same shares."""
+    from aiddeserts.method.density import grid_for_bounds
+    from aiddeserts.method.zonal import zone_raster
+
+    city = river_city()
+    assets = np.array([[100.0, 400.0], [200.0, 400.0],          # facing, across the river
+                       [3000.0, 300.0], [2900.0, 300.0], [2900.0, 400.0]])  # by the bridge
+    tracts = gpd.GeoDataFrame({"population": [900.0, 900.0, 400.0]}, crs="EPSG:32618", geometry=[
+        shapely.box(0, -400, 300, -100), shapely.box(2800, -200, 3000, 0),
+        shapely.box(5000, -200, 5300, 100)])
+    points = catchment.population_points(tracts, tracts["population"], 100.0)
+    tract = points["tract"].to_numpy()
+    xy = points[["x", "y"]].to_numpy()
+    pop = points["population"].to_numpy()
+    threshold = np.full(len(points), 805.0)
+    grid = grid_for_bounds((-1000, -1500, 6000, 2000), 100.0)
+    zones = zone_raster(tracts.geometry, grid)
+    rep = tracts.geometry.representative_point()
+    fallback = confidence.fallback_cells(zones, grid, rep.x.to_numpy(), rep.y.to_numpy())
+    contributions = confidence.asset_contributions(assets[:, 0], assets[:, 1], grid, zones,
+                                                   fallback, kernel="gaussian", bandwidth=400.0)
+    rule = confidence.AccessRule(low_access_density=0.0, low_access_share=0.33,
+                                 strength_density=1e6)
+    urban = np.ones(3, bool)
+    candidate = np.ones(3, bool)
+    args = (candidate, contributions, tract, xy, pop, threshold, assets, urban, rule)
+    runs = 64
+    walk = confidence.bootstrap_desert_share(*args, runs=runs, seed=11, network=city)
+    line = confidence.bootstrap_desert_share(*args, runs=runs, seed=11)
+    assert walk[0] == 1.0 and walk[1] < 0.2 and walk[2] == 1.0
+    assert 0.0 < line[0] < 0.5 and line[1] <= walk[1] and line[2] == 1.0
+    again = confidence.bootstrap_desert_share(*args, runs=runs, seed=11, network=city)
+    assert np.array_equal(walk, again)
+    # Every resample against a direct test: nearest drawn asset on foot within the threshold.
+    rng = np.random.default_rng(11)
+    m = len(assets)
+    counts = rng.multinomial(m, np.full(m, 1.0 / m), size=runs).T
+    deserts = np.zeros(3)
+    for run in range(runs):
+        drawn = assets[counts[:, run] > 0]
+        reach = net.point_walk_to_nearest(city, xy, drawn).distance_m
+        far = ~(np.nan_to_num(reach, nan=np.inf) <= 805.0)
+        share = np.bincount(tract, pop * far, 3) / np.bincount(tract, pop, 3)
+        density = contributions @ counts[:, run].astype(float)
+        deserts += rule.desert(candidate, density, share, urban)
+    np.testing.assert_array_equal(walk, deserts / runs)
+    # Not candidates: never deserts, no share.
+    assert np.isnan(confidence.bootstrap_desert_share(np.zeros(3, bool), *args[1:], runs=runs,
+                                                      seed=11, network=city)).all()
+
+
 def test_two_step_fca_walk_equals_straight_line_on_a_straight_street():
     # One street along y = 0, a node every 10 m: on-street walks equal straight lines.
     x = np.arange(0, 5001, 10.0)
@@ -487,3 +542,169 @@ def test_the_pipeline_walks_the_streets_of_a_real_extract(tmp_path, helsinki):
     edited["regions"]["hel"]["classification"] = {"need_threshold": 0.5}
     plan = run_snakemake(work, edited, extra=("-n", "--quiet", "rules"))
     assert "classify_tracts" in plan.stdout and "build_network" not in plan.stdout
+
+
+# --- the river city end to end: retrieved .osm.pbf and local .osm XML -------------------------
+
+RIVER_CRS = "EPSG:32618"
+RIVER_ORIGIN = np.array([580_000.0, 4_500_000.0])  # Manhattan-ish UTM 18N: the river city's 0, 0
+
+
+def write_river_osm(path: Path) -> None:
+    """The river city's streets as OpenStreetMap XML (residential streets, the bridge a footway),
+    at RIVER_ORIGIN in UTM 18N; `.osm.pbf` paths are written as PBF by osmium."""
+    city = river_city()
+    lon, lat = Transformer.from_crs(RIVER_CRS, "EPSG:4326", always_xy=True).transform(
+        city.x + RIVER_ORIGIN[0], city.y + RIVER_ORIGIN[1])
+    rows = np.repeat(np.arange(city.n_nodes), np.diff(city.indptr))
+    half = rows < city.indices
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    lines += [f'<node id="{k + 1}" version="1" lat="{lat[k]:.9f}" lon="{lon[k]:.9f}"/>'
+              for k in range(city.n_nodes)]
+    for w, (a, b) in enumerate(zip(rows[half], city.indices[half], strict=True), start=1):
+        kind = "footway" if abs(city.y[a] - city.y[b]) == 300 else "residential"
+        lines.append(f'<way id="{w}" version="1"><nd ref="{a + 1}"/><nd ref="{b + 1}"/>'
+                     f'<tag k="highway" v="{kind}"/></way>')
+    lines.append("</osm>")
+    xml = path.with_suffix("") if path.name.endswith(".osm.pbf") else path
+    xml = xml.with_name(xml.name.removesuffix(".osm") + ".osm")
+    xml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if path.name.endswith(".osm.pbf"):
+        with osmium.SimpleWriter(str(path)) as writer:
+            for obj in osmium.FileProcessor(str(xml)):
+                writer.add(obj)
+
+
+def river_region(raw: Path) -> dict:
+    """Tracts and assets of the river city (UTM 18N): high need facing the assets across the
+    river, beside the bridge, and on the island; low need on the north bank, which holds the
+    assets (two facing, three by the bridge)."""
+    boxes = {"FACING": (0, -400, 300, -100), "BRIDGE": (2800, -200, 3000, 0),
+             "ISLAND": (5000, -200, 5300, 100)}
+    boxes |= {f"NORTH{k}": (300 * k, 300, 300 * k + 300, 600) for k in range(10)}
+    poverty = [45.0, 44.0, 43.0] + [5.0 + k for k in range(10)]
+    geoms = [shapely.affinity.translate(shapely.box(*b), *RIVER_ORIGIN) for b in boxes.values()]
+    tracts = gpd.GeoDataFrame({"tid": list(boxes), "pop": [900] * len(boxes),
+                               "poverty": poverty}, geometry=geoms, crs=RIVER_CRS)
+    raw.mkdir(parents=True, exist_ok=True)
+    tracts.to_file(raw / "tracts.gpkg", layer="tracts")
+    sites = np.array([[100.0, 400.0], [200.0, 400.0], [2990.0, 310.0], [2900.0, 310.0],
+                      [2900.0, 400.0]]) + RIVER_ORIGIN
+    lon, lat = Transformer.from_crs(RIVER_CRS, "EPSG:4326", always_xy=True).transform(
+        sites[:, 0], sites[:, 1])
+    import pandas as pd
+
+    pd.DataFrame({"lat": lat, "lon": lon, "name": [f"Fridge {k}" for k in range(5)],
+                  "type": "fridge"}).to_csv(raw / "assets.csv", index=False)
+    return {"tracts": {"path": str(raw / "tracts.gpkg"), "id": "tid", "population": "pop",
+                       "need": ["poverty"]},
+            "assets": {"path": str(raw / "assets.csv"), "name": "name", "type": "type"},
+            "classification": {"need_threshold": 0.8, "low_access_density": 0.0,
+                               "strength_density": 1000.0, "bootstrap_runs": 100}}
+
+
+def tract_popups(map_html: Path) -> dict[str, str]:
+    """Each tract's popup text (tags stripped) from a built map, by tract id."""
+    import html
+    import re
+
+    text = map_html.read_text(encoding="utf-8")
+    for code, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u0027", "'")):
+        text = text.replace(code, char)
+    popups = {}
+    for raw in re.findall(r'"p": ?"((?:[^"\\]|\\.)*)"', text):
+        plain = html.unescape(re.sub(r"<[^>]+>", " ", raw.replace('\\"', '"')))
+        plain = re.sub(r"\s+", " ", plain).strip()
+        found = re.search(r"Tract (\w+)", plain)
+        if found:
+            popups[found.group(1) or found.group(2)] = plain
+    return popups
+
+
+def test_river_pipeline_retrieves_the_extract_walks_and_says_so(tmp_path):
+    """Two regions over the same river city: one downloads its .osm.pbf by URL (cached, retried,
+    recorded), builds the network and classifies on foot; the other reads the .osm XML export
+    and keeps straight lines. On foot the tract facing the assets across the river is a desert
+    (stable in every re-draw), by straight line it is served; the tract by the bridge is
+    served either way; the island is a desert with "no asset reachable on foot" in its popup."""
+    from conftest import run_snakemake
+    from fileserver import FileServer
+
+    pbf = tmp_path / "extracts" / "river.osm.pbf"
+    pbf.parent.mkdir()
+    write_river_osm(pbf)
+    xml = tmp_path / "extracts" / "river.osm"
+    assert xml.is_file() and pbf.stat().st_size < xml.stat().st_size
+    server = FileServer({"/river.osm.pbf": pbf.read_bytes()})
+    server.fail["/river.osm.pbf"] = 1
+    try:
+        walked = river_region(tmp_path / "raw" / "walk")
+        walked["network"] = {"path": "data/raw/walked/retrieved/network.osm.pbf",
+                             "url": f"{server.url}/river.osm.pbf", "retries": 2,
+                             "backoff_s": 0.01, "speed_m_per_min": 80}
+        straight = river_region(tmp_path / "raw" / "line")
+        straight["network"] = {"path": str(xml)}
+        straight["classification"]["distance"] = "straight"
+        config = {"regions": {"walked": walked, "straight": straight}}
+        work = tmp_path / "run"
+        result = run_snakemake(work, config)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert server.requests.count("/river.osm.pbf") == 2  # one 503, then the file
+        retrieved = work / "data" / "raw" / "walked" / "retrieved" / "network.osm.pbf"
+        assert retrieved.read_bytes() == pbf.read_bytes()
+        versions = list(csv.DictReader((work / "data" / "versions.csv").open()))
+        assert [row["sha256"] for row in versions] == [hashlib.sha256(pbf.read_bytes())
+                                                       .hexdigest()]
+        # A rerun plans nothing: the download is cached.
+        again = run_snakemake(work, config, extra=("-n", "--quiet", "rules"))
+        assert "retrieve_network" not in again.stdout and "build_network" not in again.stdout
+        assert server.requests.count("/river.osm.pbf") == 2
+    finally:
+        server.close()
+
+    def tracts(region: str) -> gpd.GeoDataFrame:
+        return gpd.read_file(work / "outputs" / region / "tracts.gpkg").set_index("tid")
+
+    on_foot, line = tracts("walked"), tracts("straight")
+    assert set(on_foot["distance_used"]) == {"network"} and set(line["distance_used"]) == {
+        "straight"}
+    # The same streets from the PBF download and the XML export.
+    for column in ("nearest_asset_walk_m", "share_beyond_threshold_walk", "walk_unreachable"):
+        assert on_foot[column].equals(line[column]), column
+    assert on_foot.loc["FACING", "desert_class"] == "desert"
+    assert line.loc["FACING", "desert_class"] == "served"
+    assert on_foot.loc["FACING", "nearest_asset_walk_m"] > 3000 > 700 > on_foot.loc[
+        "FACING", "nearest_asset_m"]
+    assert on_foot.loc["BRIDGE", "desert_class"] == line.loc["BRIDGE", "desert_class"] == "served"
+    assert on_foot.loc["ISLAND", "desert_class"] == "desert"
+    assert bool(on_foot.loc["ISLAND", "walk_unreachable"])
+    assert np.isnan(on_foot.loc["ISLAND", "nearest_asset_walk_m"])
+    # desert_stability follows the distances the classes used.
+    assert on_foot.loc["FACING", "desert_stability"] == 1.0
+    assert line.loc["FACING", "desert_stability"] < 0.5
+    assert on_foot.loc["ISLAND", "desert_stability"] == 1.0
+
+    walked_popups = tract_popups(work / "outputs" / "walked" / "map.html")
+    line_popups = tract_popups(work / "outputs" / "straight" / "map.html")
+    island = walked_popups["ISLAND"]
+    assert "no asset reachable on foot" in island and "nearest none reachable on foot" in island
+    assert "inf" not in island.replace("information", "") and "nan" not in island.lower()
+    facing = walked_popups["FACING"]
+    assert "805 m on foot from any asset" in facing and " min walk" in facing
+    assert "805 m in a straight line from any asset" in line_popups["FACING"]
+    assert "nearest 652 m in a straight line" in line_popups["FACING"]
+    assert "nearest 514 m on foot (6 min walk)" in walked_popups["BRIDGE"]
+    assert "on foot" not in line_popups["FACING"]
+    # The popup function on the classified tracts, in Spanish: the new words are translated.
+    from aiddeserts.config import validate_config
+    from aiddeserts.i18n import use_language
+    from aiddeserts.maps.popups import tract_popup_html
+
+    settings = validate_config(config, source="test")["regions"]["walked"]["classification"]
+    rows = on_foot.reset_index().drop(columns="geometry").to_dict("records")
+    island_row = next(r for r in rows if r["tid"] == "ISLAND")
+    with use_language("es"):
+        spanish = tract_popup_html(island_row, "tid", ["assets_fridge"], thresholds=settings,
+                                   vintage="")
+    assert "ninguno alcanzable a pie" in spanish and "805 m a pie" in spanish
+    assert "ningún recurso alcanzable a pie" in spanish

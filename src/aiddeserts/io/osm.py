@@ -90,7 +90,8 @@ def read_osm(path: str | Path, crs: str, mode: str,
     path = Path(path)
     if not path.is_file():
         raise InputError(f"OSM extract not found: {path}.",
-                         fix="set network.path to a .osm.pbf or .osm file (or network.retrieve).")
+                         fix="set network.path to a .osm.pbf or .osm file (or network.url to "
+                         "download it).")
     target = CRS.from_user_input(crs)
     if not target.is_projected or target.axis_info[0].unit_name not in ("metre", "meter"):
         raise InputError(f"the network CRS {crs!r} is not projected in metres.",
@@ -222,7 +223,7 @@ def retrieve_osm(settings: Mapping[str, Any], dest: str | Path,
     extract's own replication timestamp once downloaded."""
     url = settings.get("url")
     if not url:
-        raise InputError("network.retrieve needs a url.",
+        raise InputError("downloading the network extract needs a url.",
                          fix="e.g. url: https://download.geofabrik.de/<region>-latest.osm.pbf")
     vintage = str(settings.get("vintage", "OpenStreetMap extract"))
     path = fetch(url, dest, vintage, settings, versions_csv)
@@ -241,4 +242,4 @@ def osm_header_timestamp(path: str | Path) -> str:
             reader.close()
     except RuntimeError as exc:
         raise InputError(f"{path} is not an OpenStreetMap extract ({exc}).",
-                         fix="check network.retrieve.url points at an .osm.pbf/.osm file.") from exc
+                         fix="check network.url points at an .osm.pbf extract.") from exc

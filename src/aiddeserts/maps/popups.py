@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aiddeserts.i18n import _
 from aiddeserts.maps.inventory import with_inventory_lines
 from aiddeserts.maps.legends import definitions_for
 from aiddeserts.maps.rendering import esc, html_macros
@@ -44,6 +45,48 @@ def _distance(metres: Any) -> str:
 
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value))
+
+
+def on_foot(row: Mapping[str, Any]) -> bool:
+    """Whether the tract's access test used distances on foot (`distance_used`: network)."""
+    return row.get("distance_used") == "network"
+
+
+def distance_kind(row: Mapping[str, Any]) -> str:
+    """How the popup's distances were measured, said after a distance ("805 m on foot"); empty
+    for a region without a street network (every distance is then a straight line)."""
+    if on_foot(row):
+        return " " + _("on foot")
+    return " " + _("in a straight line") if "share_beyond_threshold_walk" in row else ""
+
+
+def tested_share(row: Mapping[str, Any]) -> Any:
+    """The share of people beyond the distance threshold that the access test used."""
+    return row["share_beyond_threshold_walk"] if on_foot(row) else row["share_beyond_threshold"]
+
+
+def nearest_words(row: Mapping[str, Any], name: str) -> str:
+    """The distance to the nearest asset (`name`: `asset` or a type slug) as the access test
+    measured it, and how; on foot, "none reachable on foot" where the streets reach none (never
+    a NaN or an infinite distance), with the minutes' walk when a speed is set."""
+    if not on_foot(row):
+        metres = row.get(f"nearest_{name}_m")
+        return _distance(metres) + ("" if _missing(metres) else distance_kind(row))
+    metres = row.get(f"nearest_{name}_walk_m")
+    if _missing(metres) or not np.isfinite(float(metres)):
+        return _("none reachable on foot")
+    text = _distance(metres) + distance_kind(row)
+    walk_min = row.get(f"nearest_{name}_walk_min")
+    if not _missing(walk_min) and np.isfinite(float(walk_min)):
+        text += " (" + _("{minutes} min walk").format(minutes=f"{float(walk_min):,.0f}") + ")"
+    return text
+
+
+def unreachable_words(row: Mapping[str, Any]) -> str | None:
+    """Said when no asset can be reached on foot from the tract (None otherwise)."""
+    if on_foot(row) and bool(row.get("walk_unreachable", False)):
+        return _("no asset reachable on foot: the streets here do not connect to any asset")
+    return None
 
 
 def type_label(asset_type: str) -> str:
@@ -88,12 +131,12 @@ def _share_words(share: float) -> str:
 def failed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
     """The access tests the tract fails, in words (docs/method.md section 2): too many people
     beyond the distance threshold, or (towns only) mean asset density below the yardstick."""
-    failed = []
-    share, far = row["share_beyond_threshold"], row["far_threshold_m"]
+    failed = [text] if (text := unreachable_words(row)) else []
+    share, far = tested_share(row), row["far_threshold_m"]
     if not _missing(share) and share >= thresholds["low_access_share"]:
         failed.append(f"{_share_words(share)} of the people here live more than "
-                      f"{distance_words(far)} from any asset (the test allows under "
-                      f"{_share_words(thresholds['low_access_share'])})")
+                      f"{distance_words(far)}{distance_kind(row)} from any asset (the test "
+                      f"allows under {_share_words(thresholds['low_access_share'])})")
     density = row["access_score"]
     if bool(row["urban"]) and not _missing(density) and density < thresholds["low_access_density"]:
         failed.append(f"asset density nearby is {density:.2f} per km², below the "
@@ -103,9 +146,9 @@ def failed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -
 
 def passed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
     """Why the tract passes the access test, in words."""
-    share, far = row["share_beyond_threshold"], row["far_threshold_m"]
+    share, far = tested_share(row), row["far_threshold_m"]
     text = (f"{_share_words(0.0 if _missing(share) else share)} of the people here live more than "
-            f"{distance_words(far)} from any asset (under "
+            f"{distance_words(far)}{distance_kind(row)} from any asset (under "
             f"{_share_words(thresholds['low_access_share'])})")
     if bool(row["urban"]):
         text += (f" and asset density nearby is {row['access_score']:.2f} per km² (at least "
@@ -149,6 +192,7 @@ def why_text(row: Mapping[str, Any], thresholds: Mapping[str, Any],
         reach = (distance_words(thresholds["catchment_m"]) if bool(row["urban"])
                  else distance_words(row["far_threshold_m"]))
         lead = f"{_need_words(thresholds)}, and " if assessed else ""
+        reach += distance_kind(row)
         one = (f"only one asset is within {reach}: {reach_asset}" if reach_asset
                else f"at most one asset is within {reach}")
         return f"Why: {lead}access passes, but {one}. One closure would leave it without."
@@ -211,15 +255,15 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
     else:
         need_text = f"higher than {need * 100:.0f}% of tracts in the region"
     asset_types = [column.removeprefix("assets_") for column in type_columns]
-    types = [(type_label(asset_type), _fmt(row.get(column)),
-              _distance(row.get(f"nearest_{asset_type}_m")))
+    types = [(type_label(asset_type), _fmt(row.get(column)), nearest_words(row, asset_type))
              for asset_type, column in zip(asset_types, type_columns, strict=True)]
     density = _fmt(row["access_score"], 2)
     density_note = (f"a town tract needs at least {thresholds['low_access_density']:g}"
                     if bool(row["urban"]) else "not tested in the countryside: distance decides")
-    share = row["share_beyond_threshold"]
+    share = tested_share(row)
     farther = ("" if _missing(share) else
-               f"{_share_words(share)} live more than {distance_words(row['far_threshold_m'])} "
+               f"{_share_words(share)} live more than {distance_words(row['far_threshold_m'])}"
+               f"{distance_kind(row)} "
                f"from any asset (the test allows under "
                f"{_share_words(thresholds['low_access_share'])})")
     sure = [text for text in (margin_words(row.get("robustness_margin")),
@@ -239,7 +283,7 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
         definition=definitions_for(thresholds, assessed)[cls],
         why=why_text(row, thresholds, reach_asset), residents=residents, need=need_text,
         density=density, density_note=density_note, farther=farther, types=types,
-        nearest_asset="" if type_columns else _distance(row.get("nearest_asset_m")),
+        nearest_asset="" if type_columns else nearest_words(row, "asset"),
         sure=sure, survey=survey, vintage=vintage))
 
 

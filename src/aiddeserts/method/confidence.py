@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,10 +32,16 @@ from aiddeserts.method.density import (
     binning_shares,
 )
 
+if TYPE_CHECKING:
+    from aiddeserts.method.network import Network
+
 #: Nearest assets kept per population point for the bootstrap's distance test. A point counts as
 #: far in a resample only if all of its (up to) K nearest assets within the threshold are absent:
 #: exact when fewer than K assets are within reach, else off with probability ≈ e^−K ≈ 3e-4.
 BOOTSTRAP_NEIGHBOURS = 8
+#: On foot, the bootstrap's (points × runs) counts of drawn assets within reach are formed this
+#: many cells at a time (float32: 16 MB).
+BOOTSTRAP_BLOCK_CELLS = 4_000_000
 
 
 def _binning_cells(x: np.ndarray, y: np.ndarray, grid: Grid, kernel: str
@@ -296,10 +303,17 @@ def bootstrap_desert_share(candidate: np.ndarray, contributions: sp.csr_matrix,
                            points_tract: np.ndarray, points_xy: np.ndarray,
                            points_population: np.ndarray, points_threshold: np.ndarray,
                            assets_xy: np.ndarray, urban: np.ndarray, rule: AccessRule, *,
-                           runs: int = 200, seed: int = 0) -> np.ndarray:
+                           runs: int = 200, seed: int = 0, network: Network | None = None
+                           ) -> np.ndarray:
     """Share of `runs` bootstrap resamples of the asset list (with replacement, seeded) in which
     each tract is a desert. Need is held fixed; density and the distance test are recomputed
     from the per-asset contributions. NaN for tracts that are not candidates (never deserts).
+
+    The distance test is a straight line, or, with `network` (when the classes use walking
+    distances), on foot: a point is near in a resample when any asset drawn in it lies within
+    the point's threshold along the streets (every such asset, from bounded searches:
+    :func:`aiddeserts.method.network.reach_pairs`); a point that can reach no asset on foot is
+    far in every resample.
     """
     n_tracts = contributions.shape[0]
     m = len(assets_xy)
@@ -317,15 +331,12 @@ def bootstrap_desert_share(candidate: np.ndarray, contributions: sp.csr_matrix,
     in_cand = np.isin(points_tract, cand)
     p_tract = points_tract[in_cand]
     p_pop = points_population[in_cand]
-    k = min(BOOTSTRAP_NEIGHBOURS, m)
-    dist, idx = cKDTree(assets_xy).query(points_xy[in_cand], k=k)
-    dist, idx = dist.reshape(len(p_tract), k), idx.reshape(len(p_tract), k)
-    reach = dist <= points_threshold[in_cand][:, None]
     present = counts > 0  # m × runs
-    near = np.zeros((len(p_tract), runs), bool)
-    for col in range(k):
-        rows = np.flatnonzero(reach[:, col])
-        near[rows] |= present[idx[rows, col]]
+    if network is None:
+        near = _near_straight(points_xy[in_cand], points_threshold[in_cand], assets_xy, present)
+    else:
+        near = _near_on_foot(network, points_xy[in_cand], points_threshold[in_cand],
+                             assets_xy, present)
     position = np.full(n_tracts, -1)
     position[cand] = np.arange(len(cand))
     slot = position[p_tract]
@@ -339,6 +350,39 @@ def bootstrap_desert_share(candidate: np.ndarray, contributions: sp.csr_matrix,
                           np.asarray(urban, bool)[cand][:, None])
     out[cand] = deserts.mean(axis=1)
     return out
+
+
+def _near_straight(points_xy: np.ndarray, threshold: np.ndarray, assets_xy: np.ndarray,
+                   present: np.ndarray) -> np.ndarray:
+    """(points × runs) whether a drawn asset is within each point's threshold in a straight line
+    (its `BOOTSTRAP_NEIGHBOURS` nearest assets)."""
+    m, runs = present.shape
+    k = min(BOOTSTRAP_NEIGHBOURS, m)
+    dist, idx = cKDTree(assets_xy).query(points_xy, k=k)
+    dist, idx = dist.reshape(len(points_xy), k), idx.reshape(len(points_xy), k)
+    reach = dist <= threshold[:, None]
+    near = np.zeros((len(points_xy), runs), bool)
+    for col in range(k):
+        rows = np.flatnonzero(reach[:, col])
+        near[rows] |= present[idx[rows, col]]
+    return near
+
+
+def _near_on_foot(network: Network, points_xy: np.ndarray, threshold: np.ndarray,
+                  assets_xy: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(points × runs) whether a drawn asset is within each point's threshold on foot: every
+    (point, asset) pair within reach along the streets, then one sparse product with the draws."""
+    from aiddeserts.method.network import reach_pairs
+
+    point, asset, _ = reach_pairs(network, points_xy, assets_xy, threshold)
+    within = sp.csr_matrix((np.ones(len(point), np.float32), (point, asset)),
+                           shape=(len(points_xy), present.shape[0]))
+    drawn = present.astype(np.float32)
+    near = np.zeros((len(points_xy), present.shape[1]), bool)
+    block = max(1, BOOTSTRAP_BLOCK_CELLS // max(present.shape[1], 1))
+    for start in range(0, len(points_xy), block):
+        near[start:start + block] = within[start:start + block] @ drawn > 0
+    return near
 
 
 def response_disparity(respondents: pd.Series, population: pd.Series, z: float = 1.959964

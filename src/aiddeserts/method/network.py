@@ -75,7 +75,9 @@ class Network:
 
     @cached_property
     def tree(self) -> cKDTree:
-        return cKDTree(np.column_stack([self.x, self.y]))
+        # Sliding-midpoint tree: half the build time of a balanced one, the same nearest distances
+        # (which of several equidistant nodes a point joins may differ; deterministic).
+        return cKDTree(np.column_stack([self.x, self.y]), balanced_tree=False)
 
     @cached_property
     def components(self) -> np.ndarray:

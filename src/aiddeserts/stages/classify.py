@@ -219,8 +219,8 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
                        far_m: np.ndarray, rule: confidence.AccessRule,
                        cls: Mapping[str, Any], walk: Any = None,
                        share_test: np.ndarray | None = None) -> pd.DataFrame:
-    """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns. With `walk` the
-    robustness margin's distance test is on foot (the bootstrap's stays a straight line)."""
+    """`robustness_margin`, `desert_stability` and the Gi* cold-spot columns. With `walk` (the
+    classes use walking distances) the distance tests of both are on foot."""
     from aiddeserts.method import catchment, confidence
 
     n = len(tracts)
@@ -236,7 +236,7 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
         candidate, contributions, points["tract"].to_numpy(),
         points[["x", "y"]].to_numpy(), points["population"].to_numpy(),
         far_m[points["tract"].to_numpy()], assets_xy, out["urban"].to_numpy(), rule,
-        runs=cls["bootstrap_runs"], seed=cls["seed"]), 3)
+        runs=cls["bootstrap_runs"], seed=cls["seed"], network=walk), 3)
 
     gain = np.zeros(n)
     extra = np.full((n, 2), np.nan)
