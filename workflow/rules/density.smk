@@ -11,6 +11,9 @@ rule asset_density:
         logs("asset_density"),
     benchmark:
         benchmarks("asset_density")
+    # On the critical path (ingest -> density -> classify -> map -> audit): when both cores
+    # free up, start it before the consented stories, which nothing waits on until the map.
+    priority: 1
     conda:
         "../envs/aiddeserts.yaml"
     threads: 2

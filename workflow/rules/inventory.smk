@@ -17,6 +17,8 @@ rule inventory:
         logs("inventory"),
     benchmark:
         benchmarks("inventory")
+    # The map waits for changes.csv: start it before the figure and the summary.
+    priority: 1
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -11,15 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
-import rasterio
-from pyproj import CRS
 
 if TYPE_CHECKING:  # only for annotations
+    import geopandas as gpd
+    import pandas as pd
+    from pyproj import CRS
+
     from aiddeserts.method.density import Grid
+
+# geopandas, pyogrio, rasterio and pyproj are imported by the functions that use them: a job
+# that only writes JSON (the manifest) or never touches a raster does not pay for them.
 
 #: GeoPackage writes a "last change" timestamp; fixing it keeps reruns byte-identical.
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -64,6 +66,8 @@ def copy_file(source: str | Path, path: str | Path) -> None:
 
 def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
     """Write one layer to a new GeoPackage, with a fixed timestamp."""
+    import pyogrio
+
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
     with atomic_path(path) as tmp:
         frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
@@ -73,6 +77,8 @@ def read_gpkg(path: str | Path, layer: str | None = None,
               columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """Read a GeoPackage layer written by :func:`write_gpkg` (only `columns` and the geometry
     when given; ``[]`` reads the geometry alone)."""
+    import geopandas as gpd
+
     return gpd.read_file(path, layer=layer, engine="pyogrio", columns=columns)
 
 
@@ -111,6 +117,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
 def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
                   tags: dict[str, Any] | None = None) -> None:
     """Single-band float32 GeoTIFF, deflate-compressed, with nodata set."""
+    import rasterio
+
     data = np.where(np.isnan(values), NODATA, values).astype("float32")
     profile = {
         "driver": "GTiff", "height": grid.height, "width": grid.width, "count": 1,
@@ -126,6 +134,9 @@ def write_geotiff(values: np.ndarray, grid: Grid, crs: CRS, path: str | Path,
 
 def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
     """Band 1 as float64 with nodata as NaN, its grid and CRS."""
+    import rasterio
+    from pyproj import CRS
+
     from aiddeserts.method.density import Grid
 
     with rasterio.open(path) as src:
@@ -139,6 +150,8 @@ def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
 
 def read_density_tags(path: str | Path) -> tuple[str, float]:
     """Kernel and bandwidth (metres) the density stage recorded in its GeoTIFF's tags."""
+    import rasterio
+
     with rasterio.open(path) as src:
         tags = src.tags()
     return tags["kernel"], float(tags["bandwidth_m"])

@@ -10,7 +10,6 @@ import geopandas as gpd
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -35,7 +34,10 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
     whether need was assessed (if not, the figure says so and how to add it, and lists no
     desert class).
     """
-    fig, ax = plt.subplots(figsize=(8.5, 11), dpi=150)
+    # A Figure outside pyplot: geopandas' plot() calls canvas.draw_idle() after each layer,
+    # a full Agg render on a pyplot figure but a no-op here (savefig renders once per format).
+    fig = Figure(figsize=(8.5, 11), dpi=150)
+    ax = fig.subplots()
     counts = class_counts(tracts)
     for cls in CLASSES:
         mine = tracts[tracts["desert_class"] == cls]
@@ -76,4 +78,3 @@ def save_figure(fig: Figure, out_png: str | Path, out_pdf: str | Path) -> None:
     with atomic_path(out_pdf, suffix=".pdf") as tmp:
         fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "Producer": None,
                                                   "Creator": None})
-    plt.close(fig)
