@@ -7,7 +7,12 @@ reason, action) without the row's content, so that rows read = kept + rejected.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +21,9 @@ import pandas as pd
 import pytest
 from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
 from shapely.geometry import LineString, Polygon
+from test_cli import aiddeserts, write_config
 
+from aiddeserts.cli import EXIT_ENVIRONMENT
 from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
 from aiddeserts.io.assets import read_assets
@@ -660,3 +667,195 @@ def test_37d_survey_column_misnamed_suggests_no_header(tmp_path):
         "path": str(tmp_path / "s.csv"), "name": "nedra canary"}), tracts,
         path=tmp_path / "s.csv", column="nedra canary")
     assert "did you mean 'Nedra Canary'?" in str(as_asset)
+
+
+# --------------------------------------------- environment: read-only, immutable and full folders
+# Tests run as root, where chmod denies nothing: the folders are made unwritable by real
+# mechanisms that bind root too (a read-only tmpfs or bind mount, chattr +i, a full tmpfs).
+# Without them (not root, no CAP_SYS_ADMIN) the cases skip, except under CI=true, where the
+# machine runs them as root and a skip would hide a regression.
+
+
+def _need_mechanism(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def _run(*cmd: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        _need_mechanism(f"`{' '.join(cmd)}` failed: {done.stderr.strip() or done.returncode}")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "16m") -> Iterator[Path]:
+    """A fresh tmpfs of `size` mounted at `path` (unmounted afterwards, whatever happens)."""
+    path.mkdir(parents=True, exist_ok=True)
+    _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path))
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """Every file and link under `folder` (links by their target), for before/after checks."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def debris(*folders: Path) -> list[str]:
+    """Temporary files a writer or the publish left: atomic_path's `.name.xxxx`, probes,
+    `.region.link.*`, half-written versions (no `.complete` marker)."""
+    found = []
+    for folder in folders:
+        for path in folder.rglob(".*"):
+            if path.name == ".versions" or path.name.endswith(".complete") or (
+                    path.parent.name == ".versions"):
+                continue
+            found.append(str(path))
+        for versions in folder.glob(".versions/*"):
+            found += [str(v) for v in versions.iterdir() if v.is_dir()
+                      and not v.with_name(v.name + ".complete").exists()]
+    return found
+
+
+def _built(tmp_path: Path, config: dict, outputs_size: str | None = None
+           ) -> tuple[Path, Path, contextlib.ExitStack]:
+    """A working directory with one complete run published (outputs/ on a tmpfs of
+    `outputs_size` when given); the stack unmounts it."""
+    work = tmp_path / "run"
+    stack = contextlib.ExitStack()
+    if outputs_size:
+        stack.enter_context(tmpfs(work / "outputs", outputs_size))
+    cfg = write_config(work, config)
+    first = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return work, cfg, stack
+
+
+def _edit_assets(config: dict) -> None:
+    """A real change of an input, so that the next run rebuilds and publishes."""
+    path = Path(config["regions"]["tiny"]["assets"]["path"])
+    frame = pd.read_csv(path)
+    frame.loc[0, "Site"] = "Fridge renamed"
+    frame.to_csv(path, index=False)
+
+
+def _assert_environment_error(result: subprocess.CompletedProcess, folder: Path, *words: str
+                              ) -> None:
+    text = result.stdout + result.stderr
+    assert result.returncode == EXIT_ENVIRONMENT, text[-3000:]
+    assert f"aiddeserts (environment): folder {folder}" in result.stderr, text[-3000:]
+    assert "Fix: " in result.stderr
+    for word in words:
+        assert word in result.stderr, text[-3000:]
+    assert "Traceback" not in text
+
+
+def test_38_read_only_outputs_folder_is_an_environment_error(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        _run("mount", "-o", "remount,ro", str(work / "outputs"))
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        _assert_environment_error(result, work / "outputs", "mounted read-only",
+                                  f"mount -o remount,rw {work / 'outputs'}")
+        assert checksums(work / "outputs") == before
+
+
+def test_39_read_only_region_folder_is_an_environment_error(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        versions = work / "outputs" / ".versions" / "tiny"  # where outputs/tiny's files live
+        _run("mount", "--bind", str(versions), str(versions))
+        stack.callback(subprocess.run, ["umount", "-l", str(versions)], check=False)
+        _run("mount", "-o", "remount,bind,ro", str(versions))
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        _assert_environment_error(result, versions, "mounted read-only")
+        assert checksums(work / "outputs") == before
+
+
+def test_40_immutable_outputs_folder_names_chattr_and_the_owner(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        _run("chattr", "+i", str(work / "outputs"))
+        stack.callback(subprocess.run, ["chattr", "-i", str(work / "outputs")], check=False)
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2",
+                            "--on-failure", f"echo $AIDDESERTS_EXIT_CODE $AIDDESERTS_REASON > "
+                                            f"{tmp_path / 'alert'}")
+        _assert_environment_error(result, work / "outputs", "(owned by root)", "chattr -i",
+                                  "run aiddeserts as the folder's owner")
+        assert checksums(work / "outputs") == before
+        assert (tmp_path / "alert").read_text() == f"{EXIT_ENVIRONMENT} environment\n"
+
+
+def _fill(folder: Path, leave: int) -> Path:
+    """Fill `folder`'s file system until `leave` bytes are free; returns the filler file."""
+    filler = folder / "filler.bin"
+    stats = os.statvfs(folder)
+    size = stats.f_bavail * stats.f_frsize - leave
+    with open(filler, "wb") as handle:
+        for _ in range(size // (1 << 20)):
+            handle.write(b"\0" * (1 << 20))
+        handle.write(b"\0" * (size % (1 << 20)))
+    return filler
+
+
+#: Free space left on a "full" disk: the CLI's 64 KiB probe passes, a new published set does not.
+ALMOST_FULL = 256 * 1024
+
+
+def test_41_full_outputs_disk_keeps_the_old_set_and_leaves_no_debris(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        _fill(work / "outputs", ALMOST_FULL)
+        before = checksums(work / "outputs")
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        versions = work / "outputs" / ".versions" / "tiny"
+        _assert_environment_error(result, versions, "the disk (or the quota) is full",
+                                  f"df -h {versions}", "the old outputs are as they were")
+        assert "Error in rule publish" in result.stderr
+        assert checksums(work / "outputs") == before
+        assert debris(work / "outputs") == []
+        # Space freed: the next run publishes the new set.
+        (work / "outputs" / "filler.bin").unlink()
+        again = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert os.readlink(work / "outputs" / "tiny") != before["tiny"].removeprefix("-> ")
+        assert "Fridge renamed" in (work / "outputs" / "tiny" / "map.html").read_text()
+        assert debris(work / "outputs") == []
+
+
+def test_42_full_processed_disk_stops_the_stage_and_keeps_the_old_outputs(tmp_path, tiny_region):
+    work = tmp_path / "run"
+    with tmpfs(work / "data" / "processed", "32m"):
+        work, cfg, stack = _built(tmp_path, tiny_region)
+        before = checksums(work / "outputs")
+        filler = _fill(work / "data" / "processed", ALMOST_FULL)
+        tiny = tiny_region["regions"]["tiny"]
+        survey = pd.read_csv(tiny["survey"]["path"])  # a bigger survey: more to write
+        pd.concat([survey] * 20).to_csv(tiny["survey"]["path"], index=False)
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        text = result.stdout + result.stderr
+        assert result.returncode == EXIT_ENVIRONMENT, text[-3000:]
+        assert "the disk (or the quota) is full" in result.stderr, text[-3000:]
+        assert str(work / "data" / "processed") in result.stderr.split("(environment): ")[1]
+        assert "Traceback" not in text
+        assert checksums(work / "outputs") == before
+        assert debris(work / "outputs", work / "data" / "processed") == []
+        filler.unlink()
