@@ -138,27 +138,6 @@ def slurm_status_problem(profile: str | None, extra: Sequence[str]) -> str | Non
             "the profile), or ask the cluster's admins for MinJobAge >= 120.")
 
 
-_PUBLISH_OUTPUTS = re.compile(
-    r"^Error in rule publish:\n(?:[ \t]+\w+:.*\n)*?[ \t]+output: (.*)$", re.MULTILINE)
-
-
-def retry_failed_publish(output: str, workdir: Path) -> None:
-    """After a failed publish, Snakemake restores the published files by copying its backups
-    back over them (update() outputs): same bytes, but a fresh time, so the next run would take
-    them for up to date and never publish the new set. Each restored file gets back the time
-    its version was published (its ``.complete`` marker), so the next run publishes."""
-    for listed in _PUBLISH_OUTPUTS.findall(output):
-        for name in listed.split(", "):
-            path = (workdir / name.removesuffix(" (update)").strip()).resolve()
-            version = next((p for p in path.parents if p.parent.parent.name == ".versions"),
-                           None)
-            marker = version.with_name(version.name + ".complete") if version else None
-            if marker is not None and path.is_file() and marker.is_file():
-                with contextlib.suppress(OSError):
-                    stamp = marker.stat()
-                    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
-
-
 def failed_rules(output: str) -> list[str]:
     """Rules whose jobs failed, in the order Snakemake reported them ("Error in rule X:")."""
     return list(dict.fromkeys(_RULE_ERROR.findall(output)))
@@ -456,8 +435,6 @@ def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: 
             inv.workdir, log_path)
         if returncode > 128:  # stopped by a signal: say so (128 + its number), not "failure"
             return returncode
-        if returncode != 0:
-            retry_failed_publish(output, inv.workdir)
         return classify_failure(returncode, output)
 
 
