@@ -861,3 +861,150 @@ def test_42_full_processed_disk_stops_the_stage_and_keeps_the_old_outputs(tmp_pa
         assert checksums(work / "outputs") == before
         assert debris(work / "outputs", work / "data" / "processed") == []
         filler.unlink()
+
+
+# ------------------------------------------------- encodings, notations, geometry dimensions
+def test_43_utf16_export_with_bom_is_read(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    # Excel's "Unicode text": UTF-16 with a BOM, tab separated.
+    text = f"lat\tlon\tname\n{lat}\t{lon}\tSeñora Peña\n"
+    (tmp_path / "a.csv").write_bytes(text.encode("utf-16"))
+    assert (tmp_path / "a.csv").read_bytes()[:2] == b"\xff\xfe"
+    assets, rejects, read = read_assets(asset_region({"path": str(tmp_path / "a.csv"),
+                                                      "name": "name"}), tracts)
+    assert assets["name"].tolist() == ["Señora Peña"] and rejects.empty and sum(read.values()) == 1
+
+
+def test_44_windows_1252_export_keeps_its_quotes_and_dashes(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    name = "Peña’s “Free” Fridge – €0"
+    pd.DataFrame([{"lat": lat, "lon": lon, "name": name}]).to_csv(
+        tmp_path / "a.csv", index=False, encoding="cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        (tmp_path / "a.csv").read_bytes().decode("utf-8")
+    assets, rejects, _ = read_assets(asset_region({"path": str(tmp_path / "a.csv"),
+                                                   "name": "name"}), tracts)
+    assert assets["name"].tolist() == [name]
+    assert rejects[["reason", "action"]].values.tolist() == [
+        ["file is not UTF-8: read as Windows-1252 (check accented names)", "note"]]
+
+
+def _dms(value: float, positive: str, negative: str) -> str:
+    hemisphere = positive if value >= 0 else negative
+    value = abs(value)
+    degrees, minutes = int(value), (value - int(value)) * 60
+    return f"{degrees}°{int(minutes)}′{(minutes - int(minutes)) * 60:.3f}″{hemisphere}"
+
+
+def test_45_coordinate_notations_are_read_and_listed(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    rows = [{"lat": f"{lat:.6f}".replace(".", ","), "lon": f"{lon:.6f}".replace(".", ","),
+             "name": "decimal comma"},
+            {"lat": f"{lat:.6f}", "lon": f"\u2212{abs(lon):.6f}", "name": "unicode minus"},
+            {"lat": f"\u00a0{lat:.6f}\u00a0", "lon": f"{lon:.6f}", "name": "no-break space"},
+            {"lat": f"{lat:.8E}", "lon": f"{lon:.8E}", "name": "scientific"},
+            {"lat": _dms(lat, "N", "S"), "lon": _dms(lon, "E", "W"), "name": "DMS"},
+            {"lat": f"{lat:.6f} N", "lon": f"{abs(lon):.6f} W", "name": "hemisphere"},
+            {"lat": "40°75′N", "lon": f"{lon:.6f}", "name": "75 minutes"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "a.csv", index=False, sep=";")
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name"})
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["name"].tolist() == [r["name"] for r in rows[:-1]]
+    assert (assets["TRACT_CODE"] == "T00").all()
+    centre = tracts.geometry.iloc[0].centroid
+    assert assets.geometry.distance(centre).max() < 0.5  # metres: every notation, one place
+    read_as = "latitude/longitude (lat/lon) written {}: read as decimal degrees"
+    assert _rejects_of(rejects) == [
+        [7, "latitude/longitude (lat/lon) blank or not a number", "dropped"],
+        [1, read_as.format("with a decimal comma"), "repaired"],
+        [2, read_as.format("with a typographic minus sign or space"), "repaired"],
+        [5, read_as.format("in degrees, minutes and seconds"), "repaired"],
+        [6, read_as.format("with a hemisphere letter (N/S/E/W)"), "repaired"]]
+    assert count_rows(read, rejects)["kept"] == 6
+
+
+def test_46_swapped_dms_coordinates_are_swapped_back(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 3)
+    region = asset_csv(tmp_path, [{"lat": _dms(lon, "E", "W"), "lon": _dms(lat, "N", "S"),
+                                   "name": "swapped"}])
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T03"]
+    assert _rejects_of(rejects) == [
+        [1, SWAPPED, "repaired"],
+        [1, "latitude/longitude (lat/lon) written in degrees, minutes and seconds: read as "
+            "decimal degrees", "repaired"]]
+
+
+def test_47_number_notations_in_need_columns(tmp_path):
+    cfg = write_tracts(tmp_path, grid_tracts(2).drop(columns=["pop", "poverty"]))
+    pd.DataFrame({"id": ["T00", "T01", "T02", "T03"],
+                  "pop": ["1.234,5", "2.000", "12,5", "\u22127"],  # a decimal-comma column
+                  "poverty": ["1.5E+01", "\u221212.5", "7", "1\u00a0234"]}).to_csv(
+        tmp_path / "a.csv", index=False)
+    cfg["attributes"] = {"path": str(tmp_path / "a.csv"), "id": "id"}
+    out, rejects = read_tracts(cfg)
+    assert out["pop"].tolist() == [1234.5, 2000.0, 12.5, -7.0]
+    assert out["poverty"].tolist() == [15.0, -12.5, 7.0, 1234.0]
+    assert _rejects_of(rejects) == [
+        [1, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [2, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [3, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [4, "formatted number value in 'poverty' read as the number it shows", "repaired"]]
+
+
+def test_48_point_geometries_in_other_dimensions(tmp_path):
+    from shapely.geometry import GeometryCollection, MultiPoint, Point
+
+    tracts = grid_tracts(2)
+    c = [tracts.geometry.iloc[k].centroid for k in range(4)]
+    frame = gpd.GeoDataFrame({"name": ["z", "multi1", "multi2", "collection", "empty"]}, geometry=[
+        Point(c[0].x, c[0].y, 12.0), MultiPoint([(c[1].x, c[1].y)]),
+        MultiPoint([(c[2].x, c[2].y), (c[3].x, c[3].y)]),
+        GeometryCollection([Point(c[3].x, c[3].y)]), Point()], crs=CRS)
+    for name in ("a.gpkg", "a.geojson"):
+        frame.to_file(tmp_path / name)
+        region = asset_region({"path": str(tmp_path / name), "name": "name"})
+        assets, rejects, _ = read_assets(region, tracts)
+        assert assets["name"].tolist() == ["z", "multi1", "collection"], name
+        assert assets["TRACT_CODE"].tolist() == ["T00", "T01", "T03"]
+        assert not assets.geometry.has_z.any()
+        one = "a MultiPoint or GeometryCollection holding one point: read as that point"
+        assert sorted(_rejects_of(rejects)) == sorted([
+            [5, "missing geometry", "dropped"], [3, "geometry is a MultiPoint, not a point",
+                                                 "dropped"],
+            [2, one, "repaired"], [4, one, "repaired"]]), name
+
+
+def test_49_kml_points_with_height_are_read(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 2)
+    (tmp_path / "a.kml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        f'<Document><Placemark><name>Fridge</name><Point><coordinates>{lon},{lat},35.5'
+        '</coordinates></Point></Placemark></Document></kml>')
+    assets, rejects, _ = read_assets(asset_region({"path": str(tmp_path / "a.kml"),
+                                                   "name": "Name"}), tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T02"] and rejects.empty
+    assert not assets.geometry.has_z.any()
+
+
+def test_50_tracts_in_3d_with_collections_and_empty_parts(tmp_path):
+    from shapely import force_3d
+    from shapely.geometry import GeometryCollection, Point
+
+    tracts = grid_tracts(2)
+    tracts["geometry"] = force_3d(tracts.geometry.to_numpy(), 10.0)
+    square = tracts.geometry.iloc[1]
+    tracts.loc[1, "geometry"] = GeometryCollection([square, Point(X0, Y0, 1.0)])
+    tracts.loc[2, "geometry"] = GeometryCollection([LineString([(X0, Y0), (X0 + 9, Y0 + 9)])])
+    out, rejects = read_tracts(write_tracts(tmp_path, tracts))
+    assert out["TRACT_CODE"].tolist() == ["T00", "T01", "T03"]
+    assert not out.geometry.has_z.any()
+    assert out.geometry.iloc[1].area == pytest.approx(1_000_000)
+    assert _rejects_of(rejects) == [
+        [2, "a GeometryCollection: its polygons kept, other parts dropped", "repaired"],
+        [3, "geometry is a GeometryCollection, not a polygon: tract dropped", "dropped"]]
