@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
+from conftest import CRS, REPO, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
 from shapely.geometry import LineString, Polygon
 from test_cli import aiddeserts, write_config
 
@@ -1008,3 +1010,96 @@ def test_50_tracts_in_3d_with_collections_and_empty_parts(tmp_path):
     assert _rejects_of(rejects) == [
         [2, "a GeometryCollection: its polygons kept, other parts dropped", "repaired"],
         [3, "geometry is a GeometryCollection, not a polygon: tract dropped", "dropped"]]
+
+
+# ------------------------------------ the canary: no failing survey puts a respondent in a log
+def _canary_rows(tracts: gpd.GeoDataFrame, n: int = 15) -> list[dict]:
+    rows = []
+    for i in range(1, n + 1):
+        lat, lon = centre_lonlat(tracts, i % len(tracts))
+        rows.append({"lat": f"{lat + i * 1e-5:.6f}", "lon": f"{lon - i * 1e-5:.6f}",
+                     "need": "yes" if i % 2 else "no", "story": f"Story of canary {i:05d}",
+                     "consent": "yes", "name": f"Synthetic Persön {i:05d}",
+                     "phone": f"555-0101-{i:04d}", "email": f"respondent{i:05d}@example.invalid"})
+    return rows
+
+
+def _personal_cells(rows: list[dict]) -> list[str]:
+    return [str(r[k]) for r in rows for k in ("lat", "lon", "story", "name", "phone", "email")]
+
+
+def _headerless(path: Path, rows: list[dict], encoding: str) -> dict:
+    pd.DataFrame(rows).to_csv(path, index=False, header=False, encoding=encoding)
+    return {"lat": "lat", "lon": "lon", "need": "need", "story": "story", "consent": "consent"}
+
+
+def _projected_csv(path: Path, rows: list[dict], tracts: gpd.GeoDataFrame) -> tuple[dict, list]:
+    xy = gpd.GeoSeries(gpd.points_from_xy([float(r["lon"]) for r in rows],
+                                          [float(r["lat"]) for r in rows]), crs=4326).to_crs(CRS)
+    frame = pd.DataFrame(rows).assign(x=[f"{v:.1f}" for v in xy.x], y=[f"{v:.1f}" for v in xy.y])
+    frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
+    return {"need": "need"}, [f"{v:.0f}" for v in (*xy.x, *xy.y)]
+
+
+def _projected_gpkg(path: Path, rows: list[dict]) -> tuple[dict, list]:
+    xy = gpd.GeoSeries(gpd.points_from_xy([float(r["lon"]) for r in rows],
+                                          [float(r["lat"]) for r in rows]), crs=4326).to_crs(CRS)
+    gpd.GeoDataFrame(pd.DataFrame(rows).drop(columns=["lat", "lon"]),
+                     geometry=gpd.points_from_xy(xy.x, xy.y), crs=4326,
+                     ).to_file(path)  # metres labelled as degrees
+    return {"need": "need"}, [f"{v:.0f}" for v in (*xy.x, *xy.y)]
+
+
+SURVEY_FAILURES = ["headerless-utf8", "headerless-utf16", "headerless-cp1252", "projected-csv",
+                   "projected-gpkg", "misnamed-need", "missing-geopoint", "binary"]
+
+
+@pytest.mark.parametrize("case", SURVEY_FAILURES)
+def test_51_no_failing_survey_puts_a_respondent_in_a_log_or_the_output(tmp_path, case):
+    tracts = grid_tracts(2)
+    tracts.to_file(tmp_path / "tracts.gpkg")
+    rows = _canary_rows(tracts)
+    canaries = _personal_cells(rows)
+    path = tmp_path / ("s.gpkg" if case == "projected-gpkg" else "s.csv")
+    if case.startswith("headerless"):
+        encoding = {"headerless-utf8": "utf-8", "headerless-utf16": "utf-16",
+                    "headerless-cp1252": "cp1252"}[case]
+        columns = _headerless(path, rows, encoding)
+    elif case == "projected-csv":
+        columns, more = _projected_csv(path, rows, tracts)
+        canaries += more
+    elif case == "projected-gpkg":
+        columns, more = _projected_gpkg(path, rows)
+        canaries += more
+    elif case == "misnamed-need":
+        frame = pd.DataFrame(rows)
+        frame.columns = [*frame.columns[:-1], rows[0]["email"]]  # a header cell holds an answer
+        frame.to_csv(path, index=False)
+        columns = {"need": "unmet_need"}
+    elif case == "missing-geopoint":
+        pd.DataFrame(rows).to_csv(path, index=False)
+        columns = {"geopoint": "gps", "need": "need"}
+    else:
+        path.write_bytes(b"PK\x03\x04\x00" + "\n".join(canaries).encode("utf-8"))
+        columns = {"need": "need"}
+    survey = {"path": str(path), **columns}
+    log = tmp_path / "logs" / "r" / "ingest_survey.log"
+    # As the workflow's script runs it: its own process, the stage wrapped in run_logged.
+    out = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import json
+        from aiddeserts.logs import run_logged
+        from aiddeserts.stages.ingest import ingest_survey
+        run_logged({str(log)!r}, lambda: ingest_survey(
+            json.loads({json.dumps(survey)!r}), "TRACT_CODE", 11, {str(tmp_path / "tracts.gpkg")!r},
+            {str(out / "survey.gpkg")!r}, {str(out / "rejects.csv")!r},
+            {str(out / "counts.json")!r}), "ingest_survey")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"aiddeserts: file {path}" in done.stderr and "Fix: " in done.stderr, done.stderr
+    written = "\n".join([done.stdout, done.stderr, log.read_text(encoding="utf-8")])
+    assert "Traceback" not in written
+    assert leaked(written, canaries) == [], case
+    assert not out.exists()  # nothing written for a failing survey
