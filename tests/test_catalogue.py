@@ -958,6 +958,19 @@ def test_47_number_notations_in_need_columns(tmp_path):
         [4, "formatted number value in 'poverty' read as the number it shows", "repaired"]]
 
 
+def test_47b_asset_capacity_as_typed(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    rows = [{"lat": lat, "lon": lon + k * 1e-4, "name": f"A{k}", "cap": cap}
+            for k, cap in enumerate(["1.234,5", "12,5", "7"])]
+    region = asset_csv(tmp_path, rows, capacity="cap")
+    assets, _, _ = read_assets(region, tracts)
+    assert assets["capacity"].tolist() == [1234.5, 12.5, 7.0]
+    region = asset_csv(tmp_path, [{**rows[2], "cap": "lots"}], name="b.csv", capacity="cap")
+    fatal(read_assets, region, tracts, path=tmp_path / "b.csv", row=1, column="cap",
+          contains="capacity 'lots' is blank, negative or not a number")
+
+
 def test_48_point_geometries_in_other_dimensions(tmp_path):
     from shapely.geometry import GeometryCollection, MultiPoint, Point
 
