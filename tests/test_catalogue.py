@@ -7,16 +7,25 @@ reason, action) without the row's content, so that rows read = kept + rejected.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CRS, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
+from conftest import CRS, REPO, X0, Y0, asset_region, grid_tracts, points_lonlat, run_snakemake
 from shapely.geometry import LineString, Polygon
+from test_cli import aiddeserts, write_config
 
+from aiddeserts.cli import EXIT_ENVIRONMENT
 from aiddeserts.config import validate_config
 from aiddeserts.errors import InputError
 from aiddeserts.io.assets import read_assets
@@ -660,3 +669,450 @@ def test_37d_survey_column_misnamed_suggests_no_header(tmp_path):
         "path": str(tmp_path / "s.csv"), "name": "nedra canary"}), tracts,
         path=tmp_path / "s.csv", column="nedra canary")
     assert "did you mean 'Nedra Canary'?" in str(as_asset)
+
+
+# --------------------------------------------- environment: read-only, immutable and full folders
+# Tests run as root, where chmod denies nothing: the folders are made unwritable by real
+# mechanisms that bind root too (a read-only tmpfs or bind mount, chattr +i, a full tmpfs).
+# Without them (not root, no CAP_SYS_ADMIN) the cases skip, except under CI=true, where the
+# machine runs them as root and a skip would hide a regression.
+
+
+def _need_mechanism(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def _run(*cmd: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        _need_mechanism(f"`{' '.join(cmd)}` failed: {done.stderr.strip() or done.returncode}")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "16m") -> Iterator[Path]:
+    """A fresh tmpfs of `size` mounted at `path` (unmounted afterwards, whatever happens)."""
+    path.mkdir(parents=True, exist_ok=True)
+    _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path))
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """Every file and link under `folder` (links by their target), for before/after checks."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def debris(*folders: Path) -> list[str]:
+    """Temporary files a writer or the publish left: atomic_path's `.name.xxxx`, probes,
+    `.region.link.*`, half-written versions (no `.complete` marker)."""
+    found = []
+    for folder in folders:
+        for path in folder.rglob(".*"):
+            if path.name == ".versions" or path.name.endswith(".complete") or (
+                    path.parent.name == ".versions"):
+                continue
+            found.append(str(path))
+        for versions in folder.glob(".versions/*"):
+            found += [str(v) for v in versions.iterdir() if v.is_dir()
+                      and not v.with_name(v.name + ".complete").exists()]
+    return found
+
+
+def _built(tmp_path: Path, config: dict, outputs_size: str | None = None
+           ) -> tuple[Path, Path, contextlib.ExitStack]:
+    """A working directory with one complete run published (outputs/ on a tmpfs of
+    `outputs_size` when given); the stack unmounts it."""
+    work = tmp_path / "run"
+    stack = contextlib.ExitStack()
+    if outputs_size:
+        stack.enter_context(tmpfs(work / "outputs", outputs_size))
+    cfg = write_config(work, config)
+    first = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return work, cfg, stack
+
+
+def _edit_assets(config: dict) -> None:
+    """A real change of an input, so that the next run rebuilds and publishes."""
+    path = Path(config["regions"]["tiny"]["assets"]["path"])
+    frame = pd.read_csv(path)
+    frame.loc[0, "Site"] = "Fridge renamed"
+    frame.to_csv(path, index=False)
+
+
+def _assert_environment_error(result: subprocess.CompletedProcess, folder: Path, *words: str
+                              ) -> None:
+    text = result.stdout + result.stderr
+    assert result.returncode == EXIT_ENVIRONMENT, text[-3000:]
+    assert f"aiddeserts (environment): folder {folder}" in result.stderr, text[-3000:]
+    assert "Fix: " in result.stderr
+    for word in words:
+        assert word in result.stderr, text[-3000:]
+    assert "Traceback" not in text
+
+
+def test_38_read_only_outputs_folder_is_an_environment_error(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        _run("mount", "-o", "remount,ro", str(work / "outputs"))
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        _assert_environment_error(result, work / "outputs", "mounted read-only",
+                                  f"mount -o remount,rw {work / 'outputs'}")
+        assert checksums(work / "outputs") == before
+
+
+def test_39_read_only_region_folder_is_an_environment_error(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        versions = work / "outputs" / ".versions" / "tiny"  # where outputs/tiny's files live
+        _run("mount", "--bind", str(versions), str(versions))
+        stack.callback(subprocess.run, ["umount", "-l", str(versions)], check=False)
+        _run("mount", "-o", "remount,bind,ro", str(versions))
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        _assert_environment_error(result, versions, "mounted read-only")
+        assert checksums(work / "outputs") == before
+
+
+def test_40_immutable_outputs_folder_names_chattr_and_the_owner(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        before = checksums(work / "outputs")
+        _run("chattr", "+i", str(work / "outputs"))
+        stack.callback(subprocess.run, ["chattr", "-i", str(work / "outputs")], check=False)
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2",
+                            "--on-failure", f"echo $AIDDESERTS_EXIT_CODE $AIDDESERTS_REASON > "
+                                            f"{tmp_path / 'alert'}")
+        _assert_environment_error(result, work / "outputs", "(owned by root)", "chattr -i",
+                                  "run aiddeserts as the folder's owner")
+        assert checksums(work / "outputs") == before
+        assert (tmp_path / "alert").read_text() == f"{EXIT_ENVIRONMENT} environment\n"
+
+
+def _fill(folder: Path, leave: int) -> Path:
+    """Fill `folder`'s file system until `leave` bytes are free; returns the filler file."""
+    filler = folder / "filler.bin"
+    stats = os.statvfs(folder)
+    size = stats.f_bavail * stats.f_frsize - leave
+    with open(filler, "wb") as handle:
+        for _ in range(size // (1 << 20)):
+            handle.write(b"\0" * (1 << 20))
+        handle.write(b"\0" * (size % (1 << 20)))
+    return filler
+
+
+#: Free space left on a "full" disk: the CLI's 64 KiB probe passes, a new published set does not.
+ALMOST_FULL = 256 * 1024
+
+
+def test_41_full_outputs_disk_keeps_the_old_set_and_leaves_no_debris(tmp_path, tiny_region):
+    work, cfg, stack = _built(tmp_path, tiny_region, outputs_size="16m")
+    with stack:
+        _fill(work / "outputs", ALMOST_FULL)
+        before = checksums(work / "outputs")
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        versions = work / "outputs" / ".versions" / "tiny"
+        _assert_environment_error(result, versions, "the disk (or the quota) is full",
+                                  f"df -h {versions}", "the old outputs are as they were")
+        assert "Error in rule publish" in result.stderr
+        assert checksums(work / "outputs") == before
+        assert debris(work / "outputs") == []
+        # Space freed, the new set publishes. (Snakemake restored the update() outputs by copying
+        # them back, so a plain next run takes them for up to date: --forcerun publish.)
+        (work / "outputs" / "filler.bin").unlink()
+        again = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2",
+                           "--forcerun", "publish")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert os.readlink(work / "outputs" / "tiny") != before["tiny"].removeprefix("-> ")
+        assert "Fridge renamed" in (work / "outputs" / "tiny" / "map.html").read_text()
+        assert debris(work / "outputs") == []
+
+
+def test_42_full_processed_disk_stops_the_stage_and_keeps_the_old_outputs(tmp_path, tiny_region):
+    work = tmp_path / "run"
+    with tmpfs(work / "data" / "processed", "32m"):
+        work, cfg, stack = _built(tmp_path, tiny_region)
+        before = checksums(work / "outputs")
+        filler = _fill(work / "data" / "processed", ALMOST_FULL)
+        tiny = tiny_region["regions"]["tiny"]
+        survey = pd.read_csv(tiny["survey"]["path"])  # a bigger survey: more to write
+        pd.concat([survey] * 20).to_csv(tiny["survey"]["path"], index=False)
+        _edit_assets(tiny_region)
+        result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+        text = result.stdout + result.stderr
+        assert result.returncode == EXIT_ENVIRONMENT, text[-3000:]
+        assert "the disk (or the quota) is full" in result.stderr, text[-3000:]
+        assert str(work / "data" / "processed") in result.stderr.split("(environment): ")[1]
+        assert "Traceback" not in text
+        assert checksums(work / "outputs") == before
+        assert debris(work / "outputs", work / "data" / "processed") == []
+        filler.unlink()
+
+
+# ------------------------------------------------- encodings, notations, geometry dimensions
+def test_43_utf16_export_with_bom_is_read(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    # Excel's "Unicode text": UTF-16 with a BOM, tab separated.
+    text = f"lat\tlon\tname\n{lat}\t{lon}\tSeñora Peña\n"
+    (tmp_path / "a.csv").write_bytes(text.encode("utf-16"))
+    assert (tmp_path / "a.csv").read_bytes()[:2] == b"\xff\xfe"
+    assets, rejects, read = read_assets(asset_region({"path": str(tmp_path / "a.csv"),
+                                                      "name": "name"}), tracts)
+    assert assets["name"].tolist() == ["Señora Peña"] and rejects.empty and sum(read.values()) == 1
+
+
+def test_44_windows_1252_export_keeps_its_quotes_and_dashes(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    name = "Peña’s “Free” Fridge – €0"
+    pd.DataFrame([{"lat": lat, "lon": lon, "name": name}]).to_csv(
+        tmp_path / "a.csv", index=False, encoding="cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        (tmp_path / "a.csv").read_bytes().decode("utf-8")
+    assets, rejects, _ = read_assets(asset_region({"path": str(tmp_path / "a.csv"),
+                                                   "name": "name"}), tracts)
+    assert assets["name"].tolist() == [name]
+    assert rejects[["reason", "action"]].values.tolist() == [
+        ["file is not UTF-8: read as Windows-1252 (check accented names)", "note"]]
+
+
+def _dms(value: float, positive: str, negative: str) -> str:
+    hemisphere = positive if value >= 0 else negative
+    value = abs(value)
+    degrees, minutes = int(value), (value - int(value)) * 60
+    return f"{degrees}°{int(minutes)}′{(minutes - int(minutes)) * 60:.3f}″{hemisphere}"
+
+
+def test_45_coordinate_notations_are_read_and_listed(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    rows = [{"lat": f"{lat:.6f}".replace(".", ","), "lon": f"{lon:.6f}".replace(".", ","),
+             "name": "decimal comma"},
+            {"lat": f"{lat:.6f}", "lon": f"\u2212{abs(lon):.6f}", "name": "unicode minus"},
+            {"lat": f"\u00a0{lat:.6f}\u00a0", "lon": f"{lon:.6f}", "name": "no-break space"},
+            {"lat": f"{lat:.8E}", "lon": f"{lon:.8E}", "name": "scientific"},
+            {"lat": _dms(lat, "N", "S"), "lon": _dms(lon, "E", "W"), "name": "DMS"},
+            {"lat": f"{lat:.6f} N", "lon": f"{abs(lon):.6f} W", "name": "hemisphere"},
+            {"lat": "40°75′N", "lon": f"{lon:.6f}", "name": "75 minutes"}]
+    pd.DataFrame(rows).to_csv(tmp_path / "a.csv", index=False, sep=";")
+    region = asset_region({"path": str(tmp_path / "a.csv"), "name": "name"})
+    assets, rejects, read = read_assets(region, tracts)
+    assert assets["name"].tolist() == [r["name"] for r in rows[:-1]]
+    assert (assets["TRACT_CODE"] == "T00").all()
+    centre = tracts.geometry.iloc[0].centroid
+    assert assets.geometry.distance(centre).max() < 0.5  # metres: every notation, one place
+    read_as = "latitude/longitude (lat/lon) written {}: read as decimal degrees"
+    assert _rejects_of(rejects) == [
+        [7, "latitude/longitude (lat/lon) blank or not a number", "dropped"],
+        [1, read_as.format("with a decimal comma"), "repaired"],
+        [2, read_as.format("with a typographic minus sign or space"), "repaired"],
+        [5, read_as.format("in degrees, minutes and seconds"), "repaired"],
+        [6, read_as.format("with a hemisphere letter (N/S/E/W)"), "repaired"]]
+    assert count_rows(read, rejects)["kept"] == 6
+
+
+def test_46_swapped_dms_coordinates_are_swapped_back(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 3)
+    region = asset_csv(tmp_path, [{"lat": _dms(lon, "E", "W"), "lon": _dms(lat, "N", "S"),
+                                   "name": "swapped"}])
+    assets, rejects, _ = read_assets(region, tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T03"]
+    assert _rejects_of(rejects) == [
+        [1, SWAPPED, "repaired"],
+        [1, "latitude/longitude (lat/lon) written in degrees, minutes and seconds: read as "
+            "decimal degrees", "repaired"]]
+
+
+def test_47_number_notations_in_need_columns(tmp_path):
+    cfg = write_tracts(tmp_path, grid_tracts(2).drop(columns=["pop", "poverty"]))
+    pd.DataFrame({"id": ["T00", "T01", "T02", "T03"],
+                  "pop": ["1.234,5", "2.000", "12,5", "\u22127"],  # a decimal-comma column
+                  "poverty": ["1.5E+01", "\u221212.5", "7", "1\u00a0234"]}).to_csv(
+        tmp_path / "a.csv", index=False)
+    cfg["attributes"] = {"path": str(tmp_path / "a.csv"), "id": "id"}
+    out, rejects = read_tracts(cfg)
+    assert out["pop"].tolist() == [1234.5, 2000.0, 12.5, -7.0]
+    assert out["poverty"].tolist() == [15.0, -12.5, 7.0, 1234.0]
+    assert _rejects_of(rejects) == [
+        [1, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [2, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [3, "formatted number value in 'pop' read as the number it shows", "repaired"],
+        [4, "formatted number value in 'poverty' read as the number it shows", "repaired"]]
+
+
+def test_47b_asset_capacity_as_typed(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 0)
+    rows = [{"lat": lat, "lon": lon + k * 1e-4, "name": f"A{k}", "cap": cap}
+            for k, cap in enumerate(["1.234,5", "12,5", "7"])]
+    region = asset_csv(tmp_path, rows, capacity="cap")
+    assets, _, _ = read_assets(region, tracts)
+    assert assets["capacity"].tolist() == [1234.5, 12.5, 7.0]
+    region = asset_csv(tmp_path, [{**rows[2], "cap": "lots"}], name="b.csv", capacity="cap")
+    fatal(read_assets, region, tracts, path=tmp_path / "b.csv", row=1, column="cap",
+          contains="capacity 'lots' is blank, negative or not a number")
+
+
+def test_48_point_geometries_in_other_dimensions(tmp_path):
+    from shapely.geometry import GeometryCollection, MultiPoint, Point
+
+    tracts = grid_tracts(2)
+    c = [tracts.geometry.iloc[k].centroid for k in range(4)]
+    frame = gpd.GeoDataFrame({"name": ["z", "multi1", "multi2", "collection", "empty"]}, geometry=[
+        Point(c[0].x, c[0].y, 12.0), MultiPoint([(c[1].x, c[1].y)]),
+        MultiPoint([(c[2].x, c[2].y), (c[3].x, c[3].y)]),
+        GeometryCollection([Point(c[3].x, c[3].y)]), Point()], crs=CRS)
+    for name in ("a.gpkg", "a.geojson"):
+        frame.to_file(tmp_path / name)
+        region = asset_region({"path": str(tmp_path / name), "name": "name"})
+        assets, rejects, _ = read_assets(region, tracts)
+        assert assets["name"].tolist() == ["z", "multi1", "collection"], name
+        assert assets["TRACT_CODE"].tolist() == ["T00", "T01", "T03"]
+        assert not assets.geometry.has_z.any()
+        one = "a MultiPoint or GeometryCollection holding one point: read as that point"
+        assert sorted(_rejects_of(rejects)) == sorted([
+            [5, "missing geometry", "dropped"], [3, "geometry is a MultiPoint, not a point",
+                                                 "dropped"],
+            [2, one, "repaired"], [4, one, "repaired"]]), name
+
+
+def test_49_kml_points_with_height_are_read(tmp_path):
+    tracts = grid_tracts(2)
+    lat, lon = centre_lonlat(tracts, 2)
+    (tmp_path / "a.kml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        f'<Document><Placemark><name>Fridge</name><Point><coordinates>{lon},{lat},35.5'
+        '</coordinates></Point></Placemark></Document></kml>')
+    assets, rejects, _ = read_assets(asset_region({"path": str(tmp_path / "a.kml"),
+                                                   "name": "Name"}), tracts)
+    assert assets["TRACT_CODE"].tolist() == ["T02"] and rejects.empty
+    assert not assets.geometry.has_z.any()
+
+
+def test_50_tracts_in_3d_with_collections_and_empty_parts(tmp_path):
+    from shapely import force_3d
+    from shapely.geometry import GeometryCollection, Point
+
+    tracts = grid_tracts(2)
+    tracts["geometry"] = force_3d(tracts.geometry.to_numpy(), 10.0)
+    square = tracts.geometry.iloc[1]
+    tracts.loc[1, "geometry"] = GeometryCollection([square, Point(X0, Y0, 1.0)])
+    tracts.loc[2, "geometry"] = GeometryCollection([LineString([(X0, Y0), (X0 + 9, Y0 + 9)])])
+    out, rejects = read_tracts(write_tracts(tmp_path, tracts))
+    assert out["TRACT_CODE"].tolist() == ["T00", "T01", "T03"]
+    assert not out.geometry.has_z.any()
+    assert out.geometry.iloc[1].area == pytest.approx(1_000_000)
+    assert _rejects_of(rejects) == [
+        [2, "a GeometryCollection: its polygons kept, other parts dropped", "repaired"],
+        [3, "geometry is a GeometryCollection, not a polygon: tract dropped", "dropped"]]
+
+
+# ------------------------------------ the canary: no failing survey puts a respondent in a log
+def _canary_rows(tracts: gpd.GeoDataFrame, n: int = 15) -> list[dict]:
+    rows = []
+    for i in range(1, n + 1):
+        lat, lon = centre_lonlat(tracts, i % len(tracts))
+        rows.append({"lat": f"{lat + i * 1e-5:.6f}", "lon": f"{lon - i * 1e-5:.6f}",
+                     "need": "yes" if i % 2 else "no", "story": f"Story of canary {i:05d}",
+                     "consent": "yes", "name": f"Synthetic Persön {i:05d}",
+                     "phone": f"555-0101-{i:04d}", "email": f"respondent{i:05d}@example.invalid"})
+    return rows
+
+
+def _personal_cells(rows: list[dict]) -> list[str]:
+    return [str(r[k]) for r in rows for k in ("lat", "lon", "story", "name", "phone", "email")]
+
+
+def _headerless(path: Path, rows: list[dict], encoding: str) -> dict:
+    pd.DataFrame(rows).to_csv(path, index=False, header=False, encoding=encoding)
+    return {"lat": "lat", "lon": "lon", "need": "need", "story": "story", "consent": "consent"}
+
+
+def _projected_csv(path: Path, rows: list[dict], tracts: gpd.GeoDataFrame) -> tuple[dict, list]:
+    xy = gpd.GeoSeries(gpd.points_from_xy([float(r["lon"]) for r in rows],
+                                          [float(r["lat"]) for r in rows]), crs=4326).to_crs(CRS)
+    frame = pd.DataFrame(rows).assign(x=[f"{v:.1f}" for v in xy.x], y=[f"{v:.1f}" for v in xy.y])
+    frame.drop(columns=["lat", "lon"]).to_csv(path, index=False)
+    return {"need": "need"}, [f"{v:.0f}" for v in (*xy.x, *xy.y)]
+
+
+def _projected_gpkg(path: Path, rows: list[dict]) -> tuple[dict, list]:
+    xy = gpd.GeoSeries(gpd.points_from_xy([float(r["lon"]) for r in rows],
+                                          [float(r["lat"]) for r in rows]), crs=4326).to_crs(CRS)
+    gpd.GeoDataFrame(pd.DataFrame(rows).drop(columns=["lat", "lon"]),
+                     geometry=gpd.points_from_xy(xy.x, xy.y), crs=4326,
+                     ).to_file(path)  # metres labelled as degrees
+    return {"need": "need"}, [f"{v:.0f}" for v in (*xy.x, *xy.y)]
+
+
+SURVEY_FAILURES = ["headerless-utf8", "headerless-utf16", "headerless-cp1252", "projected-csv",
+                   "projected-gpkg", "misnamed-need", "missing-geopoint", "binary"]
+
+
+@pytest.mark.parametrize("case", SURVEY_FAILURES)
+def test_51_no_failing_survey_puts_a_respondent_in_a_log_or_the_output(tmp_path, case):
+    tracts = grid_tracts(2)
+    tracts.to_file(tmp_path / "tracts.gpkg")
+    rows = _canary_rows(tracts)
+    canaries = _personal_cells(rows)
+    path = tmp_path / ("s.gpkg" if case == "projected-gpkg" else "s.csv")
+    if case.startswith("headerless"):
+        encoding = {"headerless-utf8": "utf-8", "headerless-utf16": "utf-16",
+                    "headerless-cp1252": "cp1252"}[case]
+        columns = _headerless(path, rows, encoding)
+    elif case == "projected-csv":
+        columns, more = _projected_csv(path, rows, tracts)
+        canaries += more
+    elif case == "projected-gpkg":
+        columns, more = _projected_gpkg(path, rows)
+        canaries += more
+    elif case == "misnamed-need":
+        frame = pd.DataFrame(rows)
+        frame.columns = [*frame.columns[:-1], rows[0]["email"]]  # a header cell holds an answer
+        frame.to_csv(path, index=False)
+        columns = {"need": "unmet_need"}
+    elif case == "missing-geopoint":
+        pd.DataFrame(rows).to_csv(path, index=False)
+        columns = {"geopoint": "gps", "need": "need"}
+    else:
+        path.write_bytes(b"PK\x03\x04\x00" + "\n".join(canaries).encode("utf-8"))
+        columns = {"need": "need"}
+    survey = {"path": str(path), **columns}
+    log = tmp_path / "logs" / "r" / "ingest_survey.log"
+    # As the workflow's script runs it: its own process, the stage wrapped in run_logged.
+    out = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import json
+        from aiddeserts.logs import run_logged
+        from aiddeserts.stages.ingest import ingest_survey
+        run_logged({str(log)!r}, lambda: ingest_survey(
+            json.loads({json.dumps(survey)!r}), "TRACT_CODE", 11, {str(tmp_path / "tracts.gpkg")!r},
+            {str(out / "survey.gpkg")!r}, {str(out / "rejects.csv")!r},
+            {str(out / "counts.json")!r}), "ingest_survey")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"aiddeserts: file {path}" in done.stderr and "Fix: " in done.stderr, done.stderr
+    written = "\n".join([done.stdout, done.stderr, log.read_text(encoding="utf-8")])
+    assert "Traceback" not in written
+    assert leaked(written, canaries) == [], case
+    assert not out.exists()  # nothing written for a failing survey

@@ -15,6 +15,9 @@ Exit codes (stable; scripts and the systemd unit rely on them):
       that region was published
 5     another run is already working in this directory; nothing was done (try again later)
 6     a download failed (network or server, after retries); nothing new was published
+7     the machine refused a write: a read-only, not-writable or immutable folder (outputs/,
+      data/processed/, logs/, .snakemake/) or a full disk; the message names the folder and
+      the fix (chmod/chown, run as the owner, remount, free space); nothing new was published
 130+  stopped by a signal (128 + its number: 143 for SIGTERM, 130 for Ctrl-C); Snakemake was
       asked to stop and waited for, so the next run starts cleanly
 ====  =====================================================================================
@@ -50,6 +53,7 @@ EXIT_BAD_INPUT = 3
 EXIT_PRIVACY = 4
 EXIT_BUSY = 5
 EXIT_DOWNLOAD = 6
+EXIT_ENVIRONMENT = 7
 
 #: Rules whose failure means the privacy audit failed (the contract with the audit rule).
 PRIVACY_RULE_PREFIX = "privacy_audit"
@@ -76,6 +80,8 @@ def resolve_profile(profile: str | None) -> str | None:
 
 _RULE_ERROR = re.compile(r"Error in rule (\w+)")
 _DOWNLOAD_ERROR = re.compile(r"^aiddeserts \(download failed\): ", re.MULTILINE)
+_ENVIRONMENT_ERROR = re.compile(
+    r"^aiddeserts \(environment\): |\[Errno (13|28|30|122)\]|No space left on device", re.MULTILINE)
 _INPUT_ERROR = re.compile(r"^(aiddeserts: |InputError\b)|\bInputError in ", re.MULTILINE)
 
 
@@ -150,6 +156,8 @@ def classify_failure(returncode: int, output: str) -> int:
         return EXIT_PRIVACY
     if _DOWNLOAD_ERROR.search(output):
         return EXIT_DOWNLOAD
+    if _ENVIRONMENT_ERROR.search(output):
+        return EXIT_ENVIRONMENT
     if _INPUT_ERROR.search(output):
         return EXIT_BAD_INPUT
     if "LockException" in output or "Directory cannot be locked" in output:
@@ -304,13 +312,59 @@ def validate_regions(inv: Invocation) -> int:
     return EXIT_OK
 
 
-def print_maps(inv: Invocation) -> None:
-    """Say where each region's map is, after a run that succeeded."""
+#: Bytes a probe writes into each folder a run writes to: enough to need a free block.
+PROBE_BYTES = 64 * 1024
+
+
+def written_folders(workdir: Path, regions: Sequence[str]) -> list[Path]:
+    """The folders a run of `regions` writes to (each region's processed folder, outputs/ for
+    the link swap and its version folders, logs/, .snakemake/)."""
+    from aiddeserts.paths import LOGS, PROCESSED, for_region
+
+    folders = [workdir / ".snakemake", workdir / "outputs", workdir / "outputs" / ".versions"]
+    for region in regions:
+        folders += [workdir / for_region(PROCESSED, region),
+                    workdir / "outputs" / ".versions" / region, workdir / for_region(LOGS, region)]
+    return folders
+
+
+def unwritable_folder(folders: Sequence[Path]) -> str | None:
+    """The environment message for the first folder (or, when it does not exist yet, the
+    nearest existing parent) where a small file cannot be written and removed, else None.
+    A real write, not os.access: root passes permission checks but not a read-only mount, an
+    immutable (chattr +i) folder or a full disk."""
+    import tempfile
+
+    from aiddeserts.errors import ENVIRONMENT_ERRNOS, environment_message
+
+    for folder in folders:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            continue
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".aiddeserts-probe-") as probe:
+                probe.write(b"\0" * PROBE_BYTES)
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as exc:
+            if exc.errno in ENVIRONMENT_ERRNOS:
+                return environment_message(folder, exc.errno)
+            raise
+    return None
+
+
+def configured_regions(inv: Invocation) -> list[str]:
+    """The requested regions, or every region of the (valid) config."""
     from aiddeserts.config import load_config
 
     path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
-    regions = inv.regions or sorted(load_config(inv.workdir / path)["regions"])
-    for region in regions:
+    return list(inv.regions) or sorted(load_config(inv.workdir / path)["regions"])
+
+
+def print_maps(inv: Invocation) -> None:
+    """Say where each region's map is, after a run that succeeded."""
+    for region in configured_regions(inv):
         html = inv.workdir / "outputs" / region / "map.html"
         if html.exists():
             print(f"Map of {region}: {html}")
@@ -319,8 +373,8 @@ def print_maps(inv: Invocation) -> None:
 def run_on_failure(command: str, code: int, workdir: Path, log_path: Path) -> None:
     """Run the user's on_failure shell command with the failure described in its environment."""
     reason = {EXIT_BAD_INPUT: "bad input", EXIT_PRIVACY: "privacy audit failed",
-              EXIT_BUSY: "another run is active",
-              EXIT_DOWNLOAD: "download failed"}.get(code, "failure")
+              EXIT_BUSY: "another run is active", EXIT_DOWNLOAD: "download failed",
+              EXIT_ENVIRONMENT: "environment"}.get(code, "failure")
     env = {**os.environ, "AIDDESERTS_EXIT_CODE": str(code), "AIDDESERTS_REASON": reason,
            "AIDDESERTS_WORKDIR": str(workdir), "AIDDESERTS_LOG": str(log_path)}
     try:
@@ -334,6 +388,11 @@ def cmd_run(inv: Invocation, cores: str | None, profile: str | None, extra: list
     """`aiddeserts run`: build (and publish) all or the named regions."""
     code = validate_regions(inv)
     log_path = inv.workdir / LAST_RUN_LOG
+    if code == EXIT_OK:  # before anything is written, not even the run's log
+        problem = unwritable_folder(written_folders(inv.workdir, configured_regions(inv)))
+        if problem:
+            print(f"aiddeserts (environment): {problem}", file=sys.stderr)
+            code = EXIT_ENVIRONMENT
     if code == EXIT_OK:
         code = _locked_run(inv, cores, profile, extra, log_path)
         if code == EXIT_OK:
@@ -486,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aiddeserts", description="Map mutual aid deserts: run, check or inspect the "
         "workflow. Flags not listed here are passed to Snakemake.",
         epilog="Exit codes: 0 done, 1 other failure, 2 usage, 3 bad input, "
-        "4 privacy audit failed, 5 another run is active, 6 download failed.")
+        "4 privacy audit failed, 5 another run is active, 6 download failed, "
+        "7 a folder cannot be written or the disk is full.")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("regions", nargs="*", metavar="REGION",

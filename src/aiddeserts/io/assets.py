@@ -14,7 +14,7 @@ import pandas as pd
 
 from aiddeserts.config import asset_sources
 from aiddeserts.errors import InputError
-from aiddeserts.io.columns import require_columns
+from aiddeserts.io.columns import require_columns, to_number
 from aiddeserts.io.points import assign_tracts, read_points
 from aiddeserts.io.rejects import concat_rejects, make_rejects
 from aiddeserts.privacy import rules as privacy
@@ -85,7 +85,10 @@ def asset_capacity(attrs: pd.DataFrame, source: Mapping[str, Any]) -> np.ndarray
     if not column:
         return np.ones(len(attrs))
     require_columns(list(attrs.columns), {"capacity": column}, source["path"], personal=False)
-    values = pd.to_numeric(attrs[column].astype("string").str.strip(), errors="coerce")
+    try:  # numbers as typed in spreadsheets ($1,234, 1.234,5, −5, 1 234), as in need columns
+        values = to_number(attrs[column])
+    except ValueError:  # text: the row is named below
+        values = pd.to_numeric(attrs[column].astype("string").str.strip(), errors="coerce")
     bad = values.isna() | (values < 0)
     if bad.any():
         row = int(attrs.index[np.flatnonzero(bad.to_numpy())[0]])

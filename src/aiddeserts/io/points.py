@@ -34,6 +34,7 @@ from aiddeserts.io.readers import (
     LON_NAMES,
     find_column,
     looks_like_geopoint,
+    parse_coordinates,
     parse_geopoint,
     read_csv_text,
     read_vector,
@@ -44,6 +45,15 @@ from aiddeserts.method.pointjoin import containing_polygon
 __all__ = ["VECTOR_SUFFIXES", "assign_tracts", "read_points"]
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip", ".kml", ".kmz", ".fgb"}
+
+
+#: How rejects describe a coordinate notation that was read (see readers.parse_coordinates).
+NOTATIONS = {"decimal comma": "with a decimal comma",
+             "typographic minus": "with a typographic minus sign or space",
+             "degrees-minutes-seconds": "in degrees, minutes and seconds",
+             "hemisphere letter": "with a hemisphere letter (N/S/E/W)"}
+#: Encodings a CSV was guessed to be in (not UTF-8), as the rejects' note names them.
+GUESSED_ENCODINGS = {"latin-1": "Latin-1", "cp1252": "Windows-1252"}
 
 
 def _coordinates(frame: pd.DataFrame, source: Mapping[str, Any], path: str | Path, *,
@@ -62,8 +72,9 @@ def _coordinates(frame: pd.DataFrame, source: Mapping[str, Any], path: str | Pat
     if source.get("lat") or source.get("lon") or (lat_col and lon_col):
         require_columns(columns, {"lat": lat_col or "lat", "lon": lon_col or "lon"}, path,
                         personal=personal)
-        lat = pd.to_numeric(frame[lat_col].str.strip(), errors="coerce").astype(float)
-        lon = pd.to_numeric(frame[lon_col].str.strip(), errors="coerce").astype(float)
+        lat, lat_notes = parse_coordinates(frame[lat_col])
+        lon, lon_notes = parse_coordinates(frame[lon_col])
+        lat.attrs["notation"] = lat_notes.fillna(lon_notes)
         return lat, lon, f"{lat_col}/{lon_col}"
     point_col = find_column(columns, GEOPOINT_NAMES)
     by_name = point_col is not None and looks_like_geopoint(frame[point_col])
@@ -80,6 +91,28 @@ def _coordinates(frame: pd.DataFrame, source: Mapping[str, Any], path: str | Pat
     if personal and not by_name:
         where = f"column {columns.index(point_col) + 1}, read as a geopoint"
     return lat, lon, where
+
+
+def _single_points(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """A MultiPoint or GeometryCollection that holds exactly one point becomes that point (GPS
+    apps and KML exports write them); others stay as they are (rejected: not a point). Z and M
+    values are dropped later with the other dimensions (points are 2D)."""
+    geoms = frame.geometry.to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    multi = np.isin(kinds, [4, 7]) & ~shapely.is_empty(geoms)
+    parts = shapely.get_parts(geoms[multi], return_index=True) if multi.any() else ([], [])
+    single = np.zeros(len(frame), dtype=bool)
+    if multi.any():
+        pieces, owner = parts
+        counts = np.bincount(owner, minlength=int(multi.sum()))
+        lone = (counts == 1) & np.array([shapely.get_type_id(pieces[owner == k][0]) == 0
+                                         if counts[k] == 1 else False
+                                         for k in range(len(counts))])
+        where = np.flatnonzero(multi)[lone]
+        geoms = geoms.copy()
+        geoms[where] = [pieces[owner == k][0] for k in np.flatnonzero(lone)]
+        single[where] = True
+    return frame.set_geometry(geoms, crs=frame.crs), single
 
 
 def read_points(source: Mapping[str, Any], source_name: str,
@@ -114,6 +147,7 @@ def read_points(source: Mapping[str, Any], source_name: str,
                              f"source's crs ({source['crs']}).", path=path,
                              fix="remove the source's crs: for a point file it is only for "
                                  "files without a CRS.")
+        frame, single = _single_points(frame)
         frame, swapped = repair_swapped_geometries(frame, tracts)
         check_lonlat_extent(frame, path, personal=personal)
         frame = frame.to_crs(4326)
@@ -127,7 +161,10 @@ def read_points(source: Mapping[str, Any], source_name: str,
             make_rejects(source_name, frame.loc[other, "row"].tolist(),
                          [f"geometry is a {t}, not a point" for t in types[other]]),
             make_rejects(source_name, frame.loc[swapped, "row"].tolist(), SWAP_REASON,
-                         "repaired")])
+                         "repaired"),
+            make_rejects(source_name, frame.loc[single & ~missing, "row"].tolist(),
+                         "a MultiPoint or GeometryCollection holding one point: read as that "
+                         "point", "repaired")])
         bad = missing | other
         points = frame.loc[~bad, ["row", frame.geometry.name]]
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -138,11 +175,14 @@ def read_points(source: Mapping[str, Any], source_name: str,
         raise InputError("the file has a header but no data rows.", path=path,
                          fix="export the data again with its rows.")
     notes = []
-    if frame.attrs.get("encoding") == "latin-1":
-        notes.append(make_rejects(source_name, [pd.NA], "file is not UTF-8: read as Latin-1 "
+    guessed = GUESSED_ENCODINGS.get(frame.attrs.get("encoding", ""))
+    if guessed:
+        notes.append(make_rejects(source_name, [pd.NA], f"file is not UTF-8: read as {guessed} "
                                   "(check accented names)", "note"))
     lat_v, lon_v, where = _coordinates(frame, source, path, personal=personal)
     frame["row"] = np.arange(1, len(frame) + 1)
+    notation = lat_v.attrs.get("notation", pd.Series(pd.NA, index=frame.index, dtype="string"))
+    read_as = notation.notna() & lat_v.notna() & lon_v.notna()
     missing = lat_v.isna() | lon_v.isna()
     if crs is None:
         raise_if_projected(lat_v, lon_v, where, path, tracts, personal=personal)
@@ -169,6 +209,9 @@ def read_points(source: Mapping[str, Any], source_name: str,
                      f"latitude/longitude ({where}) blank or not a number"),
         make_rejects(source_name, frame.loc[out_of_range, "row"].tolist(), range_reason),
         make_rejects(source_name, frame.loc[swapped, "row"].tolist(), SWAP_REASON, "repaired"),
+        make_rejects(source_name, frame.loc[read_as & ~bad, "row"].tolist(),
+                     [f"latitude/longitude ({where}) written {NOTATIONS[k]}: read as decimal "
+                      "degrees" for k in notation[read_as & ~bad]], "repaired"),
     ])
     good = ~bad
     points = gpd.GeoDataFrame({"row": frame.loc[good, "row"].to_numpy()},

@@ -8,6 +8,7 @@ decides which rows to keep: that is the ingest modules of :mod:`aiddeserts.io`.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -61,25 +62,49 @@ def _sniff_delimiter(sample: str) -> str:
         return ","
 
 
-def read_csv_text(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as text columns (ids keep their leading zeros).
+#: Bytes 0x80-0x9F: control characters in Latin-1, letters and punctuation (€ ‘ ’ “ ” – —) in
+#: Windows-1252, the encoding Excel on Windows writes.
+_CP1252_ONLY = re.compile(rb"[\x80-\x9f]")
 
-    UTF-8 with or without BOM; else Latin-1 (Excel on Windows), recorded in
-    ``frame.attrs["encoding"]`` so callers can report it. The delimiter (`,`, `;`, tab) is sniffed.
-    """
-    path = check_exists(path)
-    raw = path.read_bytes()
+
+def decode_text(raw: bytes, path: str | Path) -> tuple[str, str]:
+    """The text of a CSV's bytes and its encoding: UTF-8 (BOM or not), UTF-16 with a BOM (Excel's
+    "Unicode text"), else Windows-1252 when it uses that code page's extra characters, else
+    Latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError("starts like UTF-16 text but does not decode as UTF-16.", path=path,
+                             fix="export the sheet again as CSV UTF-8.") from exc
     if b"\x00" in raw[:4096]:
         raise InputError("is not a text CSV (it contains binary data).", path=path,
                          fix="export the sheet as CSV (comma separated values).")
     try:
-        text, encoding = raw.decode("utf-8-sig"), "utf-8"
+        return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = raw.decode("latin-1"), "latin-1"
+        pass
+    if _CP1252_ONLY.search(raw):
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1"), "latin-1"
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Read a CSV as text columns (ids keep their leading zeros).
+
+    UTF-8 with or without BOM, UTF-16 with BOM; else Windows-1252 or Latin-1 (Excel on
+    Windows), recorded in ``frame.attrs["encoding"]`` so callers can report it. The delimiter
+    (`,`, `;`, tab) is sniffed.
+    """
+    path = check_exists(path)
+    text, encoding = decode_text(path.read_bytes(), path)
     delimiter = _sniff_delimiter(text[:4096])
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter,
-                            encoding="utf-8-sig" if encoding == "utf-8" else "latin-1")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            sep=delimiter)
     except pd.errors.EmptyDataError as exc:
         raise InputError("file has no header and no rows.", path=path,
                          fix="export the data again with a header row.") from exc
@@ -205,10 +230,21 @@ def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     Blank and annotation cells (``-``, ``(X)``, ``N``, ``*****``) and the API's negative sentinel
     values (-666666666 etc.) become NaN; top/bottom-coded ``250,000+`` / ``2,500-`` become their
     number; thousands separators are dropped, and so are the currency signs, percent signs and
-    digit-group spaces people type ($1,234, 12%, 1 234). Other text raises
+    digit-group spaces people type ($1,234, 12%, 1 234), a column written with decimal commas
+    (1.234,5; 12,5) is read as such, and typographic minus signs (−5) count. Scientific notation
+    (1.2E+03) is a number. Other text raises
     ``ValueError(first_bad_index)``.
     """
-    text = values.astype("string").str.strip().fillna("")
+    text = values.astype("string").fillna("").map(lambda v: v.translate(_TYPOGRAPHIC)).astype(
+        "string").str.strip()
+    # A column written with decimal commas (1.234,5; 12,5): dots group digits, commas are decimal.
+    european = text.str.fullmatch(r"-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,(?:\d{1,2}|\d{4,})")
+    us_only = text.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+\.\d+|-?\d+\.(?:\d{1,2}|\d{4,})")
+    comma_column = bool(european.fillna(False).any()) and not bool(us_only.fillna(False).any())
+    decimal_comma = text.str.fullmatch(r"-?[\d.]+,\d+|-?\d{1,3}(?:\.\d{3})+").fillna(False) & \
+        comma_column
+    text = text.where(~decimal_comma, text.str.replace(".", "", regex=False).str.replace(
+        ",", ".", regex=False))
     # Numbers as people type them in spreadsheets: $1,234, 12%, 1 234 (space or no-break space).
     typed = text.str.match(r"^[$€£]?\s*-?\d[\d,.\s\u00a0\u202f]*%?$") & text.str.contains(
         r"[$€£%\s\u00a0\u202f]", regex=True)
@@ -227,7 +263,7 @@ def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     notes[text == ""] = "blank"
     notes[token] = "annotation"
     notes[coded] = "top/bottom-coded"
-    notes[typed] = "formatted number"
+    notes[typed | decimal_comma] = "formatted number"
     notes[sentinel] = "sentinel"
     return numbers.mask(sentinel), notes
 
@@ -256,3 +292,65 @@ def pad_ids(values: pd.Series, width: int) -> tuple[pd.Series, np.ndarray]:
     zero-padded. Returns the ids and a mask of the changed rows."""
     digits = values.str.fullmatch(r"\d+").fillna(False) & (values.str.len() < width)
     return values.where(~digits, values.str.zfill(width)), digits.to_numpy()
+
+
+# ---------------------------------------------------------------------------------- coordinates
+#: Minus signs and spaces that spreadsheets and word processors type (U+2212 minus, dashes,
+#: no-break and thin spaces) and what they stand for.
+_TYPOGRAPHIC = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00a0": " ",
+                              "\u202f": " ", "\u2009": " ", "\ufeff": ""})
+#: A number: optional sign, digits, an optional decimal point or comma; or scientific notation.
+_NUMBER = r"\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?"
+#: Degrees, minutes, seconds with their usual marks (° º d : ' ′ ’ " ″ ”), or the same numbers
+#: separated by spaces, with a hemisphere letter before or after: 40°42′46″N, N 40 42 46,
+#: 73°59'08.5"W, 40° 42.767' N, -73:59:08.
+_DMS = re.compile(
+    r"^\s*(?P<pre>[NSEWnsew])?\s*(?P<sign>-)?\s*(?P<d>\d+(?:[.,]\d+)?)\s*(?:°|º|d|:|\s)\s*"
+    r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*(?:'|′|’|m|:|\s)?\s*)?"
+    r"(?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:\"|″|”|''|′′|s)?\s*)?(?P<post>[NSEWnsew])?\s*$")
+_SIGNED_HEMISPHERE = re.compile(rf"^\s*(?P<pre>[NSEWnsew])?\s*(?P<v>{_NUMBER})\s*°?\s*"
+                                r"(?P<post>[NSEWnsew])?\s*$")
+
+
+def _dms_value(text: str) -> float:
+    """Decimal degrees of one DMS or hemisphere-lettered text, NaN when it is neither."""
+    match = _DMS.match(text) if any(ch in text for ch in "°º'′’\"″”:dNSEWnsew ") else None
+    if match is None or (match["pre"] and match["post"]):
+        return np.nan
+    parts = [float(p.replace(",", ".")) if p else 0.0 for p in (match["d"], match["m"],
+                                                                match["s"])]
+    if parts[1] >= 60 or parts[2] >= 60:
+        return np.nan
+    value = parts[0] + parts[1] / 60 + parts[2] / 3600
+    hemisphere = (match["pre"] or match["post"] or "").upper()
+    return -value if hemisphere in {"S", "W"} or match["sign"] else value
+
+
+def parse_coordinates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Coordinates as people type them, to floats, with the notation of each cell that needed
+    reading (else ``<NA>``): ``decimal comma`` (40,7128), ``typographic minus`` (−73.98, a
+    no-break space), ``degrees-minutes-seconds`` (40°42′46″N, 40 42 46 N, 40°42.767′N) and
+    ``hemisphere letter`` (73.98 W). Scientific notation (4.07128E+01) is a plain number.
+    Anything else is NaN (the caller reports it as not a number)."""
+    raw = values.astype("string").fillna("")
+    text = raw.map(lambda v: v.translate(_TYPOGRAPHIC)).astype("string").str.strip()
+    notes = pd.Series(pd.NA, index=values.index, dtype="string")
+    numbers = pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype(float)
+    notes[numbers.notna() & (text != raw.str.strip())] = "typographic minus"
+    comma = numbers.isna() & text.str.fullmatch(r"-?\d+,\d+(?:[eE][+-]?\d+)?").fillna(False)
+    numbers[comma] = pd.to_numeric(text[comma].str.replace(",", ".", regex=False),
+                                   errors="coerce")
+    notes[comma] = "decimal comma"
+    rest = numbers.isna() & (text != "")
+    for index in rest[rest].index:
+        lettered = _SIGNED_HEMISPHERE.match(text[index])
+        if lettered and not (lettered["pre"] and lettered["post"]) and (
+                lettered["pre"] or lettered["post"]):
+            value = float(lettered["v"].replace(",", "."))
+            sign = -1 if (lettered["pre"] or lettered["post"]).upper() in {"S", "W"} else 1
+            numbers[index], notes[index] = sign * value, "hemisphere letter"
+            continue
+        value = _dms_value(text[index])
+        if np.isfinite(value):
+            numbers[index], notes[index] = value, "degrees-minutes-seconds"
+    return numbers, notes

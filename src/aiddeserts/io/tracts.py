@@ -48,12 +48,25 @@ def _polygon_part(geometry: Any) -> Any:
 def _tract_geometries(tracts: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
                                                                        list[pd.DataFrame]]:
     """Drop empty and non-polygon rows, repair invalid polygons with make_valid; all reported."""
+    # Heights and measures (3D/Z, M: KML, survey-grade exports) mean nothing to an area: 2D.
+    tracts = tracts.set_geometry(shapely.force_2d(tracts.geometry.to_numpy()), crs=tracts.crs)
     geometry = tracts.geometry
     rows = np.arange(1, len(tracts) + 1)
     empty = (geometry.isna() | geometry.is_empty).to_numpy()
     types = geometry.geom_type.fillna("").to_numpy()
+    collection = ~empty & (types == "GeometryCollection")
+    polygonal = [_polygon_part(g) for g in geometry[collection].to_numpy()]
+    kept = np.array([not g.is_empty for g in polygonal], dtype=bool)
+    repaired = np.flatnonzero(collection)[kept]
+    if len(repaired):
+        tracts.loc[tracts.index[repaired], tracts.geometry.name] = gpd.GeoSeries(
+            [g for g, k in zip(polygonal, kept, strict=True) if k], index=tracts.index[repaired],
+            crs=tracts.crs)
+        types = tracts.geometry.geom_type.fillna("").to_numpy()
     other = ~empty & ~np.isin(types, ["Polygon", "MultiPolygon"])
-    rejects = [make_rejects(source, rows[empty], "empty geometry: tract dropped"),
+    rejects = [make_rejects(source, rows[repaired], "a GeometryCollection: its polygons kept, "
+                            "other parts dropped", "repaired"),
+               make_rejects(source, rows[empty], "empty geometry: tract dropped"),
                make_rejects(source, rows[other], [f"geometry is a {t}, not a polygon: tract dropped"
                                                   for t in types[other]])]
     invalid = ~empty & ~other & ~geometry.is_valid.to_numpy()

@@ -12,6 +12,7 @@ of killed runs are removed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +21,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from aiddeserts.errors import ENVIRONMENT_ERRNOS, EnvironmentProblem
 
 #: Version directories kept: the current one and the one before it.
 KEEP_VERSIONS = 2
@@ -164,12 +167,48 @@ def publish(staged: Sequence[str], published: Sequence[str],
         raise ValueError("publish takes the products of one region")
     _remove_debris(region_dir)
     versions = versions_dir(region_dir)
-    versions.mkdir(parents=True, exist_ok=True)
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _raise_environment(exc, versions)
     digest = hashlib.sha256()
     for src in staged:
         digest.update(Path(src).read_bytes())
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     version = versions / f"{stamp}-{time.time_ns() % 10**9:09d}-{digest.hexdigest()[:12]}"
+    try:
+        _write_version(version, region_dir, staged, published, privacy_report, history_keep,
+                       stamp)
+        _swap_link(region_dir, version)
+    except BaseException as exc:
+        # A full disk or a refused write (or Ctrl-C) before the swap: the old set stays public
+        # and the half-written version goes, so no debris is left (a kill -9 leaves it for the
+        # next run's clean-up). A version already swapped in is never removed.
+        if not (region_dir.is_symlink() and region_dir.resolve() == version.resolve()):
+            shutil.rmtree(version, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                _marker(version).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            _remove_debris(region_dir)
+        if isinstance(exc, OSError):
+            _raise_environment(exc, versions)
+        raise
+    _clean_versions(versions, version)
+
+
+def _raise_environment(exc: OSError, folder: Path) -> None:
+    """Re-raise a refused write (read-only, permissions, full disk) as an EnvironmentProblem
+    naming `folder`, where the version is written (an OSError of a copy names its source, which
+    is not the file that could not be written); any other OSError as it is."""
+    if exc.errno in ENVIRONMENT_ERRNOS:
+        raise EnvironmentProblem(folder, exc.errno) from exc
+    raise exc
+
+
+def _write_version(version: Path, region_dir: Path, staged: Sequence[str],
+                   published: Sequence[str], privacy_report: str | None,
+                   history_keep: int | None, stamp: str) -> None:
+    """Every file of the new `version`, on disk (fsynced) and marked complete."""
     version.mkdir()
     files: dict[str, Path] = {}
     for src, dst in zip(staged, published, strict=True):
@@ -194,5 +233,3 @@ def publish(staged: Sequence[str], published: Sequence[str],
     for folder in {target.parent for target in files.values()}:
         _fsync_dir(folder)
     _marker(version).touch()
-    _swap_link(region_dir, version)
-    _clean_versions(versions, version)
