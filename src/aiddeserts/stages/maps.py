@@ -114,3 +114,33 @@ def make_figure(region_name: str, title: str | None, map_config: Mapping[str, An
             definitions=definitions_for(classification, assessed), assessed=assessed,
             assets=drawn, id_col=tract_id, places=_places(map_config, tracts.crs))
     figure.save_figure(fig, out_png, out_pdf)
+
+
+def make_datawalk(region_name: str, title: str | None, map_config: Mapping[str, Any],
+                  assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
+                  tract_id: str, min_respondents: int, tracts_path: str, assets_csv_path: str,
+                  stories_path: str, changes_path: str, out_pdf: str,
+                  language: str | None = None) -> None:
+    """datawalk.pdf: the data-walk posters (:mod:`aiddeserts.maps.datawalk`), from the staged
+    public tables only: the tracts (classes, published survey figures), assets.csv, the
+    consented stories and changes.csv. Rendered in `language` (None: English; the lead wires
+    `map.language`). `min_respondents` is the survey's suppression threshold."""
+    from aiddeserts.i18n import use_language
+    from aiddeserts.maps import datawalk, figure
+    from aiddeserts.maps.legends import definitions_for, need_assessed
+    from aiddeserts.method.classify import distance_words
+
+    tracts = read_gpkg(tracts_path)
+    assessed = need_assessed(tracts)
+    table = pd.read_csv(assets_csv_path, dtype=str, keep_default_na=False)
+    read = {"dtype": str, "keep_default_na": False}
+    data = datawalk.WalkData(
+        tracts=tracts, assets=figure.assets_from_table(table, tracts.crs),
+        stories=pd.read_csv(stories_path, **read), changes=pd.read_csv(changes_path, **read),
+        places=_places(map_config, tracts.crs), title=map_title(title, map_config, region_name),
+        sources=source_labels(map_config, assets),
+        definitions=definitions_for(classification, assessed), assessed=assessed,
+        catchment_words=distance_words(classification["catchment_m"]), id_col=tract_id,
+        min_respondents=min_respondents)
+    with use_language(_language(language)):
+        datawalk.write_datawalk(data, out_pdf)
