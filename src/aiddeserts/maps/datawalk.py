@@ -93,7 +93,7 @@ def _page(poster: Poster, page: int, pages: int, footer: str) -> tuple[Figure, A
              bbox={"boxstyle": "round,pad=0.6", "facecolor": "#FFF4D6", "edgecolor": "#E69F00"})
     fig.text(0.96, 0.02, _("Page {page} of {pages}").format(page=number(page),
                                                            pages=number(pages)) + " · " + footer,
-             fontsize=11, ha="right", va="bottom", color="#444444")
+             fontsize=10, ha="right", va="bottom", color="#444444")
     map_ax = fig.add_axes((0.03, 0.26, 0.54, 0.61))
     map_ax.set_axis_off()
     chart_ax = fig.add_axes((0.62, 0.30, 0.34, 0.24))
@@ -327,7 +327,7 @@ def page_titles(data: WalkData) -> list[str]:
 def write_datawalk(data: WalkData, out_pdf: str | Path) -> None:
     """Write the posters as one PDF (same inputs, same bytes)."""
     footer = data.title + " · " + _("Sources: ") + "; ".join(data.sources)
-    footer = textwrap.shorten(footer, 200, placeholder=" …")
+    footer = textwrap.shorten(footer, 170, placeholder=" …")
     with print_style(), atomic_path(out_pdf, suffix=".pdf") as tmp, \
             PdfPages(tmp, metadata=PDF_METADATA) as pdf:
         pages = posters(data)

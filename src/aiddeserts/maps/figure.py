@@ -130,13 +130,14 @@ def read_places(places: Mapping[str, Any], crs: Any) -> gpd.GeoDataFrame:
 
 # --------------------------------------------------------------------------------- drawing
 def draw_classes(ax: Axes, tracts: gpd.GeoDataFrame, edge: str = "#555555",
-                 linewidth: float = 0.15) -> None:
-    """Tracts filled by class colour, deserts hatched and low access dotted."""
+                 linewidth: float = 0.15, alpha: float = 1.0) -> None:
+    """Tracts filled by class colour, deserts hatched and low access dotted (`alpha` < 1 lets
+    the asset markers on top stand out)."""
     for cls in CLASSES:
         mine = tracts[tracts["desert_class"] == cls]
         if len(mine):
             mine.plot(ax=ax, color=CLASS_COLOURS[cls], edgecolor=edge, linewidth=linewidth,
-                      hatch=class_hatch(cls))
+                      hatch=class_hatch(cls), alpha=alpha)
 
 
 def class_handles(counts: Mapping[str, int], classes: Sequence[str]) -> list[Patch]:
@@ -163,10 +164,10 @@ def draw_assets(ax: Axes, assets: gpd.GeoDataFrame, size: float = 14.0) -> list[
         mine = types == asset_type
         faces = np.where(closed[mine], "none", colour)
         ax.scatter(x[mine], y[mine], s=size, marker=marker, facecolors=list(faces),
-                   edgecolors=[colour if c else "white" for c in closed[mine]], linewidths=0.4,
+                   edgecolors=[colour if c else "black" for c in closed[mine]], linewidths=0.4,
                    zorder=4, gid=f"assets:{asset_type}")
         handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=8,
-                              markerfacecolor=colour, markeredgecolor="white",
+                              markerfacecolor=colour, markeredgecolor="black",
                               label=_("{label} ({count})").format(
                                   label=type_label(asset_type), count=number(int(mine.sum())))))
     if closed.any():
@@ -248,7 +249,7 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
     with print_style():
         fig = plt.figure(figsize=(8.5, 11), dpi=150)
         ax = fig.add_axes((0.03, 0.40, 0.94, 0.53))
-        draw_classes(ax, tracts)
+        draw_classes(ax, tracts, alpha=0.6 if assets is not None and len(assets) else 1.0)
         place_handles = draw_places(ax, context_places(tracts, id_col, places))
         asset_handles = draw_assets(ax, assets) if assets is not None else []
         minx, miny, maxx, maxy = tracts.total_bounds
