@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 matplotlib.use("Agg")
-import matplotlib.patheffects as path_effects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -181,7 +180,7 @@ def draw_assets(ax: Axes, assets: gpd.GeoDataFrame, size: float = 14.0) -> list[
 def draw_places(ax: Axes, places: gpd.GeoDataFrame | None, fontsize: float = 8.0
                 ) -> list[Line2D]:
     """Place context: outlines (lines, points as small dots) and their labels (column ``label``,
-    with a white halo); returns the legend entry. None or empty: nothing."""
+    on a white box); returns the legend entry. None or empty: nothing."""
     if places is None or places.empty:
         return []
     kinds = places.geometry.geom_type.to_numpy()
@@ -196,11 +195,14 @@ def draw_places(ax: Axes, places: gpd.GeoDataFrame | None, fontsize: float = 8.0
         points.plot(ax=ax, color=OUTLINE_COLOUR, markersize=6, zorder=3)
     if "label" in places.columns:
         anchors = places.geometry.representative_point()
-        halo = [path_effects.withStroke(linewidth=2.5, foreground="white")]
+        # A white box, not a stroked halo: path effects turn text into outlines, which neither
+        # a reader's search nor the privacy audit can read back.
+        backing = {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75,
+                   "edgecolor": "none"}
         for label, point in zip(places["label"].astype(str), anchors, strict=True):
             if label.strip():
                 ax.annotate(label.strip(), (point.x, point.y), fontsize=fontsize,
-                            ha="center", va="center", zorder=6, path_effects=halo,
+                            ha="center", va="center", zorder=6, bbox=backing,
                             annotation_clip=True)
     return [Line2D([], [], color=OUTLINE_COLOUR, linewidth=1.1,
                    label=_("County outline") if "county" in places.columns else _("Places"))]
