@@ -43,6 +43,8 @@ PAGE_SIZE = (16.54, 11.69)
 #: Stories quoted on the "what residents said" poster (the first ones, in the map's order).
 MAX_STORIES = 4
 TITLE_SIZE = 40
+#: Characters of a title that fit one line of the page at TITLE_SIZE.
+TITLE_CHARS = 46
 TEXT_SIZE = 18
 #: Draws a poster's map and chart on its two axes.
 Drawer = Callable[[Axes, Axes], None]
@@ -83,8 +85,10 @@ def _page(poster: Poster, page: int, pages: int, footer: str) -> tuple[Figure, A
     """A blank poster with its title, sentences and prompts; returns the figure, the map axes
     (left) and the chart axes (right, under the sentences)."""
     fig = plt.figure(figsize=PAGE_SIZE, dpi=100)
-    fig.text(0.04, 0.93, poster.title, fontsize=TITLE_SIZE, weight="bold", va="center")
-    text = "\n".join(textwrap.fill(line, 50) for line in poster.lines)
+    # A long title (some languages take more words) is set smaller to stay on one line.
+    size = TITLE_SIZE * min(1.0, TITLE_CHARS / max(len(poster.title), 1))
+    fig.text(0.04, 0.93, poster.title, fontsize=size, weight="bold", va="center")
+    text = "\n".join(textwrap.fill(line, 42) for line in poster.lines)
     fig.text(0.60, 0.85, text, fontsize=TEXT_SIZE, va="top", ha="left", linespacing=1.35)
     prompts = "\n".join(textwrap.fill("• " + p, 80, subsequent_indent="   ")
                         for p in poster.prompts)
@@ -96,7 +100,7 @@ def _page(poster: Poster, page: int, pages: int, footer: str) -> tuple[Figure, A
              fontsize=10, ha="right", va="bottom", color="#444444")
     map_ax = fig.add_axes((0.03, 0.26, 0.54, 0.61))
     map_ax.set_axis_off()
-    chart_ax = fig.add_axes((0.62, 0.30, 0.34, 0.24))
+    chart_ax = fig.add_axes((0.74, 0.30, 0.22, 0.22))
     return fig, map_ax, chart_ax
 
 
@@ -117,7 +121,7 @@ def _bars(ax: Axes, labels: Sequence[str], values: Sequence[int], colours: Seque
     for bar, hatch in zip(bars, hatches or [None] * len(labels), strict=True):
         if hatch:
             bar.set_hatch(hatch)
-    ax.set_yticks(list(positions), [textwrap.fill(label, 24) for label in labels], fontsize=14)
+    ax.set_yticks(list(positions), [textwrap.fill(label, 18) for label in labels], fontsize=13)
     ax.invert_yaxis()
     top = max(values) if len(values) and max(values) > 0 else 1
     ax.set_xlim(0, top * 1.25)
@@ -188,7 +192,7 @@ def _classes_page(data: WalkData) -> tuple[Poster, Drawer]:
         draw_places(map_ax, data.places, fontsize=11)
         _frame(map_ax, data.tracts)
         map_ax.legend(handles=class_handles(counts, shown), loc="upper left",
-                      bbox_to_anchor=(0.0, 0.0), fontsize=13, ncols=2, frameon=False)
+                      bbox_to_anchor=(0.0, 0.0), fontsize=13, ncols=3, frameon=False)
         from aiddeserts.maps.figure import class_hatch
 
         _bars(chart_ax, [_(CLASS_LABELS[c]) for c in shown], [counts[c] for c in shown],
@@ -250,11 +254,12 @@ def _survey_page(data: WalkData, stories: Sequence[str]) -> tuple[Poster, Drawer
         handles.append(Patch(facecolor=SUPPRESSED_COLOUR, edgecolor="#555555", hatch="xx",
                              label=_("Hidden: too few answers")))
         map_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 0.0),
-                      fontsize=13, ncols=2, frameon=False)
+                      fontsize=13, ncols=3, frameon=False)
+        chart_ax.set_position((0.60, 0.28, 0.36, 0.26))
         chart_ax.set_axis_off()
         quotes = "\n\n".join("“" + textwrap.shorten(q, 220, placeholder=" …") + "”"
                              for q in poster.quotes)
-        wrapped = "\n".join(textwrap.fill(part, 52) if part else "" for part in quotes.split("\n"))
+        wrapped = "\n".join(textwrap.fill(part, 48) if part else "" for part in quotes.split("\n"))
         chart_ax.text(0, 1, wrapped, fontsize=15, va="top", ha="left", style="italic",
                       transform=chart_ax.transAxes)
 
