@@ -71,6 +71,7 @@ def write_region(raw: Path) -> dict:
                        "name": "Site", "type": "Kind", "status": "Open"},
             "survey": {"path": str(raw / "survey.csv"), "lat": "lat", "lon": "lon",
                        "need": "need", "story": "story", "consent": "consent"},
+            "map": {"places": {"path": str(raw / "places.geojson"), "label_column": "hood"}},
         }},
         "density": {"bandwidth_m": 800, "cell_size_m": 25},
         "classification": {"min_population": 10},
@@ -136,6 +137,12 @@ def test_second_run_adds_what_changed_since_last_time(runs, tmp_path):
     text = pdf_text(runs["second"])
     assert "What changed since last time" in text and "What caused these changes?" in text
     assert f"{gone} places are no longer listed." in text
+
+
+def test_places_layer_labels_the_published_maps(runs):
+    for pdf in (runs["out"] / "map.pdf", runs["second"]):
+        text = pdf_text(pdf)
+        assert "Riverside Heights" in text and "Old Market" in text, pdf.name
 
 
 def test_posters_hold_no_survey_canary(runs):
@@ -207,9 +214,7 @@ def test_static_map_draws_every_asset_and_keeps_legends_off_the_map(runs, tmp_pa
     tracts = gpd.read_file(runs["stage"] / "tracts.gpkg")
     table = pd.read_csv(runs["stage"] / "assets.csv", dtype=str, keep_default_na=False)
     assets = figure.assets_from_table(table, tracts.crs)
-    places = figure.read_places({"path": runs["config"]["regions"]["tiny"]["tracts"]["path"]
-                                 .replace("tracts.gpkg", "places.geojson"),
-                                 "label_column": "hood"}, tracts.crs)
+    places = figure.read_places(runs["config"]["regions"]["tiny"]["map"]["places"], tracts.crs)
     fig = figure.classification_figure(
         tracts, title="Tiny", sources=["test"], credit="",
         definitions=definitions_for({"catchment_m": 800, "far_rural_m": 16093}),

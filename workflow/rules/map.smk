@@ -48,6 +48,7 @@ rule static_map:
         tracts=staged("tracts.gpkg"),
         # The assets as published (assets.csv): the figure draws every one of them.
         assets=staged("assets.csv"),
+        places=places_paths,
     output:
         png=staged("map.png"),
         pdf=staged("map.pdf"),
@@ -83,6 +84,7 @@ rule datawalk:
         assets=staged("assets.csv"),
         stories=staged("stories.csv"),
         changes=staged("changes.csv"),
+        places=places_paths,
     output:
         pdf=staged("datawalk.pdf"),
     log:
