@@ -21,7 +21,7 @@ from shapely.geometry import box
 
 from aiddeserts.privacy.audit import PrivacyLeakError, Secrets, audit_files
 
-pytestmark = pytest.mark.skipif(
+POPPLER = pytest.mark.skipif(
     not (shutil.which("pdftoppm") and shutil.which("pdftotext")),
     reason="poppler-utils (pdftoppm, pdftotext) not installed; .ci/run installs it with apt-get")
 
@@ -111,6 +111,7 @@ def rendered_pages(pdf: Path, folder: Path) -> list[Path]:
     return sorted(folder.glob("page-*.png"))
 
 
+@POPPLER
 def test_posters_render_one_page_per_idea_with_titles_and_prompts(runs, tmp_path):
     pages = rendered_pages(runs["first"], tmp_path / "first")
     assert len(pages) == 3  # no previous run: no "what changed" poster
@@ -128,6 +129,7 @@ def test_posters_render_one_page_per_idea_with_titles_and_prompts(runs, tmp_path
     assert "Shared story" in text
 
 
+@POPPLER
 def test_second_run_adds_what_changed_since_last_time(runs, tmp_path):
     pages = rendered_pages(runs["second"], tmp_path / "second")
     assert len(pages) == 4
@@ -139,12 +141,14 @@ def test_second_run_adds_what_changed_since_last_time(runs, tmp_path):
     assert f"{gone} places are no longer listed." in text
 
 
+@POPPLER
 def test_places_layer_labels_the_published_maps(runs):
     for pdf in (runs["out"] / "map.pdf", runs["second"]):
         text = pdf_text(pdf)
         assert "Riverside Heights" in text and "Old Market" in text, pdf.name
 
 
+@POPPLER
 def test_posters_hold_no_survey_canary(runs):
     for pdf in (runs["first"], runs["second"], runs["out"] / "map.pdf"):
         text = pdf_text(pdf)
@@ -152,6 +156,7 @@ def test_posters_hold_no_survey_canary(runs):
             assert canary not in text, (canary, pdf.name)
 
 
+@POPPLER
 def test_spanish_posters(runs, tmp_path):
     from aiddeserts.config import validate_config
     from aiddeserts.stages.maps import make_datawalk
@@ -182,6 +187,7 @@ def test_spanish_posters(runs, tmp_path):
     assert again.read_bytes() == out.read_bytes()  # same inputs, same bytes
 
 
+@POPPLER
 def test_audit_reads_poster_text_and_fails_on_a_respondent_value(runs, tmp_path):
     from aiddeserts.maps import datawalk, figure
     from aiddeserts.maps.legends import definitions_for
@@ -207,6 +213,7 @@ def test_audit_reads_poster_text_and_fails_on_a_respondent_value(runs, tmp_path)
     assert report["passed"]
 
 
+@POPPLER
 def test_static_map_draws_every_asset_and_keeps_legends_off_the_map(runs, tmp_path):
     from aiddeserts.maps import figure
     from aiddeserts.maps.legends import definitions_for
@@ -237,6 +244,7 @@ def test_static_map_draws_every_asset_and_keeps_legends_off_the_map(runs, tmp_pa
     assert "Riverside Heights" in text and "Old Market" in text
 
 
+@POPPLER
 def test_county_outlines_from_geoids(runs):
     from aiddeserts.maps.figure import county_outlines
 
@@ -247,6 +255,7 @@ def test_county_outlines_from_geoids(runs):
     assert county_outlines(grid_tracts(), "TRACT_CODE") is None  # ids that are no GEOIDs
 
 
+@POPPLER
 def test_published_static_map_is_reproducible(runs, tmp_path):
     from aiddeserts.config import validate_config
     from aiddeserts.stages.maps import make_figure
@@ -260,3 +269,17 @@ def test_published_static_map_is_reproducible(runs, tmp_path):
                 tract_id="TRACT_CODE")
     assert (tmp_path / "m.png").read_bytes() == (runs["out"] / "map.png").read_bytes()
     assert (tmp_path / "m.pdf").read_bytes() == (runs["out"] / "map.pdf").read_bytes()
+
+
+def test_every_printed_message_has_its_spanish_translation():
+    """Each message of the static map and the posters is in the Spanish catalogue (print.po)."""
+    from babel.messages.extract import extract_from_file
+
+    from aiddeserts.i18n import catalogue
+
+    maps = Path(__file__).resolve().parents[1] / "src" / "aiddeserts" / "maps"
+    marked = {message for module in ("figure.py", "datawalk.py")
+              for _line, message, *_rest in extract_from_file(
+                  "python", maps / module, keywords={"_": None, "N_": None})}
+    assert len(marked) > 40
+    assert sorted(marked - catalogue("es").keys()) == []
