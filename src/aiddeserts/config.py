@@ -18,7 +18,7 @@ from aiddeserts.errors import InputError
 
 #: Files published under outputs/<region>/ (a public contract: extend, never rename).
 PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
-            "map.pdf", "assets.csv", "tract_classes.csv", "changes.csv",
+            "map.pdf", "datawalk.pdf", "assets.csv", "tract_classes.csv", "changes.csv",
             "hsds/datapackage.json", "hsds/organizations.csv", "hsds/services.csv",
             "hsds/locations.csv", "hsds/service_at_location.csv", "manifest.json")
 SECTIONS = ("density", "classification", "survey_rules", "privacy", "map", "inventory", "history")

@@ -108,6 +108,12 @@ def survey_paths(wildcards):
     return sidecars(survey["path"]) if survey else []
 
 
+def places_paths(wildcards):
+    """The region's places layer (`map.places`), if it has one: an edit redraws the printed maps."""
+    places = region_key("map", "places")(wildcards)
+    return sidecars(places["path"]) if places else []
+
+
 def network_paths(wildcards):
     """The region's OSM extract, if it has a network."""
     network = CONFIG["regions"][wildcards.region].get("network")

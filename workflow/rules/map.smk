@@ -1,4 +1,5 @@
-# Map: the interactive HTML map and the static figure (PNG, PDF) of the classification.
+# Map: the interactive HTML map, the static figure (PNG, PDF) of the classification and the
+# data-walk posters (datawalk.pdf).
 
 
 rule web_map:
@@ -45,6 +46,9 @@ rule web_map:
 rule static_map:
     input:
         tracts=staged("tracts.gpkg"),
+        # The assets as published (assets.csv): the figure draws every one of them.
+        assets=staged("assets.csv"),
+        places=places_paths,
     output:
         png=staged("map.png"),
         pdf=staged("map.pdf"),
@@ -64,7 +68,46 @@ rule static_map:
         map=region_key("map"),
         assets=region_key("assets"),
         classification=region_key("classification"),
+        tract_id=region_key("tracts", "id"),
+        # None (English) until the schema has `map.language`.
+        language=region_key("map", "language"),
     message:
         "Drawing the static map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
         "../scripts/static_map.py"
+
+
+rule datawalk:
+    input:
+        # Public, staged tables only: survey figures as the map shows them, never the survey.
+        tracts=staged("tracts.gpkg"),
+        assets=staged("assets.csv"),
+        stories=staged("stories.csv"),
+        changes=staged("changes.csv"),
+        places=places_paths,
+    output:
+        pdf=staged("datawalk.pdf"),
+    log:
+        logs("datawalk"),
+    benchmark:
+        benchmarks("datawalk")
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("datawalk"),
+        runtime=runtime("datawalk"),
+    params:
+        code=code("datawalk.py"),
+        region_name=region_name,
+        title=region_key("title"),
+        map=region_key("map"),
+        assets=region_key("assets"),
+        classification=region_key("classification"),
+        tract_id=region_key("tracts", "id"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
+        # None (English) until the schema has `map.language`.
+        language=region_key("map", "language"),
+    message:
+        "Drawing the data-walk posters of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/datawalk.py"

@@ -7,4 +7,6 @@ run_logged(snakemake.log[0], lambda: make_figure(
     region_name=snakemake.params.region_name, title=snakemake.params.title,
     map_config=snakemake.params.map, assets=snakemake.params.assets,
     classification=snakemake.params.classification, tracts_path=snakemake.input.tracts,
+    assets_csv_path=snakemake.input.assets, tract_id=snakemake.params.tract_id,
+    language=snakemake.params.language,
     out_png=snakemake.output.png, out_pdf=snakemake.output.pdf), snakemake.rule)

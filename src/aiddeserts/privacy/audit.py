@@ -48,6 +48,8 @@ UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 TEXT_SUFFIXES = {".html", ".htm", ".json", ".geojson", ".csv", ".txt", ".js", ".svg", ".xml"}
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
+#: Printed outputs (map.pdf, datawalk.pdf): their text is extracted and audited like a text file.
+PDF_SUFFIXES = {".pdf"}
 
 
 class PrivacyLeakError(InputError):
@@ -224,6 +226,17 @@ def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Seque
     return {kind: len(hits) for kind, hits in found.items()}
 
 
+def pdf_text(path: Path) -> str:
+    """The text a reader sees in a PDF (every page, then the document information), as pypdf
+    extracts it from the fonts' Unicode maps."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    pages = [page.extract_text() or "" for page in reader.pages]
+    info = [str(v) for v in (reader.metadata or {}).values()]
+    return "\n".join(pages + info)
+
+
 def file_contents(path: Path, with_texts: bool = True
                   ) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
     """Texts to search for values, number pairs, and vector vertices with their layer's CRS.
@@ -257,6 +270,9 @@ def file_contents(path: Path, with_texts: bool = True
         text_pairs(text, pairs)
     else:
         text = path.read_text(encoding="utf-8", errors="replace")
+        if suffix in PDF_SUFFIXES:
+            # The drawn words (compressed, font-encoded in the raw bytes) and the metadata.
+            text = pdf_text(path) + "\n" + text
         if with_texts:
             texts.extend(text_variants(text))
         # Pairs are read from the text as written (the first variant), images removed.

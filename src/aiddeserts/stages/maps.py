@@ -75,18 +75,72 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 
 
+def _places(map_config: Mapping[str, Any], crs: Any) -> Any:
+    """The region's places layer (`map.places`) in `crs`, or None when it has none."""
+    from aiddeserts.maps.figure import read_places
+
+    return read_places(map_config["places"], crs) if map_config.get("places") else None
+
+
+def _language(language: str | None) -> str:
+    """The language to render in: `language` (the lead wires `map.language` to it), else the
+    catalogues' source language."""
+    from aiddeserts.i18n import SOURCE_LANGUAGE
+
+    return language or SOURCE_LANGUAGE
+
+
 def make_figure(region_name: str, title: str | None, map_config: Mapping[str, Any],
                 assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
-                tracts_path: str, out_png: str, out_pdf: str) -> None:
-    """The static classification map (PNG for screens, PDF for print); without need data it
-    says need was not assessed and how to add it."""
+                tracts_path: str, out_png: str, out_pdf: str, assets_csv_path: str | None = None,
+                tract_id: str | None = None, language: str | None = None) -> None:
+    """The static map (PNG for screens, PDF for print): the assets of assets.csv
+    (`assets_csv_path`), tract classes, place context (`map.places`, else county outlines from
+    the `tract_id` GEOIDs) and legends outside the map frame; without need data it says need was
+    not assessed and how to add it. Rendered in `language` (None: English)."""
+    from aiddeserts.i18n import use_language
     from aiddeserts.maps import figure
     from aiddeserts.maps.legends import definitions_for, need_assessed
 
     tracts = read_gpkg(tracts_path)
     assessed = need_assessed(tracts)
-    fig = figure.classification_figure(
-        tracts, title=map_title(title, map_config, region_name),
-        sources=source_labels(map_config, assets), credit=map_config["credit"],
-        definitions=definitions_for(classification, assessed), assessed=assessed)
+    drawn = (figure.assets_from_table(pd.read_csv(assets_csv_path, dtype=str,
+                                                  keep_default_na=False), tracts.crs)
+             if assets_csv_path else None)
+    with use_language(_language(language)):
+        fig = figure.classification_figure(
+            tracts, title=map_title(title, map_config, region_name),
+            sources=source_labels(map_config, assets), credit=map_config["credit"],
+            definitions=definitions_for(classification, assessed), assessed=assessed,
+            assets=drawn, id_col=tract_id, places=_places(map_config, tracts.crs))
     figure.save_figure(fig, out_png, out_pdf)
+
+
+def make_datawalk(region_name: str, title: str | None, map_config: Mapping[str, Any],
+                  assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
+                  tract_id: str, min_respondents: int, tracts_path: str, assets_csv_path: str,
+                  stories_path: str, changes_path: str, out_pdf: str,
+                  language: str | None = None) -> None:
+    """datawalk.pdf: the data-walk posters (:mod:`aiddeserts.maps.datawalk`), from the staged
+    public tables only: the tracts (classes, published survey figures), assets.csv, the
+    consented stories and changes.csv. Rendered in `language` (None: English; the lead wires
+    `map.language`). `min_respondents` is the survey's suppression threshold."""
+    from aiddeserts.i18n import use_language
+    from aiddeserts.maps import datawalk, figure
+    from aiddeserts.maps.legends import definitions_for, need_assessed
+    from aiddeserts.method.classify import distance_words
+
+    tracts = read_gpkg(tracts_path)
+    assessed = need_assessed(tracts)
+    table = pd.read_csv(assets_csv_path, dtype=str, keep_default_na=False)
+    read = {"dtype": str, "keep_default_na": False}
+    data = datawalk.WalkData(
+        tracts=tracts, assets=figure.assets_from_table(table, tracts.crs),
+        stories=pd.read_csv(stories_path, **read), changes=pd.read_csv(changes_path, **read),
+        places=_places(map_config, tracts.crs), title=map_title(title, map_config, region_name),
+        sources=source_labels(map_config, assets),
+        definitions=definitions_for(classification, assessed), assessed=assessed,
+        catchment_words=distance_words(classification["catchment_m"]), id_col=tract_id,
+        min_respondents=min_respondents)
+    with use_language(_language(language)):
+        datawalk.write_datawalk(data, out_pdf)
