@@ -41,6 +41,10 @@ def failing_folder(region: str | None, number: int) -> Path | None:
     return None
 
 
+#: Loggers of libraries kept at WARNING in a job's log.
+QUIET_LIBRARIES = ("fontTools", "matplotlib", "PIL", "fiona", "rasterio", "pyogrio")
+
+
 def run_logged(log_path: str | Path | None, step: Callable[[], Any], name: str) -> Any:
     """Run `step`, logging its duration to `log_path`; errors are logged then re-raised.
 
@@ -55,6 +59,9 @@ def run_logged(log_path: str | Path | None, step: Callable[[], Any], name: str) 
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(message)s")
+    # Libraries' own INFO chatter (fontTools prints every glyph subset of a PDF) stays out.
+    for chatty in QUIET_LIBRARIES:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logger = logging.getLogger(f"aiddeserts.{name}")
     start = time.perf_counter()
     try:

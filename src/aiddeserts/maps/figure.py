@@ -23,6 +23,7 @@ import pandas as pd
 
 matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -218,7 +219,9 @@ def stack_legends(fig: Figure, groups: Sequence[tuple[str, Sequence[Any]]], *, l
     """Figure legends, one per titled group of handles, stacked downwards from (`left`, `top`)
     in figure coordinates (each placed below the previous one's drawn box)."""
     legends: list[Legend] = []
-    renderer = fig.canvas.get_renderer()
+    # Text metrics need a real renderer; the figure gets an Agg canvas only now, after its
+    # layers are drawn (a Figure outside pyplot renders nothing per layer).
+    renderer = FigureCanvasAgg(fig).get_renderer()
     for title, handles in groups:
         if not handles:
             continue
