@@ -78,8 +78,21 @@ MESSAGES = {
 
 
 def messages() -> dict[str, str]:
-    """The tools' text in the current language (see :data:`MESSAGES`)."""
-    return {key: _(text) for key, text in MESSAGES.items()}
+    """The tools' text in the current language (see :data:`MESSAGES`), with the status
+    filter's labels as ``status_<letter>``."""
+    out = {key: _(text) for key, text in MESSAGES.items()}
+    out.update({f"status_{letter}": _(text) for letter, text in STATUS_LABELS.items()})
+    return out
+
+
+def notes_prefix() -> str:
+    """What comes before the notes on their line of an asset popup ("Notes: "), as the popups
+    write it in the current language: the list reads the notes from the popups, not a copy."""
+    from aiddeserts.maps.popups import popup_from_escaped
+
+    marker = "\x00"
+    line = popup_from_escaped("", "", marker, "", False, "").split(marker)[0]
+    return line.rsplit("<br>", 1)[-1]
 
 
 def asset_tracts(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame) -> list[int]:
@@ -97,6 +110,11 @@ def status_letters(assets: gpd.GeoDataFrame) -> str:
     if "status" not in assets.columns:
         return ""
     return "".join(STATUS_CODES.get(str(s), "a") for s in assets["status"].fillna("").tolist())
+
+
+def closed_label() -> str:
+    """The closed places' layer as the type filter names it."""
+    return _("Closed places")
 
 
 def class_rows() -> list[dict[str, str]]:
@@ -125,7 +143,7 @@ def add_tools(fmap: folium.Map, *, class_layer: folium.map.Layer,
         "ui.js", map=fmap, class_layer=class_layer,
         asset_layers=[{"layer": layer, "label": label, "closed": closed == "c"}
                       for layer, label, closed in asset_layers],
-        messages=messages(), classes=class_rows(), language=current_language(),
+        messages=messages(), notes_prefix=notes_prefix(), classes=class_rows(), language=current_language(),
         sources=sources_line(sources, credit)), name="aid_ui")
 
 
