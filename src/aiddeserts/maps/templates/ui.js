@@ -433,6 +433,13 @@
       if (!p[1].id) { p[1].id = 'aid-panel-' + p[0]; }
       toggle(p[0], p[1], p[2]);
     });
+    /* Scrollable panels take keyboard focus (to scroll them) and say what they are. */
+    [[aid_legends, M.legend], [document.querySelector('.aid-about'), M.about]].forEach(function (p) {
+      if (!p[0]) { return; }
+      p[0].setAttribute('tabindex', '0');
+      p[0].setAttribute('role', 'region');
+      p[0].setAttribute('aria-label', p[1]);
+    });
     listButton = el('button', {type: 'button', 'class': 'aid-button', 'aria-controls': 'aid-list',
                                'aria-expanded': 'false'}, M.list);
     listButton.addEventListener('click', function () { if (view.hidden) { show(); } else { hide(true); } });
