@@ -143,7 +143,8 @@ def add_tools(fmap: folium.Map, *, class_layer: folium.map.Layer,
         "ui.js", map=fmap, class_layer=class_layer,
         asset_layers=[{"layer": layer, "label": label, "closed": closed == "c"}
                       for layer, label, closed in asset_layers],
-        messages=messages(), notes_prefix=notes_prefix(), classes=class_rows(), language=current_language(),
+        messages=messages(), notes_prefix=notes_prefix(), classes=class_rows(),
+        language=current_language(),
         sources=sources_line(sources, credit)), name="aid_ui")
 
 
