@@ -171,6 +171,18 @@ def test_type_and_status_filters_hide_and_show_markers(tiny_map):
         driver.find_element(By.CSS_SELECTOR, "label[for=aid-status-c]").click()
         time.sleep(0.5)
         assert visible_markers(driver) == before + 1
+        # "Near me": with the reader's permission, the map goes to them and names the nearest.
+        where = driver.execute_script(
+            "var d = null; window.__map.eachLayer(function (l) { if (l.aidData && !d) {"
+            " d = l.aidData[0]; } }); return [d[0], d[1]];")
+        driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["geolocation"]})
+        driver.execute_cdp_cmd("Emulation.setGeolocationOverride", {
+            "latitude": where[0], "longitude": where[1] + 0.0005, "accuracy": 30})
+        driver.find_element(By.CSS_SELECTOR, ".aid-near").click()
+        time.sleep(1.5)
+        said = driver.find_element(By.CSS_SELECTOR, ".aid-sr[role=status]").get_attribute(
+            "textContent")
+        assert "You are here" in said and "Nearest place" in said, said
         assert page_errors(driver) == []
 
 

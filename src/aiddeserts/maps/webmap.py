@@ -409,7 +409,9 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
 
 def render_deterministic(fmap: folium.Map) -> str:
     """The map's HTML with folium's random element ids replaced by sequential ones."""
-    text = fmap.get_root().render()
+    # Readers may zoom the page (WCAG 1.4.4): folium's viewport forbids it.
+    text = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", fmap.get_root().render(),
+                  count=1)
     mapping: dict[str, str] = {}
 
     def stable(match: re.Match[str]) -> str:
