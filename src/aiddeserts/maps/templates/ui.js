@@ -450,7 +450,8 @@
 
   /* Print: a footer with the sources under the map; panels as the stylesheet says. */
   var footer = el('div', {'class': 'aid-print-footer'});
-  footer.innerHTML = {{ this.sources|tojson }} + ' · ' + M.printed.replace(/</g, '&lt;');
+  var sources = {{ this.sources|tojson }};
+  footer.innerHTML = (sources ? sources + ' · ' : '') + M.printed.replace(/</g, '&lt;');
   document.body.appendChild(footer);
   window.addEventListener('beforeprint', function () { map.invalidateSize(); });
   window.addEventListener('afterprint', function () { map.invalidateSize(); });
