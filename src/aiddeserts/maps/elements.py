@@ -79,12 +79,17 @@ class TractLayer(folium.map.Layer, TextMacro):
 
 
 class AssetLayer(folium.map.Layer, TextMacro):
-    """Assets of one type: markers built in the browser from a compact array, clustered."""
+    """Assets of one type: markers built in the browser from a compact array, clustered.
+    `extras` (maps/ui.py): per asset its tract position and status letter, for the tools."""
 
     _template = js_template("asset_layer.js")
 
     def __init__(self, name: str, data: list[list[Any]], icon_html: str, colour: str,
-                 show: bool = True) -> None:
+                 show: bool = True, extras: dict[str, Any] | None = None) -> None:
+        from aiddeserts.maps.styles import text_colour
+
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AssetLayer"
         self.data, self.icon_html, self.colour = data, icon_html, colour
+        self.text_colour = text_colour(colour)
+        self.extras = extras or {"t": [], "s": ""}

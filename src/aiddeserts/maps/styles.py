@@ -42,10 +42,29 @@ def survey_bin(rate: float) -> int:
     return int(np.searchsorted(SURVEY_BINS, rate, side="right"))
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#rrggbb`` colour."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(background: str) -> str:
+    """Black or white, whichever reads better on `background` (WCAG contrast)."""
+    return "#000" if contrast_ratio(background, "#000000") >= contrast_ratio(background,
+                                                                               "#ffffff") else "#fff"
+
+
 def icon_html(shape: str, colour: str, letter: str) -> str:
-    """The HTML of a type's marker icon (letter escaped)."""
-    return (f'<div class="aid-icon aid-{shape}" style="background:{colour}">'
-            f'<span>{esc(letter)}</span></div>')
+    """The HTML of a type's marker icon (letter escaped, in black or white as reads best)."""
+    return (f'<div class="aid-icon aid-{shape}" style="background:{colour};'
+            f'color:{text_colour(colour)}"><span>{esc(letter)}</span></div>')
 
 
 def swatch_css(colour: str, pattern: str | None) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from aiddeserts.maps import inventory
+from aiddeserts.maps import inventory, ui
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
     ACCESS_WORDS,
@@ -254,9 +254,10 @@ def _density_layer(values: np.ndarray, grid: Grid, crs: Any, bandwidth_m: float 
     return layer, "Asset density", density_legend_html(vmax, bandwidth_m)
 
 
-def _asset_layers(assets: gpd.GeoDataFrame) -> tuple[list[LayerWithLegend], list[tuple[str, int]]]:
-    """One clustered layer per asset type (its own colour and icon shape), and (type name,
-    count) per type."""
+def _asset_layers(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame
+                  ) -> tuple[list[LayerWithLegend], list[tuple[str, int]]]:
+    """One clustered layer per asset type (its own colour and icon shape, its assets' tracts
+    and status for the tools: :func:`.ui.marker_extras`), and (type name, count) per type."""
     layers, counts = [], []
     for i, (asset_type, group) in enumerate(sorted(assets.to_crs(4326).groupby("type"))):
         colour = ASSET_COLOURS[i % len(ASSET_COLOURS)]
@@ -266,7 +267,7 @@ def _asset_layers(assets: gpd.GeoDataFrame) -> tuple[list[LayerWithLegend], list
         community = bool(group["community_reported"].all()) if "community_reported" in group \
             else False
         layer = AssetLayer(f"{icon} {label} ({len(group):,})", asset_marker_data(group, label),
-                           icon, colour)
+                           icon, colour, extras=ui.marker_extras(group, tracts))
         layers.append((layer, f"Assets: {label}",
                        asset_legend_html(name, icon, len(group), community, first=i == 0)))
         counts.append((name, len(group)))
@@ -367,10 +368,14 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                    name="aid_tracts")
 
     assets, closed = inventory.split_closed(assets)
-    asset_layers, asset_counts = _asset_layers(assets)
+    asset_layers, asset_counts = _asset_layers(assets, tracts)
+    tool_layers = [(entry[0], count[0], "") for entry, count in zip(asset_layers, asset_counts,
+                                                                     strict=True)]
     stale = int((assets["status"] == "stale").sum()) if "status" in assets.columns else 0
     if len(closed) or stale:
         asset_layers.append(inventory.closed_layer(closed, stale))
+        asset_layers[-1][0].extras = ui.marker_extras(closed, tracts)
+        tool_layers.append((asset_layers[-1][0], ui.closed_label(), "c"))
     layers = [_class_layer(tracts, thresholds)]
     if cfg["bivariate"]:
         layers.append(_bivariate_layer(tracts))
@@ -396,13 +401,17 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
         cfg.get("corrections_url") or "")
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
+    ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers, sources=sources,
+                 credit=cfg["credit"])
     LayerControl(collapsed=False, position="topright").add_to(fmap)
     return fmap
 
 
 def render_deterministic(fmap: folium.Map) -> str:
     """The map's HTML with folium's random element ids replaced by sequential ones."""
-    text = fmap.get_root().render()
+    # Readers may zoom the page (WCAG 1.4.4): folium's viewport forbids it.
+    text = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", fmap.get_root().render(),
+                  count=1)
     mapping: dict[str, str] = {}
 
     def stable(match: re.Match[str]) -> str:
