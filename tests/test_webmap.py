@@ -518,9 +518,11 @@ def test_static_figure_legend_counts_add_up_with_patterns(tmp_path):
     tracts, *_ = tiny_inputs()
     fig = figure.classification_figure(tracts, title="Tiny", sources=["List"], credit="",
                                        definitions=legends.definitions_for(CLASSIFICATION))
-    handles = fig.axes[0].get_legend().legend_handles
+    # The class legend sits outside the map frame, as a figure legend titled "Census tracts".
+    (legend,) = [lg for lg in fig.legends if lg.get_title().get_text().startswith("Census tracts")]
+    handles = legend.legend_handles
     labels = [h.get_label() for h in handles]
-    assert sum(int(re.search(r"\((\d+) tracts\)", label).group(1)) for label in labels) == 16
+    assert sum(int(re.search(r"\((\d+)\)$", label).group(1)) for label in labels) == 16
     hatches = {label.split(" (")[0]: h.get_hatch() for label, h in zip(labels, handles,
                                                                         strict=True)}
     assert hatches["Mutual aid desert"] == "////" and hatches["Low access"] == ".."
@@ -588,7 +590,8 @@ def test_without_need_the_map_and_figure_say_need_was_not_assessed():
                                        assessed=False)
     footer = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
     assert "Need was not assessed" in footer and "config/README.md" in footer
-    labels = [h.get_label() for h in fig.axes[0].get_legend().legend_handles]
+    labels = [h.get_label() for lg in fig.legends for h in lg.legend_handles]
+    assert any(label.startswith("Served") for label in labels)
     assert not any(label.startswith("Mutual aid desert") for label in labels)
     # With need, none of it.
     assert "Need was not assessed" not in render()
