@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from aiddeserts.i18n import _, number, use_language
 from aiddeserts.maps import inventory
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
@@ -79,9 +80,9 @@ from aiddeserts.maps.styles import (
 from aiddeserts.method.classify import (
     ACCESS_LEVELS,
     CLASS_COLOURS,
-    CLASS_LABELS,
     CLASSES,
     NEED_LEVELS,
+    class_label,
     distance_words,
 )
 
@@ -159,8 +160,9 @@ def reach_assets(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
     for position, d, i, limit in zip(fragile, dist, index, reach, strict=True):
         if d <= limit:
             name = names[i].strip() if names is not None else ""
-            out[int(position)] = (f"{name or 'an unnamed site'} ({type_label(types[i])}, "
-                                  f"{distance_words(d)} away)")
+            out[int(position)] = _("{name} ({type}, {distance} away)").format(
+                name=name or _("an unnamed site"), type=type_label(types[i]),
+                distance=distance_words(d))
     return out
 
 
@@ -183,10 +185,10 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
             "c": CLASSES.index(row["desert_class"]),
             "b": (len(cells) if row["desert_class"] == "insufficient_data"
                   else cells.index((row["need_level"], row["access_level"]))),
-            "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]}" + (
+            "tt": esc(f"{heading}: {class_label(row['desert_class'])}" + (
                 "" if row["desert_class"] == "insufficient_data" else
-                f" ({NEED_WORDS[row['need_level']].lower()}, "
-                f"{ACCESS_WORDS[row['access_level']]})")),
+                f" ({_(NEED_WORDS[row['need_level']]).lower()}, "
+                f"{_(ACCESS_WORDS[row['access_level']])})")),
             "p": tract_popup_html(row, id_col, type_columns, thresholds=thresholds,
                                   vintage=vintage, reach_asset=reach.get(i),
                                   population_known=population_known),
@@ -224,7 +226,7 @@ def _patterns() -> list[tuple[str, str]]:
 def _class_layer(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, Any]) -> LayerWithLegend:
     fills = fill_js([(CLASS_COLOURS[c], CLASS_PATTERNS.get(c)) for c in CLASSES])
     layer = TractLayer(
-        "Tract classification", filter_js="true", popup_key="p", tooltip=True,
+        _("Tract classification"), filter_js="true", popup_key="p", tooltip=True,
         style_js=f"{{fillColor: {fills}[f.properties.c], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.6}")
     assessed = need_assessed(tracts)
@@ -237,7 +239,7 @@ def _bivariate_layer(tracts: gpd.GeoDataFrame) -> LayerWithLegend:
                      for n, a in bivariate_cells()]
                     + [(CLASS_COLOURS["insufficient_data"], None)])
     layer = TractLayer(
-        "Need × access (3×3)", filter_js="true", popup_key="p", tooltip=True, show=False,
+        _("Need × access (3×3)"), filter_js="true", popup_key="p", tooltip=True, show=False,
         style_js=f"{{fillColor: {fills}[f.properties.b], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.75}")
     return layer, "Need × access", bivariate_legend_html(bivariate_counts(tracts),
@@ -248,7 +250,7 @@ def _density_layer(values: np.ndarray, grid: Grid, crs: Any, bandwidth_m: float 
                    ) -> LayerWithLegend:
     index, bounds, vmax = density_image(values, grid, crs)
     png = base64.b64encode(palette_png(index)).decode("ascii")
-    layer = folium.FeatureGroup(name="Asset density (assets per km²)", show=False)
+    layer = folium.FeatureGroup(name=_("Asset density (assets per km²)"), show=False)
     folium.raster_layers.ImageOverlay(f"data:image/png;base64,{png}", bounds=bounds,
                                       opacity=0.85).add_to(layer)
     return layer, "Asset density", density_legend_html(vmax, bandwidth_m)
@@ -265,7 +267,7 @@ def _asset_layers(assets: gpd.GeoDataFrame) -> tuple[list[LayerWithLegend], list
         icon = icon_html(ASSET_SHAPES[i % len(ASSET_SHAPES)], colour, name[:1])
         community = bool(group["community_reported"].all()) if "community_reported" in group \
             else False
-        layer = AssetLayer(f"{icon} {label} ({len(group):,})", asset_marker_data(group, label),
+        layer = AssetLayer(f"{icon} {label} ({number(len(group))})", asset_marker_data(group, label),
                            icon, colour)
         layers.append((layer, f"Assets: {label}",
                        asset_legend_html(name, icon, len(group), community, first=i == 0)))
@@ -276,7 +278,7 @@ def _asset_layers(assets: gpd.GeoDataFrame) -> tuple[list[LayerWithLegend], list
 def _survey_layer(min_respondents: int) -> LayerWithLegend:
     colours = json.dumps([*SURVEY_COLOURS, SUPPRESSED_COLOUR])
     layer = TractLayer(
-        "Community survey (per tract)", show=False, popup_key="sp",
+        _("Community survey (per tract)"), show=False, popup_key="sp",
         filter_js="f.properties.s !== undefined",
         style_js=f"{{fillColor: {colours}[f.properties.s], color: '#555', "
                  "weight: 0.5, fillOpacity: 0.75, dashArray: f.properties.s === "
@@ -286,7 +288,7 @@ def _survey_layer(min_respondents: int) -> LayerWithLegend:
 
 def _story_layer() -> LayerWithLegend:
     layer = TractLayer(
-        "Stories (shared with consent)", show=False, popup_key="st",
+        _("Stories (shared with consent)"), show=False, popup_key="st",
         filter_js="f.properties.st !== undefined",
         style_js=f"{{color: '{STORY_COLOUR}', weight: 2.5, dashArray: '5 4', "
                  f"fillColor: '{STORY_COLOUR}', fillOpacity: 0.15}}")
@@ -354,6 +356,21 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
     <date>" layer.
     """
+    with use_language(map_config.get("language") or "en"):
+        return _build_map(tracts, assets, density_values, grid, id_col=id_col, title=title,
+                          thresholds=thresholds, min_respondents=min_respondents,
+                          map_config=map_config, region_name=region_name, need=need,
+                          dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
+                          changes=changes)
+
+
+def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values: np.ndarray,
+               grid: Grid, *, id_col: str, title: str, thresholds: Mapping[str, Any],
+               min_respondents: int, map_config: Mapping[str, Any], region_name: str,
+               need: Sequence[Mapping[str, Any]] | None, dropped: Sequence[str],
+               stories: pd.DataFrame | None, bandwidth_m: float | None,
+               changes: pd.DataFrame | None) -> folium.Map:
+    """:func:`build_map` in the current language."""
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
     tract_stories = stories_by_tract(stories, id_col)
@@ -394,7 +411,9 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                        assessed=need_assessed(tracts), dropped=dropped)
     panel += inventory.about_line(assets) + inventory.add_place_html(
         cfg.get("corrections_url") or "")
-    fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
+    fmap.add_child(Script("title_panel.js", html=panel, map=fmap, notice=_(
+        "Basemap tiles could not load (offline?). Tracts, assets and legends still work.")),
+        name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     LayerControl(collapsed=False, position="topright").add_to(fmap)
     return fmap

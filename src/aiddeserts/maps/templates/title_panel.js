@@ -27,7 +27,6 @@
   });
   var note = L.DomUtil.create('div', '', {{ this.map.get_name() }}.getContainer());
   note.id = 'aid-tile-notice';
-  note.textContent = 'Basemap tiles could not load (offline?). Tracts, assets and legends '
-    + 'still work.';
+  note.textContent = {{ this.notice|tojson }};
 })();
 {% endmacro %}
