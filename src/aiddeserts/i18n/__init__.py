@@ -21,8 +21,8 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 
 SOURCE_LANGUAGE = "en"

@@ -76,6 +76,7 @@ class TractLayer(folium.map.Layer, TextMacro):
         self._name = "TractLayer"
         self.filter_js, self.style_js = filter_js, style_js
         self.popup_key, self.tooltip = popup_key, tooltip
+        self.multilingual = False  # popups and tooltips from aid_i18n (languages.js)
 
 
 class AssetLayer(folium.map.Layer, TextMacro):
@@ -88,3 +89,4 @@ class AssetLayer(folium.map.Layer, TextMacro):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AssetLayer"
         self.data, self.icon_html, self.colour = data, icon_html, colour
+        self.texts_index: int | None = None  # popups and tooltips from aid_i18n (languages.js)

@@ -21,6 +21,7 @@ or opened, apart from the optional basemap tiles).
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from aiddeserts.i18n import _, number, use_language
+from aiddeserts.i18n import SOURCE_LANGUAGE, _, language_name, number, use_language
 from aiddeserts.maps import inventory
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
@@ -295,17 +296,20 @@ def _story_layer() -> LayerWithLegend:
     return layer, "Stories", story_legend_html()
 
 
-def _add_layers_and_legends(fmap: folium.Map, layers: list[LayerWithLegend]) -> None:
+def _add_layers_and_legends(fmap: folium.Map, layers: list[LayerWithLegend]) -> list[Script]:
     """The layers, the legend box, and each layer's legend (the assets' legends lead, then the
-    tracts, density, survey and stories)."""
-    for layer, _, _ in layers:
+    tracts, density, survey and stories); returns the legends' scripts, in `layers` order."""
+    for layer, _label, _legend in layers:
         layer.add_to(fmap)
     fmap.add_child(Script("legends.js", map=fmap), name="aid_legends")
     ordered = sorted(range(len(layers)), key=lambda i: (not layers[i][1].startswith("Assets"), i))
+    scripts: dict[int, Script] = {}
     for order, i in enumerate(ordered):
         layer, label, legend = layers[i]
-        fmap.add_child(Script("legend.js", layer=layer, map=fmap, html=legend,
-                              layer_label=label, order=order))
+        scripts[i] = Script("legend.js", layer=layer, map=fmap, html=legend,
+                            layer_label=label, order=order)
+        fmap.add_child(scripts[i])
+    return [scripts[i] for i in range(len(layers))]
 
 
 # ---------------------------------------------------------------------------------- the page
@@ -356,12 +360,82 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
     <date>" layer.
     """
-    with use_language(map_config.get("language") or "en"):
-        return _build_map(tracts, assets, density_values, grid, id_col=id_col, title=title,
-                          thresholds=thresholds, min_respondents=min_respondents,
-                          map_config=map_config, region_name=region_name, need=need,
-                          dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
-                          changes=changes)
+    primary = map_config.get("language") or SOURCE_LANGUAGE
+    languages = list(dict.fromkeys([primary, *(map_config.get("languages") or [])]))
+    # English alone is rendered as it always was; any other language, or several, have their
+    # long texts packed (Spanish alone, pre-rendered, would take NYC's map over 5 MB).
+    packed = len(languages) > 1 or primary != SOURCE_LANGUAGE
+    built: dict[str, dict[str, Any]] = {}
+    fmap = None
+    for language in languages:
+        collect: dict[str, Any] | None = {} if packed else None
+        with use_language(language):
+            page = _build_map(tracts, assets, density_values, grid, id_col=id_col, title=title,
+                              thresholds=thresholds, min_respondents=min_respondents,
+                              map_config=map_config, region_name=region_name, need=need,
+                              dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
+                              changes=changes, collect=collect)
+        fmap = page if fmap is None else fmap
+        if collect is not None:
+            built[language] = collect
+    if built:
+        embed_languages(built, languages)
+    return fmap
+
+
+def language_texts(collect: Mapping[str, Any]) -> dict[str, Any]:
+    """One language's texts that the page builds in the browser: tract popups `p`, tooltips
+    `tt`, survey popups `sp`, stories popups `st` (by tract), and per asset layer its popups
+    `a` and tooltips `at`."""
+    props = collect["props"]
+    return {"p": [p["p"] for p in props], "tt": [p["tt"] for p in props],
+            "sp": [p.get("sp") for p in props], "st": [p.get("st") for p in props],
+            "a": [[row[2] for row in layer.data] for layer in collect["asset_layers"]],
+            "at": [[row[3] for row in layer.data] for layer in collect["asset_layers"]]}
+
+
+def gzip_base64(data: Any) -> str:
+    """`data` as compact JSON, gzipped (no timestamp: same bytes every run), in base64."""
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return base64.b64encode(gzip.compress(raw.encode("utf-8"), compresslevel=9, mtime=0)
+                            ).decode("ascii")
+
+
+def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[str]) -> None:
+    """Make the first language's page speak every language of `built` (same layers in each):
+    the per-tract and per-asset texts go in as one gzipped table per language (the browser
+    unpacks the one it shows), the legends, About panel and layer names as one text per
+    language, and a switcher keeps the reader's choice in the URL (``#lang=es``)."""
+    main = built[languages[0]]
+    texts = {lang: gzip_base64(language_texts(built[lang])) for lang in languages}
+    for i, prop in enumerate(main["props"]):
+        for key in ("p", "tt", "sp"):
+            prop.pop(key, None)
+        if "st" in prop:
+            prop["st"] = 1
+        prop["i"] = i
+    main["tracts_script"].data = tract_collection(main["tracts"], main["props"])
+    for index, layer in enumerate(main["asset_layers"]):
+        layer.data = [row[:2] for row in layer.data]
+        layer.texts_index = index
+    for layer in main["tract_layers"]:
+        layer.multilingual = True
+    for position, script in enumerate(main["legend_scripts"]):
+        script.html = {lang: built[lang]["legend_scripts"][position].html for lang in languages}
+    main["panel_script"].html = {lang: built[lang]["panel_script"].html for lang in languages}
+    main["panel_script"].notice = {lang: built[lang]["panel_script"].notice
+                                   for lang in languages}
+    names = {layer.get_name(): {lang: built[lang]["layers"][position].layer_name
+                                for lang in languages}
+             for position, layer in enumerate(main["layers"])}
+    main["languages_script"].config = {
+        "default": languages[0], "languages": list(languages),
+        "names": {lang: language_name(lang) for lang in languages},
+        "label": {lang: built[lang]["switch_label"] for lang in languages},
+        "layers": names,
+        "texts": texts}
+    main["switch_script"].control = main["control"]
+    main["switch_script"].shown = len(languages) > 1
 
 
 def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values: np.ndarray,
@@ -369,10 +443,15 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                min_respondents: int, map_config: Mapping[str, Any], region_name: str,
                need: Sequence[Mapping[str, Any]] | None, dropped: Sequence[str],
                stories: pd.DataFrame | None, bandwidth_m: float | None,
-               changes: pd.DataFrame | None) -> folium.Map:
-    """:func:`build_map` in the current language."""
+               changes: pd.DataFrame | None, collect: dict[str, Any] | None = None
+               ) -> folium.Map:
+    """:func:`build_map` in the current language. `collect` (several languages): gets the
+    page's parts :func:`embed_languages` makes multilingual."""
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
+    if collect is not None:
+        collect["languages_script"] = Script("languages.js", config={})
+        fmap.add_child(collect["languages_script"], name="aid_languages")
     tract_stories = stories_by_tract(stories, id_col)
     props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
                              stories=tract_stories,
@@ -380,8 +459,8 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
         for colour, pattern in _patterns()]), name="aid_patterns")
-    fmap.add_child(Script("tracts_data.js", data=tract_collection(tracts, props)),
-                   name="aid_tracts")
+    tracts_script = Script("tracts_data.js", data=tract_collection(tracts, props))
+    fmap.add_child(tracts_script, name="aid_tracts")
 
     assets, closed = inventory.split_closed(assets)
     asset_layers, asset_counts = _asset_layers(assets)
@@ -400,7 +479,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                                       id_col)
     if changed:
         layers.append(changed)
-    _add_layers_and_legends(fmap, layers)
+    legend_scripts = _add_layers_and_legends(fmap, layers)
 
     sources = list(cfg["sources"])
     if not sources:
@@ -411,11 +490,21 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                        assessed=need_assessed(tracts), dropped=dropped)
     panel += inventory.about_line(assets) + inventory.add_place_html(
         cfg.get("corrections_url") or "")
-    fmap.add_child(Script("title_panel.js", html=panel, map=fmap, notice=_(
-        "Basemap tiles could not load (offline?). Tracts, assets and legends still work.")),
-        name="aid_panel")
+    panel_script = Script("title_panel.js", html=panel, map=fmap, notice=_(
+        "Basemap tiles could not load (offline?). Tracts, assets and legends still work."))
+    fmap.add_child(panel_script, name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
-    LayerControl(collapsed=False, position="topright").add_to(fmap)
+    control = LayerControl(collapsed=False, position="topright")
+    control.add_to(fmap)
+    if collect is not None:
+        collect.update(
+            props=props, tracts=tracts, tracts_script=tracts_script, panel_script=panel_script,
+            legend_scripts=legend_scripts, layers=[layer for layer, _l, _h in layers],
+            asset_layers=[layer for layer, _l, _h in layers if isinstance(layer, AssetLayer)],
+            tract_layers=[layer for layer, _l, _h in layers if isinstance(layer, TractLayer)],
+            control=control, switch_label=_("Language"),
+            switch_script=Script("language_switch.js", map=fmap, control=None, shown=False))
+        fmap.add_child(collect["switch_script"], name="aid_switch")
     return fmap
 
 

@@ -13,8 +13,9 @@ var {{ this.get_name() }} = (function () {
     }});
   for (var i = 0; i < data.length; i++) {
     var m = L.marker([data[i][0], data[i][1]], {icon: icon});
-    m.bindPopup(data[i][2], aid_popup(280));
-    m.bindTooltip(data[i][3]);
+    {% if this.texts_index is none %}m.bindPopup(data[i][2], aid_popup(280));
+    m.bindTooltip(data[i][3]);{% else %}m.bindPopup(aid_i18n.texter('a', {{ this.texts_index }}, i), aid_popup(280));
+    m.bindTooltip(aid_i18n.texter('at', {{ this.texts_index }}, i));{% endif %}
     group.addLayer(m);
   }
   return group;
