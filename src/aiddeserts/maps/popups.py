@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiddeserts.i18n import N_, _, current_language, ngettext, number, percent
+from aiddeserts.i18n import (
+    N_,
+    SOURCE_LANGUAGE,
+    _,
+    current_language,
+    date,
+    ngettext,
+    number,
+    percent,
+)
 from aiddeserts.maps.inventory import with_inventory_lines
 from aiddeserts.maps.legends import definitions_for
 from aiddeserts.maps.rendering import esc, html_macros
@@ -72,6 +81,18 @@ def plain_date(value: Any) -> Any:
     if isinstance(value, str) and (match := _TIMESTAMP.match(value)):
         return match.group(1)
     return value
+
+
+def shown_date(value: Any) -> Any:
+    """:func:`plain_date`, written the current language's way ("26 oct 2020"); English keeps
+    the ISO date the map has always shown."""
+    day = plain_date(value)
+    if current_language() == SOURCE_LANGUAGE or not isinstance(day, str):
+        return day
+    try:
+        return date(day)
+    except ValueError:
+        return day
 
 
 def survey_rate(row: Mapping[str, Any]) -> float | None:
@@ -296,13 +317,13 @@ def asset_popup_html(row: Mapping[str, Any]) -> str:
     return popup_from_escaped(
         esc(row.get("name")), esc(type_label(row.get("type") or "")), esc(row.get("notes")),
         esc(row.get("source")), bool(row.get("community_reported")),
-        esc(plain_date(row.get("updated"))))
+        esc(shown_date(row.get("updated"))))
 
 
 def popup_from_escaped(name: str, type_text: str, notes: str, source: str, community: bool,
                        updated: str) -> str:
     """An asset's popup from its already escaped parts (empty notes/date lines are left out)."""
-    popup = f"<b>{name or _('Unnamed')}</b><br>" + _("Type: {type}").format(type=type_text)
+    popup = "<b>" + (name or _("Unnamed")) + "</b><br>" + _("Type: {type}").format(type=type_text)
     if notes:
         popup += "<br>" + _("Notes: {notes}").format(notes=notes)
     popup += "<br>" + _("Source: {source} ({kind})").format(
@@ -326,7 +347,7 @@ def asset_marker_data(assets: pd.DataFrame, label: str) -> list[list[Any]]:
     popups = map(popup_from_escaped, names, [esc(type_label(v)) for v in column("type", "")],
                  [esc(v) for v in column("notes")], [esc(v) for v in column("source")],
                  [bool(v) for v in column("community_reported", False)],
-                 [esc(plain_date(v)) for v in column("updated")])
+                 [esc(shown_date(v)) for v in column("updated")])
     popups = with_inventory_lines(list(popups), assets)
     lats = [round(v, COORD_DECIMALS) for v in assets.geometry.y.tolist()]
     lons = [round(v, COORD_DECIMALS) for v in assets.geometry.x.tolist()]
