@@ -119,3 +119,22 @@ def test_packed_texts_are_deterministic_gzip_json():
     packed = gzip_base64(data)
     assert packed == gzip_base64(data)
     assert json.loads(gzip.decompress(base64.b64decode(packed))) == data
+
+
+def test_privacy_audit_reads_the_packed_texts_of_a_multilingual_map(tmp_path):
+    from types import SimpleNamespace
+
+    from aiddeserts.maps.rendering import js_template
+    from aiddeserts.maps.webmap import gzip_base64, unpacked_texts
+    from aiddeserts.privacy.audit import file_contents
+
+    secret = "Canary Name 17 told us <this>"
+    config = {"default": "es", "languages": ["es", "en"],
+              "texts": {"es": gzip_base64({"st": [secret]}), "en": gzip_base64({"st": ["x"]})}}
+    script = js_template("languages.js").module.script(SimpleNamespace(config=config), {})
+    page = tmp_path / "map.html"
+    page.write_text(f"<html><script>{script}</script></html>", encoding="utf-8")
+    assert secret not in page.read_text(encoding="utf-8")  # packed: invisible to a plain search
+    assert secret in unpacked_texts(page.read_text(encoding="utf-8"))
+    texts, _pairs, _vertices = file_contents(page)
+    assert any(secret in text for text in texts)

@@ -12,6 +12,8 @@ import pytest
 from browser import chromium, page_errors, screenshot, skip_reason
 from conftest import run_snakemake
 
+from aiddeserts.maps.webmap import unpacked_texts
+
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
 _READY = "return window.aid_i18n !== undefined && aid_i18n.ready && aid_i18n.lang();"
@@ -108,3 +110,6 @@ def test_spanish_map_and_switcher(bilingual_map):
         assert Select(driver.find_element(By.ID, "aid-language")).first_selected_option.text \
             == "español"
         assert page_errors(driver) == []
+    # What the privacy audit reads of the page: every language's packed texts.
+    packed = unpacked_texts(bilingual_map.read_text(encoding="utf-8"))
+    assert "Sector T00" in packed and "Tract T00" in packed

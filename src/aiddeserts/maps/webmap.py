@@ -401,6 +401,20 @@ def gzip_base64(data: Any) -> str:
                             ).decode("ascii")
 
 
+_PACKED = re.compile(r"var aid_i18n = \(function \(\) \{\s*var cfg = (\{.*?\});\n", re.S)
+
+
+def unpacked_texts(page: str) -> str:
+    """The packed per-language texts of a map page (:func:`embed_languages`) as plain JSON
+    text, one language per line ("" for a page without them): what the privacy audit reads."""
+    found = _PACKED.search(page)
+    if not found:
+        return ""
+    texts = json.loads(found.group(1)).get("texts", {})
+    return "\n".join(gzip.decompress(base64.b64decode(texts[lang])).decode("utf-8")
+                     for lang in sorted(texts))
+
+
 def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[str]) -> None:
     """Make the first language's page speak every language of `built` (same layers in each):
     the per-tract and per-asset texts go in as one gzipped table per language (the browser

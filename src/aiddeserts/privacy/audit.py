@@ -257,6 +257,10 @@ def file_contents(path: Path, with_texts: bool = True
         text_pairs(text, pairs)
     else:
         text = path.read_text(encoding="utf-8", errors="replace")
+        if suffix in {".html", ".htm"}:  # a multilingual map packs its popups (gzip, base64)
+            from aiddeserts.maps.webmap import unpacked_texts
+
+            text += "\n" + unpacked_texts(text)
         if with_texts:
             texts.extend(text_variants(text))
         # Pairs are read from the text as written (the first variant), images removed.
