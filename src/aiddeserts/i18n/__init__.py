@@ -12,7 +12,11 @@ Translations live in ``i18n/locales/<language>/LC_MESSAGES/*.po`` (several files
 merged, one per part of the tool). English is the source language: it needs no file. A message with
 no translation falls back to English; :func:`missing_messages` lists them, and the tests fail on any.
 Numbers and dates are formatted for the language with Babel (:func:`number`, :func:`percent`,
-:func:`date`).
+:func:`date`), rounded as Python rounds so English text is unchanged; :func:`ngettext` picks a
+plural form by the language's rule. Messages are extracted from the package's Python files and
+from the map's HTML templates (``{% trans %}`` blocks, Jinja's i18n extension);
+:func:`template_catalogue` writes them as the .pot a new language is translated from
+(``aiddeserts messages template``; ``aiddeserts messages check <lang>`` lists what is missing).
 """
 
 from __future__ import annotations

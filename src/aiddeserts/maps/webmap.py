@@ -10,6 +10,12 @@ The page is made of: popups (:mod:`.popups`), legends and the About panel (:mod:
 the density overlay (:mod:`.raster`), folium elements (:mod:`.elements`), and the JavaScript,
 HTML and CSS files of ``maps/templates/`` and ``maps/static/`` (:mod:`.rendering`).
 
+Languages: the page is written in `map.language` (:mod:`aiddeserts.i18n`). English alone is
+rendered as it always was; another language, or several (`map.languages`, with a switcher that
+keeps the choice in the URL), pack each language's popups and tooltips as gzipped JSON that the
+browser unpacks (:func:`embed_languages`; legends, About panel and layer names are one text per
+language), which keeps NYC's map under 2 MB in two languages.
+
 Safety: every user-provided string (asset names, types, notes, sources, stories, titles, tract ids)
 is escaped by :func:`.rendering.esc` before it reaches HTML; data handed to JavaScript is
 serialised with Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``), so no text can
