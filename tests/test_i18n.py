@@ -58,6 +58,7 @@ def test_english_numbers_are_pythons_and_spanish_numbers_are_spanish():
         assert i18n.number(12345.678, 1) == "12.345,7"
         assert i18n.number(1234) == "1.234"
         assert i18n.significant(1.5) == "1,5"
+        assert i18n.percent(0.255) == "26\u00a0%"  # Spanish: a (non-breaking) space before %
         assert i18n.date("2026-12-01") == "1 dic 2026"
 
 

@@ -153,7 +153,11 @@ def percent(share: float, decimals: int = 0) -> str:
     """A share (0.25) as a percentage in the current language (``25%`` / ``25 %``)."""
     from babel.numbers import format_percent
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    from babel import Locale
+
+    # The language's own pattern ("#,##0%", Spanish "#,##0 %"), with `decimals` decimals.
+    own = Locale.parse(current_language()).percent_formats[None].pattern.split(";")[0]
+    pattern = own.replace("#,##0", "#,##0" + ("." + "0" * decimals if decimals else ""), 1)
     return format_percent(_rounded(float(share) * 100, decimals) / 100, format=pattern,
                           locale=current_language())
 
