@@ -59,7 +59,13 @@ def bilingual_map(tmp_path, tiny_region) -> Path:
     tiny_region["regions"]["tiny"]["map"] = {"language": "es", "languages": ["es", "en"]}
     result = run_snakemake(tmp_path / "run", tiny_region, "outputs/tiny/map.html")
     assert result.returncode == 0, result.stderr[-3000:]
-    return tmp_path / "run" / "outputs" / "tiny" / "map.html"
+    page = tmp_path / "run" / "outputs" / "tiny" / "map.html"
+    first = page.read_bytes()
+    again = run_snakemake(tmp_path / "run", tiny_region, "outputs/tiny/map.html",
+                          extra=("--forcerun", "web_map"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert page.read_bytes() == first  # same inputs, same bytes (packed texts included)
+    return page
 
 
 def test_spanish_map_and_switcher(bilingual_map):

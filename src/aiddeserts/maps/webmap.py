@@ -445,9 +445,10 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
     main["panel_script"].html = {lang: built[lang]["panel_script"].html for lang in languages}
     main["panel_script"].notice = {lang: built[lang]["panel_script"].notice
                                    for lang in languages}
-    names = {layer.get_name(): {lang: built[lang]["layers"][position].layer_name
-                                for lang in languages}
-             for position, layer in enumerate(main["layers"])}
+    # A list in layer order (a mapping would be sorted by folium's random ids: not stable).
+    names = [[layer.get_name(), {lang: built[lang]["layers"][position].layer_name
+                                 for lang in languages}]
+             for position, layer in enumerate(main["layers"])]
     main["languages_script"].config = {
         "default": languages[0], "languages": list(languages),
         "names": {lang: language_name(lang) for lang in languages},

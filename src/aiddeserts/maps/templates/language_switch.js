@@ -33,9 +33,9 @@
     label.textContent = cfg.label[lang] + ' ';
     select.value = lang;
     control._layers.forEach(function (entry) {
-      for (var name in cfg.layers) {
-        if (window[name] === entry.layer) { entry.name = cfg.layers[name][lang]; }
-      }
+      cfg.layers.forEach(function (named) {
+        if (window[named[0]] === entry.layer) { entry.name = named[1][lang]; }
+      });
     });
     control._update();
   }
