@@ -151,9 +151,8 @@ def significant(value: float, digits: int = 3) -> str:
 
 def percent(share: float, decimals: int = 0) -> str:
     """A share (0.25) as a percentage in the current language (``25%`` / ``25 %``)."""
-    from babel.numbers import format_percent
-
     from babel import Locale
+    from babel.numbers import format_percent
 
     # The language's own pattern ("#,##0%", Spanish "#,##0 %"), with `decimals` decimals.
     own = Locale.parse(current_language()).percent_formats[None].pattern.split(";")[0]
