@@ -564,7 +564,41 @@ def build_parser() -> argparse.ArgumentParser:
                      "; it gets AIDDESERTS_EXIT_CODE, AIDDESERTS_REASON, AIDDESERTS_LOG")
     sub.add_parser("check", parents=[common], help="validate config and inputs only")
     sub.add_parser("status", parents=[common], help="what is up to date and what would rerun")
+    messages = sub.add_parser("messages", help="the map's translations: check one, or write "
+                              "the template a new language is translated from")
+    what = messages.add_subparsers(dest="messages_command", required=True)
+    check = what.add_parser("check", help="list the messages LANGUAGE does not translate "
+                            "(exit 1 when any)")
+    check.add_argument("language", metavar="LANGUAGE", help="language code, e.g. es")
+    template = what.add_parser("template", help="write the .pot template (every message)")
+    template.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     return parser
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    """`messages check LANGUAGE` / `messages template`: see :mod:`aiddeserts.i18n`."""
+    from aiddeserts import i18n
+
+    if args.messages_command == "template":
+        data = i18n.template_catalogue()
+        if args.output == "-":
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            Path(args.output).write_bytes(data)
+        return 0
+    if args.language not in i18n.available_languages():
+        print(f"aiddeserts: no messages for language {args.language!r} (available: "
+              f"{', '.join(i18n.available_languages())}). Fix: add "
+              f"src/aiddeserts/i18n/locales/{args.language}/LC_MESSAGES/core.po "
+              "(config/README.md, Languages).", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    missing = i18n.missing_messages(args.language)
+    for message in missing:
+        print(message)
+    total = len({m if isinstance(m, str) else m[0] for _f, _l, m in i18n.extracted_messages()})
+    print(f"{args.language}: {total - len(missing)} of {total} messages translated"
+          + (f"; {len(missing)} missing (listed above)." if missing else "."), file=sys.stderr)
+    return 1 if missing else 0
 
 
 def split_passthrough(parser: argparse.ArgumentParser, argv: Sequence[str]
@@ -603,7 +637,10 @@ def split_passthrough(parser: argparse.ArgumentParser, argv: Sequence[str]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    argv, passthrough = split_passthrough(parser, sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["messages"]:
+        return cmd_messages(parser.parse_args(argv))
+    argv, passthrough = split_passthrough(parser, argv)
     args, extra = parser.parse_known_args(argv)
     extra = passthrough + extra
     if extra and args.command == "check":

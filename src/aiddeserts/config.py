@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from aiddeserts.errors import InputError
+from aiddeserts.i18n import check_languages
 
 #: Files published under outputs/<region>/ (a public contract: extend, never rename).
 PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.csv", "map.png",
@@ -93,6 +94,7 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
         region["corrections"] = [dict(c) for c in _as_list(region.get("corrections") or [])]
         if "need" in region["tracts"]:
             region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
+        check_languages(region["map"], f"{source}: region '{name}'")
     return filled
 
 

@@ -12,7 +12,11 @@ Translations live in ``i18n/locales/<language>/LC_MESSAGES/*.po`` (several files
 merged, one per part of the tool). English is the source language: it needs no file. A message with
 no translation falls back to English; :func:`missing_messages` lists them, and the tests fail on any.
 Numbers and dates are formatted for the language with Babel (:func:`number`, :func:`percent`,
-:func:`date`).
+:func:`date`), rounded as Python rounds so English text is unchanged; :func:`ngettext` picks a
+plural form by the language's rule. Messages are extracted from the package's Python files and
+from the map's HTML templates (``{% trans %}`` blocks, Jinja's i18n extension);
+:func:`template_catalogue` writes them as the .pot a new language is translated from
+(``aiddeserts messages template``; ``aiddeserts messages check <lang>`` lists what is missing).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 
@@ -50,11 +55,8 @@ def catalogue(language: str) -> dict[str, str]:
     if language not in available_languages():
         raise ValueError(f"no message catalogue for language {language!r}; "
                          f"available: {', '.join(available_languages())}")
-    folder = resources.files(__name__).joinpath("locales", language, "LC_MESSAGES")
     messages: dict[str, str] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".po"):
-            continue
+    for entry in _po_files(language):
         with entry.open("rb") as handle:
             for message in read_po(handle, locale=language):
                 if message.id and message.string and not message.fuzzy:
@@ -62,6 +64,44 @@ def catalogue(language: str) -> dict[str, str]:
                     value = message.string if isinstance(message.string, str) else message.string[0]
                     messages[key] = value
     return messages
+
+
+@cache
+def plurals(language: str) -> dict[str, list[str]]:
+    """``{English singular: [translated forms]}`` of one language's plural messages."""
+    from babel.messages.pofile import read_po
+
+    if language == SOURCE_LANGUAGE:
+        return {}
+    out: dict[str, list[str]] = {}
+    for entry in _po_files(language):
+        with entry.open("rb") as handle:
+            for message in read_po(handle, locale=language):
+                if message.pluralizable and not message.fuzzy and all(message.string):
+                    out[message.id[0]] = list(message.string)
+    return out
+
+
+@cache
+def _plural_rule(language: str):  # noqa: ANN202
+    """The .po plural rule of `language` (n → form index)."""
+    import gettext as std_gettext
+
+    from babel.messages.plurals import get_plural
+
+    return std_gettext.c2py(get_plural(language).plural_expr)
+
+
+def _po_files(language: str) -> list:
+    folder = resources.files(__name__).joinpath("locales", language, "LC_MESSAGES")
+    return sorted((e for e in folder.iterdir() if e.name.endswith(".po")), key=lambda e: e.name)
+
+
+def language_name(language: str) -> str:
+    """The language's own name for itself ("English", "español")."""
+    from babel import Locale
+
+    return Locale.parse(language).get_display_name(language) or language
 
 
 def current_language() -> str:
@@ -88,20 +128,45 @@ def _(message: str) -> str:
 gettext = _
 
 
+def _rounded(value: float, decimals: int) -> Decimal:
+    """`value` rounded as Python's own formatting rounds it (so English text stays as it was)."""
+    return Decimal(f"{float(value):.{decimals}f}")
+
+
 def number(value: float, decimals: int = 0) -> str:
     """A number written the way the current language writes it (``1,234.5`` / ``1234,5``)."""
     from babel.numbers import format_decimal
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=current_language())
+    return format_decimal(_rounded(value, decimals), format=pattern, locale=current_language())
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """A number to `digits` significant digits (Python's ``g``), in the current language."""
+    text = f"{float(value):.{digits}g}"
+    if "e" in text:
+        return number(value)
+    return number(float(text), len(text.split(".")[1]) if "." in text else 0)
 
 
 def percent(share: float, decimals: int = 0) -> str:
     """A share (0.25) as a percentage in the current language (``25%`` / ``25 %``)."""
+    from babel import Locale
     from babel.numbers import format_percent
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
-    return format_percent(share, format=pattern, locale=current_language())
+    # The language's own pattern ("#,##0%", Spanish "#,##0 %"), with `decimals` decimals.
+    own = Locale.parse(current_language()).percent_formats[None].pattern.split(";")[0]
+    pattern = own.replace("#,##0", "#,##0" + ("." + "0" * decimals if decimals else ""), 1)
+    return format_percent(_rounded(float(share) * 100, decimals) / 100, format=pattern,
+                          locale=current_language())
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """`singular` or `plural` by the count `n`, in the current language (its plural rule)."""
+    forms = plurals(current_language()).get(singular)
+    if forms:
+        return forms[_plural_rule(current_language())(int(n))]
+    return singular if n == 1 else plural
 
 
 def date(value: dt.date | str) -> str:
@@ -112,15 +177,66 @@ def date(value: dt.date | str) -> str:
     return format_date(day, format="medium", locale=current_language())
 
 
-def missing_messages(language: str) -> list[str]:
-    """Messages the code marks (``_``, ``N_``, ``gettext``) that ``language`` does not translate."""
+#: What marks a message: in Python ``_``, ``N_``, ``gettext``, ``ngettext``; in templates
+#: ``{% trans %}`` blocks and ``_()``.
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+_METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext.babel_extract")]
+_TEMPLATE_OPTIONS = {"**/templates/**.html": {
+    "extensions": "aiddeserts.maps.rendering._JoinLines", "newstyle_gettext": "true"}}
+
+
+def extracted_messages() -> list[tuple[str, str, int, str | tuple[str, str]]]:
+    """Every marked message of the package: (file, line, message) with the message a plural
+    pair for ``ngettext``; sorted by file and line."""
     from babel.messages.extract import extract_from_dir
 
+    package = resources.files("aiddeserts")
+    found = []
+    for filename, line, message, _comments, _context in extract_from_dir(
+            str(package), method_map=_METHODS, options_map=_TEMPLATE_OPTIONS, keywords=KEYWORDS):
+        if message and (isinstance(message, str) or all(message)):
+            found.append((filename, line, message))
+    return sorted(found, key=lambda m: (m[0], m[1]))
+
+
+def template_catalogue() -> bytes:
+    """The .pot template (every message to translate, with where it is used), as `pybabel
+    extract` writes it."""
+    import io
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    catalog = Catalog(project="aiddeserts", charset="utf-8", fuzzy=False)
+    for filename, line, message in extracted_messages():
+        catalog.add(message, locations=[(filename, line)])
+    out = io.BytesIO()
+    write_po(out, catalog, omit_header=False, sort_output=True, width=100)
+    text = out.getvalue().decode("utf-8")
+    # The creation date changes every run: keep the template byte-stable.
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith('"POT-Creation-Date')]
+    return "".join(lines).encode("utf-8")
+
+
+def missing_messages(language: str) -> list[str]:
+    """Messages the code or templates mark that ``language`` does not translate."""
     if language == SOURCE_LANGUAGE:
         return []
-    package = resources.files("aiddeserts")
-    keywords = {"_": None, "N_": None, "gettext": None}
-    found = {message for _file, _line, message, _comments, _context in
-             extract_from_dir(str(package), method_map=[("**.py", "python")], keywords=keywords)
-             if isinstance(message, str)}
-    return sorted(found - catalogue(language).keys())
+    done = set(catalogue(language)) | set(plurals(language))
+    found = {m if isinstance(m, str) else m[0] for _f, _l, m in extracted_messages()}
+    return sorted(found - done)
+
+
+def check_languages(map_config: dict, source: str) -> None:
+    """Raises InputError when `map.language` or `map.languages` names a language with no
+    shipped catalogue (naming the key and the languages there are)."""
+    from aiddeserts.errors import InputError
+
+    have = available_languages()
+    wanted = [("map.language", map_config.get("language"))]
+    wanted += [(f"map.languages[{i}]", lang) for i, lang in enumerate(map_config.get("languages") or [])]
+    for key, lang in wanted:
+        if lang is not None and lang not in have:
+            raise InputError(f"{source}: config key '{key}': no messages for language {lang!r}; "
+                             f"available: {', '.join(have)}.",
+                             fix="use one of them, or add a catalogue (config/README.md, Languages).")

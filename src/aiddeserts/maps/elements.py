@@ -76,6 +76,7 @@ class TractLayer(folium.map.Layer, TextMacro):
         self._name = "TractLayer"
         self.filter_js, self.style_js = filter_js, style_js
         self.popup_key, self.tooltip = popup_key, tooltip
+        self.multilingual = False  # popups and tooltips from aid_i18n (languages.js)
 
 
 class AssetLayer(folium.map.Layer, TextMacro):
@@ -93,3 +94,4 @@ class AssetLayer(folium.map.Layer, TextMacro):
         self.data, self.icon_html, self.colour = data, icon_html, colour
         self.text_colour = text_colour(colour)
         self.extras = extras or {"t": [], "s": ""}
+        self.texts_index: int | None = None  # popups and tooltips from aid_i18n (languages.js)

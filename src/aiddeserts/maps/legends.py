@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from aiddeserts.i18n import N_, _, ngettext, number, percent
 from aiddeserts.maps.rendering import html_macros, safe_url
 from aiddeserts.maps.styles import (
     BIVARIATE_COLOURS,
@@ -26,24 +27,38 @@ from aiddeserts.maps.styles import (
 from aiddeserts.method.classify import (
     ACCESS_LEVELS,
     CLASS_COLOURS,
-    CLASS_LABELS,
     CLASSES,
     NEED_LEVELS,
     class_definitions,
+    class_label,
     distance_words,
 )
 
 #: What the map and figure say when the region configures no need variables.
-NEED_NOT_ASSESSED = (
+NEED_NOT_ASSESSED = N_(
     "Need was not assessed: the classes rest on access alone, so no tract is called a desert. "
     "To add need, set `retrieve` in the config (it downloads the census tracts and ACS poverty "
     "and income for your state and counties), or give an attribute CSV with ACS columns "
     "(`tracts.attributes` and `tracts.need`); config/README.md explains both.")
 #: Words for the ACS variables `retrieve` downloads (other need columns are named as written).
-ACS_WORDS = {"B01003_001E": "population", "B17001_002E": "people in poverty",
-             "B19013_001E": "median household income"}
-NEED_WORDS = {"high": "High need", "not_high": "Need not high", "not_assessed": "Need not assessed"}
-ACCESS_WORDS = {"low": "low access", "adequate": "access passes", "strong": "strong access"}
+ACS_WORDS = {"B01003_001E": N_("population"), "B17001_002E": N_("people in poverty"),
+             "B19013_001E": N_("median household income")}
+NEED_WORDS = {"high": N_("High need"), "not_high": N_("Need not high"),
+              "not_assessed": N_("Need not assessed")}
+ACCESS_WORDS = {"low": N_("low access"), "adequate": N_("access passes"),
+                "strong": N_("strong access")}
+#: Capitalised access words (the 3×3 grid's column heads).
+ACCESS_HEADS = {"low": N_("Low access"), "adequate": N_("Access passes"),
+                "strong": N_("Strong access")}
+
+
+def _g(value: float) -> str:
+    """A setting as Python's ``g`` writes it (``1``, ``0.5``), in the current language."""
+    from babel.numbers import get_decimal_symbol
+
+    from aiddeserts.i18n import current_language
+
+    return f"{float(value):g}".replace(".", get_decimal_symbol(current_language()))
 
 
 def need_assessed(tracts: pd.DataFrame) -> bool:
@@ -72,10 +87,10 @@ def class_legend_html(counts: Mapping[str, int], definitions: Mapping[str, str],
                       assessed: bool = True) -> str:
     """The classes with their swatches (colour and pattern), names, tract counts and
     definitions; without need, the note saying need was not assessed and how to add it."""
-    rows = [(swatch_css(CLASS_COLOURS[c], CLASS_PATTERNS.get(c)), CLASS_LABELS[c],
-             f"{counts[c]:,}", definitions[c]) for c in shown_classes(assessed)]
+    rows = [(swatch_css(CLASS_COLOURS[c], CLASS_PATTERNS.get(c)), class_label(c),
+             number(counts[c]), definitions[c]) for c in shown_classes(assessed)]
     return str(html_macros("legends.html").classes(
-        rows=rows, note="" if assessed else NEED_NOT_ASSESSED))
+        rows=rows, note="" if assessed else _(NEED_NOT_ASSESSED)))
 
 
 def bivariate_counts(tracts: pd.DataFrame) -> dict[tuple[str, str], int]:
@@ -92,24 +107,25 @@ def bivariate_legend_html(counts: Mapping[tuple[str, str], int], assessed: bool 
     """The 3×3 need × access grid: each cell's swatch (colour, and hatching for high need),
     its words and its tract count, rows labelled by need and columns by access; then the
     tracts with too little data to judge."""
-    rows = [(NEED_WORDS[n], [(swatch_css(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS.get(n)),
-                              f"{NEED_WORDS[n]}, {ACCESS_WORDS[a]}", f"{counts[n, a]:,}")
-                             for a in ACCESS_LEVELS]) for n in NEED_LEVELS]
+    rows = [(_(NEED_WORDS[n]), [(swatch_css(BIVARIATE_COLOURS[n, a], BIVARIATE_PATTERNS.get(n)),
+                                 f"{_(NEED_WORDS[n])}, {_(ACCESS_WORDS[a])}",
+                                 number(counts[n, a])) for a in ACCESS_LEVELS])
+            for n in NEED_LEVELS]
     return str(html_macros("legends.html").bivariate(
-        columns=[ACCESS_WORDS[a].capitalize() for a in ACCESS_LEVELS], rows=rows,
-        note="" if assessed else NEED_NOT_ASSESSED,
-        insufficient=(CLASS_COLOURS["insufficient_data"], CLASS_LABELS["insufficient_data"],
-                      f"{counts['insufficient_data', '']:,}")))
+        columns=[_(ACCESS_HEADS[a]) for a in ACCESS_LEVELS], rows=rows,
+        note="" if assessed else _(NEED_NOT_ASSESSED),
+        insufficient=(CLASS_COLOURS["insufficient_data"], class_label("insufficient_data"),
+                      number(counts["insufficient_data", ""]))))
 
 
 def density_legend_html(vmax: float, bandwidth_m: float | None) -> str:
     """The density colour ramp up to `vmax` (assets per km²), naming the kernel's radius
     `bandwidth_m` (None: unknown, e.g. a density file without the tag)."""
-    spread = (f"each asset counted within {distance_words(bandwidth_m)} of it, most near it"
-              if bandwidth_m else "smoothed over nearby blocks")
+    spread = (_("each asset counted within {distance} of it, most near it").format(
+        distance=distance_words(bandwidth_m)) if bandwidth_m else _("smoothed over nearby blocks"))
     return str(html_macros("legends.html").density(
-        spread=spread, gradient=", ".join(DENSITY_COLOURS), middle=f"{vmax / 2:.1f}",
-        top=f"{vmax:.1f}"))
+        spread=spread, gradient=", ".join(DENSITY_COLOURS), middle=number(vmax / 2, 1),
+        top=number(vmax, 1)))
 
 
 def asset_legend_html(type_name: str, icon: str, count: int, community: bool,
@@ -117,17 +133,18 @@ def asset_legend_html(type_name: str, icon: str, count: int, community: bool,
     """One asset type: its icon (`icon`: markup), name and count; the `first` one leads the
     asset legends with a heading and a note on clusters."""
     return str(html_macros("legends.html").assets(
-        label=type_name, icon=Markup(icon), count=f"{count:,}",
-        source="community-reported" if community else "official list", first=first))
+        label=type_name, icon=Markup(icon), count=number(count),
+        source=_("community-reported") if community else _("official list"), first=first))
 
 
 def survey_legend_html(min_respondents: int) -> str:
     """The unmet-need bins, and how suppressed tracts look (`min_respondents`: the threshold)."""
     edges = [0, *SURVEY_BINS, 1]
-    bins = [(colour, f"{edges[i] * 100:.0f}", f"{edges[i + 1] * 100:.0f}")
+    bins = [(colour, number(edges[i] * 100), percent(edges[i + 1]))
             for i, colour in enumerate(SURVEY_COLOURS)]
     return str(html_macros("legends.html").survey(
-        bins=bins, suppressed_colour=SUPPRESSED_COLOUR, too_few=f"fewer than {min_respondents}"))
+        bins=bins, suppressed_colour=SUPPRESSED_COLOUR,
+        too_few=_("fewer than {n}").format(n=number(min_respondents))))
 
 
 def story_legend_html() -> str:
@@ -143,8 +160,8 @@ def need_words(need: Sequence[Mapping[str, Any]] | None) -> list[str]:
         column = spec["column"]
         notes = [column] if column in ACS_WORDS else []
         if not spec["higher_is_worse"]:
-            notes.append("lower means more need")
-        name = ACS_WORDS.get(column, column)
+            notes.append(_("lower means more need"))
+        name = _(ACS_WORDS[column]) if column in ACS_WORDS else column
         out.append(f"{name} ({'; '.join(notes)})" if notes else name)
     return out
 
@@ -161,25 +178,24 @@ def dropped_sites(counts: Mapping[str, Any] | None, rejects: pd.DataFrame | None
     duplicate = int(dropped.str.startswith("duplicate").sum())
     other = len(dropped) - outside - duplicate
 
-    def sites(n: int) -> str:
-        return f"{n:,} listed site{'' if n == 1 else 's'}"
-
-    def be(n: int) -> str:
-        return "is" if n == 1 else "are"
-
     lines = []
     if outside:
-        lines.append(f"{sites(outside)} {be(outside)} outside the map's area and {be(outside)} "
-                     "not counted.")
+        lines.append(ngettext("{n} listed site is outside the map's area and is not counted.",
+                              "{n} listed sites are outside the map's area and are not counted.",
+                              outside).format(n=number(outside)))
     if duplicate:
-        lines.append(f"{sites(duplicate)} {be(duplicate)} listed twice and counted once.")
+        lines.append(ngettext("{n} listed site is listed twice and counted once.",
+                              "{n} listed sites are listed twice and counted once.",
+                              duplicate).format(n=number(duplicate)))
     if other:
-        lines.append(f"{sites(other)} {'has' if other == 1 else 'have'} no usable location and "
-                     f"{be(other)} not counted.")
+        lines.append(ngettext("{n} listed site has no usable location and is not counted.",
+                              "{n} listed sites have no usable location and are not counted.",
+                              other).format(n=number(other)))
     if lines:
         kept = int(counts["assets"]["kept"])
-        lines.insert(0, f"Of {read:,} listed sites, {kept:,} are counted.")
-        lines.append("rejects.csv, published with this map, lists each row and why.")
+        lines.insert(0, _("Of {read} listed sites, {kept} are counted.").format(
+            read=number(read), kept=number(kept)))
+        lines.append(_("rejects.csv, published with this map, lists each row and why."))
     return lines
 
 
@@ -200,14 +216,14 @@ def about_html(*, title: str, region_name: str, asset_counts: Sequence[tuple[str
              for s in sources]
     return str(html_macros("about.html").panel(
         title=title, region_name=region_name,
-        asset_counts=[(name, f"{count:,}") for name, count in asset_counts],
-        need_share=f"{100 - 100 * thresholds['need_threshold']:.0f}",
-        low_density=f"{thresholds['low_access_density']:g}",
-        low_share=f"{thresholds['low_access_share'] * 100:.0f}",
+        asset_counts=[(name, number(count)) for name, count in asset_counts],
+        need_share=percent(1 - thresholds["need_threshold"]),
+        low_density=_g(thresholds["low_access_density"]),
+        low_share=percent(thresholds["low_access_share"]),
         far_urban=distance_words(thresholds["far_urban_m"]),
         far_rural=distance_words(thresholds["far_rural_m"]),
         need_variables=", ".join(need_words(need)), assessed=assessed,
-        not_assessed=NEED_NOT_ASSESSED, dropped=list(dropped),
+        not_assessed=_(NEED_NOT_ASSESSED), dropped=list(dropped),
         method_url=method_url if safe_url(method_url) else "",
         about=[p.strip() for p in about.split("\n\n") if p.strip()], sources=links,
         credit=credit))

@@ -13,19 +13,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiddeserts.i18n import _
+from aiddeserts.i18n import (
+    N_,
+    SOURCE_LANGUAGE,
+    _,
+    current_language,
+    date,
+    ngettext,
+    number,
+    percent,
+)
 from aiddeserts.maps.inventory import with_inventory_lines
 from aiddeserts.maps.legends import definitions_for
 from aiddeserts.maps.rendering import esc, html_macros
 from aiddeserts.maps.styles import CLASS_PATTERNS, swatch_css
-from aiddeserts.method.classify import CLASS_COLOURS, CLASS_LABELS, distance_words
+from aiddeserts.method.classify import CLASS_COLOURS, class_label, distance_words
 
 #: Decimals of the coordinates written to the page (~1 m).
 COORD_DECIMALS = 5
 #: Why a tract's survey result is hidden. Primary and complementary suppression read the same,
 #: so the map never tells which tracts hold fewer than `min_respondents` (privacy.suppression_mask).
-SUPPRESSED_TEXT = ("hidden to protect privacy (too few respondents here, or hidden with a tract "
-                   "that has too few so its count cannot be worked out)")
+SUPPRESSED_TEXT = N_("hidden to protect privacy (too few respondents here, or hidden with a "
+                     "tract that has too few so its count cannot be worked out)")
 #: An ISO 8601 timestamp ("2020-10-26T04:51:24.000Z"); popups show its date.
 _TIMESTAMP = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
                         r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$")
@@ -33,14 +42,22 @@ _TIMESTAMP = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]
 
 def _fmt(value: Any, digits: int = 0, suffix: str = "") -> str:
     if value is None or pd.isna(value):
-        return "no data"
-    return f"{value:,.{digits}f}{suffix}"
+        return _("no data")
+    return number(value, digits) + suffix
 
 
 def _distance(metres: Any) -> str:
     if metres is None or pd.isna(metres):
-        return "none in the region"
-    return f"{metres / 1000:,.1f} km" if metres >= 1000 else f"{metres:,.0f} m"
+        return _("none in the region")
+    return (_("{distance} km").format(distance=number(metres / 1000, 1)) if metres >= 1000
+            else _("{distance} m").format(distance=number(metres)))
+
+
+def _g(value: float) -> str:
+    """A setting as Python's ``g`` writes it (``1``, ``0.5``), in the current language."""
+    from babel.numbers import get_decimal_symbol
+
+    return f"{float(value):g}".replace(".", get_decimal_symbol(current_language()))
 
 
 def _missing(value: Any) -> bool:
@@ -78,7 +95,7 @@ def nearest_words(row: Mapping[str, Any], name: str) -> str:
     text = _distance(metres) + distance_kind(row)
     walk_min = row.get(f"nearest_{name}_walk_min")
     if not _missing(walk_min) and np.isfinite(float(walk_min)):
-        text += " (" + _("{minutes} min walk").format(minutes=f"{float(walk_min):,.0f}") + ")"
+        text += " (" + _("{minutes} min walk").format(minutes=number(float(walk_min))) + ")"
     return text
 
 
@@ -87,12 +104,15 @@ def unreachable_words(row: Mapping[str, Any]) -> str | None:
     if on_foot(row) and bool(row.get("walk_unreachable", False)):
         return _("no asset reachable on foot: the streets here do not connect to any asset")
     return None
+#: Asset types the catalogue translates (others are shown as written).
+KNOWN_TYPES = (N_("Community fridge"), N_("Food pantry"), N_("Free store"), N_("Soup kitchen"),
+               N_("Little free pantry"), N_("Shelter"), N_("Mutual aid group"), N_("Clinic"))
 
 
 def type_label(asset_type: str) -> str:
     """`community_fridge` → `Community fridge` (the caller escapes)."""
     text = str(asset_type).replace("_", " ").strip()
-    return text[:1].upper() + text[1:] if text else "Unspecified"
+    return _(text[:1].upper() + text[1:]) if text else _("Unspecified")
 
 
 def plain_date(value: Any) -> Any:
@@ -101,6 +121,18 @@ def plain_date(value: Any) -> Any:
     if isinstance(value, str) and (match := _TIMESTAMP.match(value)):
         return match.group(1)
     return value
+
+
+def shown_date(value: Any) -> Any:
+    """:func:`plain_date`, written the current language's way ("26 oct 2020"); English keeps
+    the ISO date the map has always shown."""
+    day = plain_date(value)
+    if current_language() == SOURCE_LANGUAGE or not isinstance(day, str):
+        return day
+    try:
+        return date(day)
+    except ValueError:
+        return day
 
 
 def survey_rate(row: Mapping[str, Any]) -> float | None:
@@ -115,17 +147,18 @@ def tract_heading(row: Mapping[str, Any], id_col: str) -> str:
     tract_id = str(row[id_col])
     name = row.get("tract_name")
     if _missing(name) or not str(name).strip() or str(name).strip() == tract_id:
-        return f"Tract {tract_id}"
+        return _("Tract {id}").format(id=tract_id)
     return f"{str(name).strip()} ({tract_id})"
 
 
 # ------------------------------------------------------------------------------------ tracts
 def _need_words(thresholds: Mapping[str, Any]) -> str:
-    return f"need is in the top {100 - thresholds['need_threshold'] * 100:.0f}% of the region"
+    return _("need is in the top {share} of the region").format(
+        share=percent(1 - thresholds["need_threshold"]))
 
 
 def _share_words(share: float) -> str:
-    return f"{share * 100:.0f}%"
+    return percent(share)
 
 
 def failed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
@@ -134,25 +167,30 @@ def failed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -
     failed = [text] if (text := unreachable_words(row)) else []
     share, far = tested_share(row), row["far_threshold_m"]
     if not _missing(share) and share >= thresholds["low_access_share"]:
-        failed.append(f"{_share_words(share)} of the people here live more than "
-                      f"{distance_words(far)}{distance_kind(row)} from any asset (the test "
-                      f"allows under {_share_words(thresholds['low_access_share'])})")
+        failed.append(_("{share} of the people here live more than {distance} from any asset "
+                        "(the test allows under {allowed})").format(
+            share=_share_words(share), distance=distance_words(far) + distance_kind(row),
+            allowed=_share_words(thresholds["low_access_share"])))
     density = row["access_score"]
     if bool(row["urban"]) and not _missing(density) and density < thresholds["low_access_density"]:
-        failed.append(f"asset density nearby is {density:.2f} per km², below the "
-                      f"{thresholds['low_access_density']:g} per km² the test asks of a town tract")
+        failed.append(_("asset density nearby is {density} per km², below the {yardstick} per "
+                        "km² the test asks of a town tract").format(
+            density=number(density, 2), yardstick=_g(thresholds["low_access_density"])))
     return failed
 
 
 def passed_access_tests(row: Mapping[str, Any], thresholds: Mapping[str, Any]) -> str:
     """Why the tract passes the access test, in words."""
     share, far = tested_share(row), row["far_threshold_m"]
-    text = (f"{_share_words(0.0 if _missing(share) else share)} of the people here live more than "
-            f"{distance_words(far)}{distance_kind(row)} from any asset (under "
-            f"{_share_words(thresholds['low_access_share'])})")
+    text = _("{share} of the people here live more than {distance} from any asset "
+             "(under {allowed})").format(
+        share=_share_words(0.0 if _missing(share) else share),
+        distance=distance_words(far) + distance_kind(row),
+        allowed=_share_words(thresholds["low_access_share"]))
     if bool(row["urban"]):
-        text += (f" and asset density nearby is {row['access_score']:.2f} per km² (at least "
-                 f"{thresholds['low_access_density']:g})")
+        text += _(" and asset density nearby is {density} per km² (at least {yardstick})").format(
+            density=number(row["access_score"], 2),
+            yardstick=_g(thresholds["low_access_density"]))
     return text
 
 
@@ -160,14 +198,15 @@ def _insufficient_reasons(row: Mapping[str, Any], thresholds: Mapping[str, Any])
     population = row.get("population")
     reasons = []
     if not _missing(population) and population < thresholds["min_population"]:
-        reasons.append(f"only {population:,.0f} residents, fewer than the "
-                       f"{thresholds['min_population']:,.0f} needed to judge")
+        reasons.append(_("only {residents} residents, fewer than the {needed} needed to "
+                         "judge").format(residents=number(population),
+                                         needed=number(thresholds["min_population"])))
     elif row["need_level"] != "not_assessed" and _missing(row.get("need_score")):
         # Need is not ranked for a tract with too few residents: only the residents are said.
-        reasons.append("no need data for this tract")
+        reasons.append(_("no need data for this tract"))
     if not reasons and _missing(population):
-        reasons.append("no population figure for this tract")
-    return " and ".join(reasons) or "too few residents or no data to judge"
+        reasons.append(_("no population figure for this tract"))
+    return _(" and ").join(reasons) or _("too few residents or no data to judge")
 
 
 def why_text(row: Mapping[str, Any], thresholds: Mapping[str, Any],
@@ -182,26 +221,34 @@ def why_text(row: Mapping[str, Any], thresholds: Mapping[str, Any],
     cls = row["desert_class"]
     assessed = row["need_level"] != "not_assessed"
     if cls == "desert":
-        return (f"Why: {_need_words(thresholds)}, and "
-                + "; and ".join(failed_access_tests(row, thresholds)) + ".")
+        return _("Why: {need}, and {access}.").format(
+            need=_need_words(thresholds),
+            access=_("; and ").join(failed_access_tests(row, thresholds)))
     if cls == "low_access":
-        need = (f"need is not in the top {100 - thresholds['need_threshold'] * 100:.0f}%"
-                if assessed else "need was not assessed")
-        return "Why: " + "; and ".join(failed_access_tests(row, thresholds)) + f"; {need}."
+        need = (_("need is not in the top {share}").format(
+            share=percent(1 - thresholds["need_threshold"])) if assessed
+            else _("need was not assessed"))
+        return _("Why: {access}; {need}.").format(
+            access=_("; and ").join(failed_access_tests(row, thresholds)), need=need)
     if cls == "fragile":
         reach = (distance_words(thresholds["catchment_m"]) if bool(row["urban"])
                  else distance_words(row["far_threshold_m"]))
-        lead = f"{_need_words(thresholds)}, and " if assessed else ""
         reach += distance_kind(row)
-        one = (f"only one asset is within {reach}: {reach_asset}" if reach_asset
-               else f"at most one asset is within {reach}")
-        return f"Why: {lead}access passes, but {one}. One closure would leave it without."
+        one = (_("only one asset is within {reach}: {asset}").format(reach=reach, asset=reach_asset)
+               if reach_asset else _("at most one asset is within {reach}").format(reach=reach))
+        if assessed:
+            return _("Why: {need}, and access passes, but {one}. One closure would leave it "
+                     "without.").format(need=_need_words(thresholds), one=one)
+        return _("Why: access passes, but {one}. One closure would leave it without.").format(
+            one=one)
     if cls == "strength":
-        return (f"Why: access passes and asset density nearby is {row['access_score']:.2f} per "
-                f"km², at least {thresholds['strength_density']:g}.")
+        return _("Why: access passes and asset density nearby is {density} per km², at least "
+                 "{yardstick}.").format(density=number(row["access_score"], 2),
+                                        yardstick=_g(thresholds["strength_density"]))
     if cls == "served":
-        return f"Why: the access test passes: {passed_access_tests(row, thresholds)}."
-    return f"Why: {_insufficient_reasons(row, thresholds)}."
+        return _("Why: the access test passes: {tests}.").format(
+            tests=passed_access_tests(row, thresholds))
+    return _("Why: {reasons}.").format(reasons=_insufficient_reasons(row, thresholds))
 
 
 def stability_words(share: Any, is_desert: bool) -> str | None:
@@ -210,18 +257,18 @@ def stability_words(share: Any, is_desert: bool) -> str | None:
     if _missing(share):
         return None
     agree = float(share) if is_desert else 1.0 - float(share)
-    verdict = "it is a desert" if is_desert else "it is not a desert"
     tenths = round(agree * 10)
     if agree >= 1.0:
-        amount = "All"
+        amount = _("All re-draws of the asset list agree {verdict}")
     elif tenths >= 10:
-        amount = "More than 9 in 10"
+        amount = _("More than 9 in 10 re-draws of the asset list agree {verdict}")
     elif tenths <= 0:
-        amount = "None" if agree <= 0 else "Fewer than 1 in 10"
+        amount = (_("None re-draw of the asset list agree {verdict}") if agree <= 0
+                  else _("Fewer than 1 in 10 re-draws of the asset list agree {verdict}"))
     else:
-        amount = f"{tenths} in 10"
-    noun = "re-draw" if amount == "None" else "re-draws"
-    return f"{amount} {noun} of the asset list agree {verdict}"
+        amount = _("{tenths} in 10 re-draws of the asset list agree {verdict}")
+    verdict = _("it is a desert") if is_desert else _("it is not a desert")
+    return amount.format(verdict=verdict, tenths=number(tenths))
 
 
 def margin_words(margin: Any) -> str | None:
@@ -230,8 +277,9 @@ def margin_words(margin: Any) -> str | None:
     if _missing(margin):
         return None
     n = int(margin)
-    return (f"{n} more asset{'' if n == 1 else 's'} nearby would lift this tract out of the "
-            "desert class")
+    return ngettext("{n} more asset nearby would lift this tract out of the desert class",
+                    "{n} more assets nearby would lift this tract out of the desert class",
+                    n).format(n=number(n))
 
 
 def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence[str], *,
@@ -247,39 +295,41 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
     assessed = row["need_level"] != "not_assessed"
     need = row.get("need_score")
     if not assessed:
-        need_text = "not assessed"
+        need_text = _("not assessed")
     elif _missing(need):
-        need_text = "no data"
+        need_text = _("no data")
     elif need >= 0.995:
-        need_text = "among the highest in the region"
+        need_text = _("among the highest in the region")
     else:
-        need_text = f"higher than {need * 100:.0f}% of tracts in the region"
+        need_text = _("higher than {share} of tracts in the region").format(share=percent(need))
     asset_types = [column.removeprefix("assets_") for column in type_columns]
     types = [(type_label(asset_type), _fmt(row.get(column)), nearest_words(row, asset_type))
              for asset_type, column in zip(asset_types, type_columns, strict=True)]
     density = _fmt(row["access_score"], 2)
-    density_note = (f"a town tract needs at least {thresholds['low_access_density']:g}"
-                    if bool(row["urban"]) else "not tested in the countryside: distance decides")
+    density_note = (_("a town tract needs at least {yardstick}").format(
+        yardstick=_g(thresholds["low_access_density"])) if bool(row["urban"])
+        else _("not tested in the countryside: distance decides"))
     share = tested_share(row)
     farther = ("" if _missing(share) else
-               f"{_share_words(share)} live more than {distance_words(row['far_threshold_m'])}"
-               f"{distance_kind(row)} "
-               f"from any asset (the test allows under "
-               f"{_share_words(thresholds['low_access_share'])})")
+               _("{share} live more than {distance} from any asset (the test allows under "
+                 "{allowed})").format(share=_share_words(share),
+                                      distance=distance_words(row["far_threshold_m"])
+                                      + distance_kind(row),
+                                      allowed=_share_words(thresholds["low_access_share"])))
     sure = [text for text in (margin_words(row.get("robustness_margin")),
                               stability_words(row.get("desert_stability"), cls == "desert"))
             if text]
     rate = survey_rate(row)
     if rate is not None:
-        survey = (f"{_fmt(rate * 100)}% report unmet need "
-                  f"({_fmt(row['survey_respondents'])} respondents)")
+        survey = _("{share} report unmet need ({respondents} respondents)").format(
+            share=percent(rate), respondents=_fmt(row["survey_respondents"]))
     else:
-        survey = SUPPRESSED_TEXT if bool(row.get("survey_suppressed", False)) else ""
+        survey = _(SUPPRESSED_TEXT) if bool(row.get("survey_suppressed", False)) else ""
     residents = (_fmt(row.get("population")) if population_known
-                 else "not counted (people taken as spread evenly over the tract)")
+                 else _("not counted (people taken as spread evenly over the tract)"))
     return str(html_macros("popups.html").tract(
         heading=tract_heading(row, id_col),
-        swatch=swatch_css(CLASS_COLOURS[cls], CLASS_PATTERNS.get(cls)), label=CLASS_LABELS[cls],
+        swatch=swatch_css(CLASS_COLOURS[cls], CLASS_PATTERNS.get(cls)), label=class_label(cls),
         definition=definitions_for(thresholds, assessed)[cls],
         why=why_text(row, thresholds, reach_asset), residents=residents, need=need_text,
         density=density, density_note=density_note, farther=farther, types=types,
@@ -290,8 +340,10 @@ def tract_popup_html(row: Mapping[str, Any], id_col: str, type_columns: Sequence
 def survey_popup_html(heading: str, rate: float | None, respondents: Any) -> str:
     """The survey layer's popup (`heading`: :func:`tract_heading`): the tract's result, or
     (`rate` None) why it is hidden."""
-    text = (f"{rate * 100:.0f}% of {int(respondents)} respondents report unmet need"
-            if rate is not None else SUPPRESSED_TEXT[0].upper() + SUPPRESSED_TEXT[1:])
+    suppressed = _(SUPPRESSED_TEXT)
+    text = (_("{share} of {respondents} respondents report unmet need").format(
+        share=percent(rate), respondents=number(int(respondents)))
+        if rate is not None else suppressed[0].upper() + suppressed[1:])
     return str(html_macros("popups.html").survey(heading=heading, text=text))
 
 
@@ -307,18 +359,19 @@ def asset_popup_html(row: Mapping[str, Any]) -> str:
     return popup_from_escaped(
         esc(row.get("name")), esc(type_label(row.get("type") or "")), esc(row.get("notes")),
         esc(row.get("source")), bool(row.get("community_reported")),
-        esc(plain_date(row.get("updated"))))
+        esc(shown_date(row.get("updated"))))
 
 
 def popup_from_escaped(name: str, type_text: str, notes: str, source: str, community: bool,
                        updated: str) -> str:
     """An asset's popup from its already escaped parts (empty notes/date lines are left out)."""
-    popup = f"<b>{name or 'Unnamed'}</b><br>Type: {type_text}"
+    popup = "<b>" + (name or _("Unnamed")) + "</b><br>" + _("Type: {type}").format(type=type_text)
     if notes:
-        popup += f"<br>Notes: {notes}"
-    popup += f"<br>Source: {source} ({'community-reported' if community else 'official list'})"
+        popup += "<br>" + _("Notes: {notes}").format(notes=notes)
+    popup += "<br>" + _("Source: {source} ({kind})").format(
+        source=source, kind=_("community-reported") if community else _("official list"))
     if updated:
-        popup += f"<br>Last updated: {updated}"
+        popup += "<br>" + _("Last updated: {date}").format(date=updated)
     return popup
 
 
@@ -336,7 +389,7 @@ def asset_marker_data(assets: pd.DataFrame, label: str) -> list[list[Any]]:
     popups = map(popup_from_escaped, names, [esc(type_label(v)) for v in column("type", "")],
                  [esc(v) for v in column("notes")], [esc(v) for v in column("source")],
                  [bool(v) for v in column("community_reported", False)],
-                 [esc(plain_date(v)) for v in column("updated")])
+                 [esc(shown_date(v)) for v in column("updated")])
     popups = with_inventory_lines(list(popups), assets)
     lats = [round(v, COORD_DECIMALS) for v in assets.geometry.y.tolist()]
     lons = [round(v, COORD_DECIMALS) for v in assets.geometry.x.tolist()]

@@ -12,6 +12,8 @@ Two template environments, both reading ``maps/templates/`` with :mod:`importlib
   them are template layout, not output: a template is written one element per line and renders
   on one line, as the page always had it (user text is untouched: only the template's own source
   is joined). Prose that breaks across lines writes the space at the break as ``{{ " " }}``.
+  Text a reader sees is in ``{% trans %}`` blocks (Jinja's i18n extension, with the current
+  language of :mod:`aiddeserts.i18n`); a value inside one is given as ``name=value|escaped``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import pandas as pd
 from jinja2 import Environment, FunctionLoader, StrictUndefined, Template
 from jinja2.ext import Extension
 from markupsafe import Markup
+
+from aiddeserts import i18n
 
 LEAFLET_CDN = {
     "js": ["https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
@@ -85,7 +89,9 @@ _JS = Environment(loader=_loader(), undefined=StrictUndefined)
 _JS.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False,
                                      "separators": (",", ":")}
 _HTML = Environment(loader=_loader(), undefined=StrictUndefined, autoescape=True,
-                    finalize=_escape_as_esc, extensions=[_JoinLines])
+                    finalize=_escape_as_esc, extensions=[_JoinLines, "jinja2.ext.i18n"])
+_HTML.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_HTML.filters["escaped"] = _escape_as_esc
 
 
 def js_template(name: str) -> Template:

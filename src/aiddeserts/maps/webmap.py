@@ -10,6 +10,12 @@ The page is made of: popups (:mod:`.popups`), legends and the About panel (:mod:
 the density overlay (:mod:`.raster`), folium elements (:mod:`.elements`), and the JavaScript,
 HTML and CSS files of ``maps/templates/`` and ``maps/static/`` (:mod:`.rendering`).
 
+Languages: the page is written in `map.language` (:mod:`aiddeserts.i18n`). English alone is
+rendered as it always was; another language, or several (`map.languages`, with a switcher that
+keeps the choice in the URL), pack each language's popups and tooltips as gzipped JSON that the
+browser unpacks (:func:`embed_languages`; legends, About panel and layer names are one text per
+language), which keeps NYC's map under 2 MB in two languages.
+
 Safety: every user-provided string (asset names, types, notes, sources, stories, titles, tract ids)
 is escaped by :func:`.rendering.esc` before it reaches HTML; data handed to JavaScript is
 serialised with Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&`` and ``'``), so no text can
@@ -21,6 +27,7 @@ or opened, apart from the optional basemap tiles).
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -33,6 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from aiddeserts.i18n import SOURCE_LANGUAGE, _, language_name, number, use_language
 from aiddeserts.maps import inventory, ui
 from aiddeserts.maps.elements import AssetLayer, LayerControl, Script, Text, TractLayer
 from aiddeserts.maps.legends import (
@@ -79,9 +87,9 @@ from aiddeserts.maps.styles import (
 from aiddeserts.method.classify import (
     ACCESS_LEVELS,
     CLASS_COLOURS,
-    CLASS_LABELS,
     CLASSES,
     NEED_LEVELS,
+    class_label,
     distance_words,
 )
 
@@ -159,8 +167,9 @@ def reach_assets(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
     for position, d, i, limit in zip(fragile, dist, index, reach, strict=True):
         if d <= limit:
             name = names[i].strip() if names is not None else ""
-            out[int(position)] = (f"{name or 'an unnamed site'} ({type_label(types[i])}, "
-                                  f"{distance_words(d)} away)")
+            out[int(position)] = _("{name} ({type}, {distance} away)").format(
+                name=name or _("an unnamed site"), type=type_label(types[i]),
+                distance=distance_words(d))
     return out
 
 
@@ -183,10 +192,10 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
             "c": CLASSES.index(row["desert_class"]),
             "b": (len(cells) if row["desert_class"] == "insufficient_data"
                   else cells.index((row["need_level"], row["access_level"]))),
-            "tt": esc(f"{heading}: {CLASS_LABELS[row['desert_class']]}" + (
+            "tt": esc(f"{heading}: {class_label(row['desert_class'])}" + (
                 "" if row["desert_class"] == "insufficient_data" else
-                f" ({NEED_WORDS[row['need_level']].lower()}, "
-                f"{ACCESS_WORDS[row['access_level']]})")),
+                f" ({_(NEED_WORDS[row['need_level']]).lower()}, "
+                f"{_(ACCESS_WORDS[row['access_level']])})")),
             "p": tract_popup_html(row, id_col, type_columns, thresholds=thresholds,
                                   vintage=vintage, reach_asset=reach.get(i),
                                   population_known=population_known),
@@ -224,7 +233,7 @@ def _patterns() -> list[tuple[str, str]]:
 def _class_layer(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, Any]) -> LayerWithLegend:
     fills = fill_js([(CLASS_COLOURS[c], CLASS_PATTERNS.get(c)) for c in CLASSES])
     layer = TractLayer(
-        "Tract classification", filter_js="true", popup_key="p", tooltip=True,
+        _("Tract classification"), filter_js="true", popup_key="p", tooltip=True,
         style_js=f"{{fillColor: {fills}[f.properties.c], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.6}")
     assessed = need_assessed(tracts)
@@ -237,7 +246,7 @@ def _bivariate_layer(tracts: gpd.GeoDataFrame) -> LayerWithLegend:
                      for n, a in bivariate_cells()]
                     + [(CLASS_COLOURS["insufficient_data"], None)])
     layer = TractLayer(
-        "Need × access (3×3)", filter_js="true", popup_key="p", tooltip=True, show=False,
+        _("Need × access (3×3)"), filter_js="true", popup_key="p", tooltip=True, show=False,
         style_js=f"{{fillColor: {fills}[f.properties.b], color: '#444', weight: 0.5, "
                  "fillOpacity: 0.75}")
     return layer, "Need × access", bivariate_legend_html(bivariate_counts(tracts),
@@ -248,7 +257,7 @@ def _density_layer(values: np.ndarray, grid: Grid, crs: Any, bandwidth_m: float 
                    ) -> LayerWithLegend:
     index, bounds, vmax = density_image(values, grid, crs)
     png = base64.b64encode(palette_png(index)).decode("ascii")
-    layer = folium.FeatureGroup(name="Asset density (assets per km²)", show=False)
+    layer = folium.FeatureGroup(name=_("Asset density (assets per km²)"), show=False)
     folium.raster_layers.ImageOverlay(f"data:image/png;base64,{png}", bounds=bounds,
                                       opacity=0.85).add_to(layer)
     return layer, "Asset density", density_legend_html(vmax, bandwidth_m)
@@ -266,7 +275,7 @@ def _asset_layers(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame
         icon = icon_html(ASSET_SHAPES[i % len(ASSET_SHAPES)], colour, name[:1])
         community = bool(group["community_reported"].all()) if "community_reported" in group \
             else False
-        layer = AssetLayer(f"{icon} {label} ({len(group):,})", asset_marker_data(group, label),
+        layer = AssetLayer(f"{icon} {label} ({number(len(group))})", asset_marker_data(group, label),
                            icon, colour, extras=ui.marker_extras(group, tracts))
         layers.append((layer, f"Assets: {label}",
                        asset_legend_html(name, icon, len(group), community, first=i == 0)))
@@ -277,7 +286,7 @@ def _asset_layers(assets: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame
 def _survey_layer(min_respondents: int) -> LayerWithLegend:
     colours = json.dumps([*SURVEY_COLOURS, SUPPRESSED_COLOUR])
     layer = TractLayer(
-        "Community survey (per tract)", show=False, popup_key="sp",
+        _("Community survey (per tract)"), show=False, popup_key="sp",
         filter_js="f.properties.s !== undefined",
         style_js=f"{{fillColor: {colours}[f.properties.s], color: '#555', "
                  "weight: 0.5, fillOpacity: 0.75, dashArray: f.properties.s === "
@@ -287,24 +296,27 @@ def _survey_layer(min_respondents: int) -> LayerWithLegend:
 
 def _story_layer() -> LayerWithLegend:
     layer = TractLayer(
-        "Stories (shared with consent)", show=False, popup_key="st",
+        _("Stories (shared with consent)"), show=False, popup_key="st",
         filter_js="f.properties.st !== undefined",
         style_js=f"{{color: '{STORY_COLOUR}', weight: 2.5, dashArray: '5 4', "
                  f"fillColor: '{STORY_COLOUR}', fillOpacity: 0.15}}")
     return layer, "Stories", story_legend_html()
 
 
-def _add_layers_and_legends(fmap: folium.Map, layers: list[LayerWithLegend]) -> None:
+def _add_layers_and_legends(fmap: folium.Map, layers: list[LayerWithLegend]) -> list[Script]:
     """The layers, the legend box, and each layer's legend (the assets' legends lead, then the
-    tracts, density, survey and stories)."""
-    for layer, _, _ in layers:
+    tracts, density, survey and stories); returns the legends' scripts, in `layers` order."""
+    for layer, _label, _legend in layers:
         layer.add_to(fmap)
     fmap.add_child(Script("legends.js", map=fmap), name="aid_legends")
     ordered = sorted(range(len(layers)), key=lambda i: (not layers[i][1].startswith("Assets"), i))
+    scripts: dict[int, Script] = {}
     for order, i in enumerate(ordered):
         layer, label, legend = layers[i]
-        fmap.add_child(Script("legend.js", layer=layer, map=fmap, html=legend,
-                              layer_label=label, order=order))
+        scripts[i] = Script("legend.js", layer=layer, map=fmap, html=legend,
+                            layer_label=label, order=order)
+        fmap.add_child(scripts[i])
+    return [scripts[i] for i in range(len(layers))]
 
 
 # ---------------------------------------------------------------------------------- the page
@@ -355,8 +367,113 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
     <date>" layer.
     """
+    primary = map_config.get("language") or SOURCE_LANGUAGE
+    languages = list(dict.fromkeys([primary, *(map_config.get("languages") or [])]))
+    # English alone is rendered as it always was; any other language, or several, have their
+    # long texts packed (Spanish alone, pre-rendered, would take NYC's map over 5 MB).
+    packed = len(languages) > 1 or primary != SOURCE_LANGUAGE
+    built: dict[str, dict[str, Any]] = {}
+    fmap = None
+    for language in languages:
+        collect: dict[str, Any] | None = {} if packed else None
+        with use_language(language):
+            page = _build_map(tracts, assets, density_values, grid, id_col=id_col, title=title,
+                              thresholds=thresholds, min_respondents=min_respondents,
+                              map_config=map_config, region_name=region_name, need=need,
+                              dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
+                              changes=changes, collect=collect)
+        fmap = page if fmap is None else fmap
+        if collect is not None:
+            built[language] = collect
+    if built:
+        embed_languages(built, languages)
+    return fmap
+
+
+def language_texts(collect: Mapping[str, Any]) -> dict[str, Any]:
+    """One language's texts that the page builds in the browser: tract popups `p`, tooltips
+    `tt`, survey popups `sp`, stories popups `st` (by tract), and per asset layer its popups
+    `a` and tooltips `at`."""
+    props = collect["props"]
+    return {"p": [p["p"] for p in props], "tt": [p["tt"] for p in props],
+            "sp": [p.get("sp") for p in props], "st": [p.get("st") for p in props],
+            "a": [[row[2] for row in layer.data] for layer in collect["asset_layers"]],
+            "at": [[row[3] for row in layer.data] for layer in collect["asset_layers"]]}
+
+
+def gzip_base64(data: Any) -> str:
+    """`data` as compact JSON, gzipped (no timestamp: same bytes every run), in base64."""
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return base64.b64encode(gzip.compress(raw.encode("utf-8"), compresslevel=9, mtime=0)
+                            ).decode("ascii")
+
+
+_PACKED = re.compile(r"var aid_i18n = \(function \(\) \{\s*var cfg = (\{.*?\});\n", re.S)
+
+
+def unpacked_texts(page: str) -> str:
+    """The packed per-language texts of a map page (:func:`embed_languages`) as plain JSON
+    text, one language per line ("" for a page without them): what the privacy audit reads."""
+    found = _PACKED.search(page)
+    if not found:
+        return ""
+    texts = json.loads(found.group(1)).get("texts", {})
+    return "\n".join(gzip.decompress(base64.b64decode(texts[lang])).decode("utf-8")
+                     for lang in sorted(texts))
+
+
+def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[str]) -> None:
+    """Make the first language's page speak every language of `built` (same layers in each):
+    the per-tract and per-asset texts go in as one gzipped table per language (the browser
+    unpacks the one it shows), the legends, About panel and layer names as one text per
+    language, and a switcher keeps the reader's choice in the URL (``#lang=es``)."""
+    main = built[languages[0]]
+    texts = {lang: gzip_base64(language_texts(built[lang])) for lang in languages}
+    for i, prop in enumerate(main["props"]):
+        for key in ("p", "tt", "sp"):
+            prop.pop(key, None)
+        if "st" in prop:
+            prop["st"] = 1
+        prop["i"] = i
+    main["tracts_script"].data = tract_collection(main["tracts"], main["props"])
+    for index, layer in enumerate(main["asset_layers"]):
+        layer.data = [row[:2] for row in layer.data]
+        layer.texts_index = index
+    for layer in main["tract_layers"]:
+        layer.multilingual = True
+    for position, script in enumerate(main["legend_scripts"]):
+        script.html = {lang: built[lang]["legend_scripts"][position].html for lang in languages}
+    main["panel_script"].html = {lang: built[lang]["panel_script"].html for lang in languages}
+    main["panel_script"].notice = {lang: built[lang]["panel_script"].notice
+                                   for lang in languages}
+    # A list in layer order (a mapping would be sorted by folium's random ids: not stable).
+    names = [[layer.get_name(), {lang: built[lang]["layers"][position].layer_name
+                                 for lang in languages}]
+             for position, layer in enumerate(main["layers"])]
+    main["languages_script"].config = {
+        "default": languages[0], "languages": list(languages),
+        "names": {lang: language_name(lang) for lang in languages},
+        "label": {lang: built[lang]["switch_label"] for lang in languages},
+        "layers": names,
+        "texts": texts}
+    main["switch_script"].control = main["control"]
+    main["switch_script"].shown = len(languages) > 1
+
+
+def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values: np.ndarray,
+               grid: Grid, *, id_col: str, title: str, thresholds: Mapping[str, Any],
+               min_respondents: int, map_config: Mapping[str, Any], region_name: str,
+               need: Sequence[Mapping[str, Any]] | None, dropped: Sequence[str],
+               stories: pd.DataFrame | None, bandwidth_m: float | None,
+               changes: pd.DataFrame | None, collect: dict[str, Any] | None = None
+               ) -> folium.Map:
+    """:func:`build_map` in the current language. `collect` (several languages): gets the
+    page's parts :func:`embed_languages` makes multilingual."""
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
+    if collect is not None:
+        collect["languages_script"] = Script("languages.js", config={})
+        fmap.add_child(collect["languages_script"], name="aid_languages")
     tract_stories = stories_by_tract(stories, id_col)
     props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
                              stories=tract_stories,
@@ -364,8 +481,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
         for colour, pattern in _patterns()]), name="aid_patterns")
-    fmap.add_child(Script("tracts_data.js", data=tract_collection(tracts, props)),
-                   name="aid_tracts")
+    tracts_script = Script("tracts_data.js", data=tract_collection(tracts, props))
+    fmap.add_child(tracts_script, name="aid_tracts")
 
     assets, closed = inventory.split_closed(assets)
     asset_layers, asset_counts = _asset_layers(assets, tracts)
@@ -388,7 +505,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                                       id_col)
     if changed:
         layers.append(changed)
-    _add_layers_and_legends(fmap, layers)
+    legend_scripts = _add_layers_and_legends(fmap, layers)
 
     sources = list(cfg["sources"])
     if not sources:
@@ -399,11 +516,23 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                        assessed=need_assessed(tracts), dropped=dropped)
     panel += inventory.about_line(assets) + inventory.add_place_html(
         cfg.get("corrections_url") or "")
-    fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
+    panel_script = Script("title_panel.js", html=panel, map=fmap, notice=_(
+        "Basemap tiles could not load (offline?). Tracts, assets and legends still work."))
+    fmap.add_child(panel_script, name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
     ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers, sources=sources,
                  credit=cfg["credit"])
-    LayerControl(collapsed=False, position="topright").add_to(fmap)
+    control = LayerControl(collapsed=False, position="topright")
+    control.add_to(fmap)
+    if collect is not None:
+        collect.update(
+            props=props, tracts=tracts, tracts_script=tracts_script, panel_script=panel_script,
+            legend_scripts=legend_scripts, layers=[layer for layer, _l, _h in layers],
+            asset_layers=[layer for layer, _l, _h in layers if isinstance(layer, AssetLayer)],
+            tract_layers=[layer for layer, _l, _h in layers if isinstance(layer, TractLayer)],
+            control=control, switch_label=_("Language"),
+            switch_script=Script("language_switch.js", map=fmap, control=None, shown=False))
+        fmap.add_child(collect["switch_script"], name="aid_switch")
     return fmap
 
 

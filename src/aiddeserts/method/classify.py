@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aiddeserts.i18n import N_, _, number, significant
+
 #: Every value of `desert_class` (a public contract: extend, never rename).
 CLASSES = ("desert", "fragile", "low_access", "served", "strength", "insufficient_data")
 #: `need_level` and `access_level`: the two axes behind the class (and the bivariate map).
@@ -22,9 +24,10 @@ METRES_PER_MILE = 1609.344
 def distance_words(metres: float) -> str:
     """A distance as people say it: metres below a mile, else miles ("800 m", "10 miles")."""
     if metres < 0.95 * METRES_PER_MILE:
-        return f"{metres:,.0f} m"
+        return _("{distance} m").format(distance=number(metres))
     miles = metres / METRES_PER_MILE
-    return "1 mile" if round(miles, 1) == 1 else f"{miles:.3g} miles"
+    return _("1 mile") if round(miles, 1) == 1 else _("{miles} miles").format(
+        miles=significant(miles))
 
 
 def class_definitions(catchment_m: float, far_rural_m: float, need_assessed: bool = True
@@ -32,30 +35,30 @@ def class_definitions(catchment_m: float, far_rural_m: float, need_assessed: boo
     """Plain-language definitions for the map legend, popups and figure, naming the region's
     configured distances (`classification.catchment_m`, `far_rural_m`). Without need data the
     definitions say need was not assessed."""
-    reach = f"{distance_words(catchment_m)} in towns, {distance_words(far_rural_m)} in the countryside"
+    reach = _("{town} in towns, {countryside} in the countryside").format(
+        town=distance_words(catchment_m), countryside=distance_words(far_rural_m))
     if not need_assessed:
         return {
-            "desert": "Not used: need was not assessed, so no tract is called a desert.",
-            "fragile": f"Access passes, but only one asset within reach ({reach}): one closure "
-            "away from low access.",
-            "low_access": "Low access: few known assets within reach of the people here "
-            "(need was not assessed).",
-            "served": "Access passes: known assets are within reach of most people here.",
-            "strength": "A community strength: notably many assets nearby.",
-            "insufficient_data": "Too few residents (parks, airports) to judge.",
+            "desert": _("Not used: need was not assessed, so no tract is called a desert."),
+            "fragile": _("Access passes, but only one asset within reach ({reach}): one closure "
+                         "away from low access.").format(reach=reach),
+            "low_access": _("Low access: few known assets within reach of the people here "
+                            "(need was not assessed)."),
+            "served": _("Access passes: known assets are within reach of most people here."),
+            "strength": _("A community strength: notably many assets nearby."),
+            "insufficient_data": _("Too few residents (parks, airports) to judge."),
         }
     return {
-        "desert": "High need and low access: few mutual aid assets nearby for the people who "
-        "need them most.",
-        "fragile": f"High need, access passes, but only one asset within reach ({reach}): one "
-        "closure away from a desert.",
-        "low_access": "Low access, need not high: few known assets within reach, in a tract "
-        "whose need is not among the region's highest.",
-        "served": "Access passes: known assets are within reach of most people here.",
-        "strength": "A community strength: notably many assets nearby.",
-        "insufficient_data": "Too few residents (parks, airports) or no need data to judge.",
+        "desert": _("High need and low access: few mutual aid assets nearby for the people who "
+                    "need them most."),
+        "fragile": _("High need, access passes, but only one asset within reach ({reach}): one "
+                     "closure away from a desert.").format(reach=reach),
+        "low_access": _("Low access, need not high: few known assets within reach, in a tract "
+                        "whose need is not among the region's highest."),
+        "served": _("Access passes: known assets are within reach of most people here."),
+        "strength": _("A community strength: notably many assets nearby."),
+        "insufficient_data": _("Too few residents (parks, airports) or no need data to judge."),
     }
-
 
 
 #: Okabe–Ito colours (colour-blind safe).
@@ -67,14 +70,20 @@ CLASS_COLOURS = {
     "strength": "#009E73",
     "insufficient_data": "#BBBBBB",
 }
+#: Class names in English (marked for the catalogue; :func:`class_label` gives them translated).
 CLASS_LABELS = {
-    "desert": "Mutual aid desert",
-    "fragile": "Fragile (one asset away)",
-    "low_access": "Low access (need not high)",
-    "served": "Served (access passes)",
-    "strength": "Community strength",
-    "insufficient_data": "Insufficient data",
+    "desert": N_("Mutual aid desert"),
+    "fragile": N_("Fragile (one asset away)"),
+    "low_access": N_("Low access (need not high)"),
+    "served": N_("Served (access passes)"),
+    "strength": N_("Community strength"),
+    "insufficient_data": N_("Insufficient data"),
 }
+
+
+def class_label(desert_class: str) -> str:
+    """The class's name in the current language."""
+    return _(CLASS_LABELS[desert_class])
 
 
 def classify(population: pd.Series, need_score: pd.Series, access_score: pd.Series,

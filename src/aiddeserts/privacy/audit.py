@@ -273,6 +273,10 @@ def file_contents(path: Path, with_texts: bool = True
         if suffix in PDF_SUFFIXES:
             # The drawn words (compressed, font-encoded in the raw bytes) and the metadata.
             text = pdf_text(path) + "\n" + text
+        if suffix in {".html", ".htm"}:  # a multilingual map packs its popups (gzip, base64)
+            from aiddeserts.maps.webmap import unpacked_texts
+
+            text += "\n" + unpacked_texts(text)
         if with_texts:
             texts.extend(text_variants(text))
         # Pairs are read from the text as written (the first variant), images removed.

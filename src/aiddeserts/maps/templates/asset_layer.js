@@ -14,9 +14,11 @@ var {{ this.get_name() }} = (function () {
     }});
   var markers = [];
   for (var i = 0; i < data.length; i++) {
-    var m = L.marker([data[i][0], data[i][1]], {icon: icon, title: aid_text(data[i][3])});
+    {% if this.texts_index is none %}var m = L.marker([data[i][0], data[i][1]], {icon: icon, title: aid_text(data[i][3])});
     m.bindPopup(data[i][2], aid_popup(280));
-    m.bindTooltip(data[i][3]);
+    m.bindTooltip(data[i][3]);{% else %}var m = L.marker([data[i][0], data[i][1]], {icon: icon});
+    m.bindPopup(aid_i18n.texter('a', {{ this.texts_index }}, i), aid_popup(280));
+    m.bindTooltip(aid_i18n.texter('at', {{ this.texts_index }}, i));{% endif %}
     markers.push(m);
   }
   group.addLayers(markers);

@@ -7,7 +7,9 @@
   div.className = 'aid-panel aid-legend';
   div.setAttribute('data-order', order);
   div.setAttribute('data-layer', {{ this.layer_label|tojson }});
-  div.innerHTML = {{ this.html|tojson }};
+  {% if this.html is mapping %}var html = {{ this.html|tojson }};
+  div.innerHTML = html[aid_i18n.lang()];
+  aid_i18n.on(function (lang) { div.innerHTML = html[lang]; });{% else %}div.innerHTML = {{ this.html|tojson }};{% endif %}
   function show() {
     var before = null;
     for (var i = 0; i < aid_legends.children.length; i++) {

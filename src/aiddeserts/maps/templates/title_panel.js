@@ -5,7 +5,13 @@
   var panel = L.control({position: 'topleft'});
   panel.onAdd = function () {
     var div = L.DomUtil.create('div', 'aid-panel aid-title');
-    div.innerHTML = {{ this.html|tojson }};
+    {% if this.html is mapping %}var html = {{ this.html|tojson }};
+    div.innerHTML = html[aid_i18n.lang()];
+    aid_i18n.on(function (lang) {
+      div.innerHTML = html[lang];
+      div.querySelector('details').addEventListener('toggle', aid_fit);
+      aid_fit();
+    });{% else %}div.innerHTML = {{ this.html|tojson }};{% endif %}
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     return div;
@@ -27,7 +33,8 @@
   });
   var note = L.DomUtil.create('div', '', {{ this.map.get_name() }}.getContainer());
   note.id = 'aid-tile-notice';
-  note.textContent = 'Basemap tiles could not load (offline?). Tracts, assets and legends '
-    + 'still work.';
+  {% if this.notice is mapping %}var notices = {{ this.notice|tojson }};
+  note.textContent = notices[aid_i18n.lang()];
+  aid_i18n.on(function (lang) { note.textContent = notices[lang]; });{% else %}note.textContent = {{ this.notice|tojson }};{% endif %}
 })();
 {% endmacro %}
