@@ -1,0 +1,96 @@
+"""The audit's prepared value matcher finds exactly what the former per-file scan found."""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from aiddeserts.privacy.audit import ValueMatcher, text_variants, tokens
+from aiddeserts.privacy.rules import TOKEN
+
+NYC = Path(__file__).resolve().parents[1] / "data" / "raw" / "nyc"
+
+
+def reference_find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Sequence[str]]
+                                  ) -> dict[str, int]:
+    """The scan the audit used before the matcher: values re-tokenised per call, texts
+    tokenised with TOKEN.findall, every position of a start token examined."""
+    exact: dict[str, set[str]] = {}
+    folded: dict[str, dict[int, dict[tuple[str, ...], set[str]]]] = {}
+    for kind, values in values_by_kind.items():
+        for value in values:
+            words = tuple(TOKEN.findall(value))
+            if len(words) == 1 and words[0].isalpha():
+                exact.setdefault(words[0], set()).add(kind)
+            elif words:
+                low = tuple(t.lower() for t in words)
+                folded.setdefault(low[0], {}).setdefault(len(low), {}).setdefault(
+                    low, set()).add(kind)
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for text in texts:
+        sequence = TOKEN.findall(text)
+        for i, token in enumerate(sequence):
+            for kind in exact.get(token, ()):
+                found.setdefault(kind, set()).add(("=", token))
+            for n, wanted in folded.get(token.lower(), {}).items():
+                window = tuple(t.lower() for t in sequence[i:i + n])
+                for kind in wanted.get(window, ()):
+                    found.setdefault(kind, set()).add(window)
+    return {kind: len(hits) for kind, hits in found.items()}
+
+
+def nyc_values() -> dict[str, list[str]]:
+    """Personal values of the NYC demo survey (synthetic), by column, plus surnames alone."""
+    survey = pd.read_csv(NYC / "survey_synthetic.csv", dtype=str, keep_default_na=False)
+    values = {f"column {c}": sorted(set(survey[c])) for c in ("respondent_id", "name", "phone",
+                                                               "email")}
+    values["one word"] = ["Synthetic", "Person", "White", "Pantry", "Nowhere"]
+    return values
+
+
+def planted_page(values: dict[str, list[str]]) -> str:
+    """A map-like page: the demo's real asset files as embedded data, with survey values
+    planted in many disguises (case, separators, escapes, inside e-mail addresses)."""
+    rng = random.Random(20)
+    pantries = (NYC / "food_pantries.geojson").read_text(encoding="utf-8")
+    fridges = (NYC / "community_fridges.csv").read_text(encoding="utf-8")
+    planted = []
+    for column in values.values():
+        for value in rng.sample(column, min(40, len(column))):
+            planted += [value, value.upper(), value.replace(" ", "-"), value.replace("-", " "),
+                        html.escape(value), json.dumps(value)[1:-1].replace("@", "\\u0040"),
+                        f"x.{value}@mail.example", f"{value}@", f"@{value}", f"{value}.{value}"]
+    return (f"<html><script>var pantries = {pantries};</script><pre>{fridges}</pre><p>"
+            + " | ".join(planted) + "</p></html>")
+
+
+def test_matcher_agrees_with_the_former_scan_on_nyc_data_with_planted_values():
+    values = nyc_values()
+    page = planted_page(values)
+    texts = text_variants(page)
+    matcher = ValueMatcher(values)
+    found = matcher.count(texts)
+    assert found == reference_find_values_by_kind(texts, values)
+    assert set(found) == set(values)  # every kind was planted, so every kind is found
+    # The real survey file holds every value; the real asset file alone holds none of them.
+    survey = (NYC / "survey_synthetic.csv").read_text(encoding="utf-8")
+    assert matcher.count([survey]) == reference_find_values_by_kind([survey], values)
+    pantries = (NYC / "food_pantries.geojson").read_text(encoding="utf-8")
+    assert matcher.count([pantries]) == reference_find_values_by_kind([pantries], values)
+    assert ValueMatcher({}).count(texts) == {}
+
+
+def test_tokens_equal_token_findall():
+    rng = random.Random(7)
+    alphabet = "ab1_.+-@ ,:éİ\u0307\n"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert tokens(text) == TOKEN.findall(text), repr(text)
+    page = planted_page(nyc_values())
+    for text in text_variants(page):
+        assert tokens(text) == TOKEN.findall(text)
