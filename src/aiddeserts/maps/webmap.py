@@ -338,7 +338,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               min_respondents: int, map_config: Mapping[str, Any], region_name: str,
               need: Sequence[Mapping[str, Any]] | None = None, dropped: Sequence[str] = (),
               stories: pd.DataFrame | None = None, bandwidth_m: float | None = None,
-              changes: pd.DataFrame | None = None
+              changes: pd.DataFrame | None = None,
+              survey_questions: Sequence[Mapping[str, Any]] = ()
               ) -> folium.Map:
     """Assemble the folium map.
 
@@ -352,14 +353,19 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     `stories` (columns `id_col`, ``"story"``: consented, redacted text) adds a stories layer.
     `bandwidth_m` (the density's kernel radius) is named in the density legend. `assets`: as
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
-    <date>" layer.
+    <date>" layer. `survey_questions` (the region's `survey.questions`) make the community
+    connections layer (connection theme) and are listed in the About panel.
     """
+    from aiddeserts.maps import connections
+
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
     tract_stories = stories_by_tract(stories, id_col)
     props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
                              stories=tract_stories,
                              reach=reach_assets(tracts, assets, thresholds))
+    headings = [tract_heading(r, id_col) for r in tracts.drop(columns="geometry").to_dict("records")]
+    connected = connections.add_properties(props, tracts, headings, survey_questions)
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
         for colour, pattern in _patterns()]), name="aid_patterns")
@@ -377,6 +383,9 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     layers += [_density_layer(density_values, grid, tracts.crs, bandwidth_m), *asset_layers]
     if any("s" in p for p in props):
         layers.append(_survey_layer(min_respondents))
+    if connected:
+        layers.append(connections.connections_layer(
+            connections.connection_questions(survey_questions, tracts)))
     if tract_stories:
         layers.append(_story_layer())
     changed = inventory.changes_layer(changes, tracts, pd.concat([assets, closed]).to_crs(4326),
@@ -392,6 +401,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                        thresholds=thresholds, method_url=cfg["method_url"], about=cfg["about"],
                        sources=sources, credit=cfg["credit"], need=need,
                        assessed=need_assessed(tracts), dropped=dropped)
+    panel += connections.about_html(survey_questions)
     panel += inventory.about_line(assets) + inventory.add_place_html(
         cfg.get("corrections_url") or "")
     fmap.add_child(Script("title_panel.js", html=panel, map=fmap), name="aid_panel")
