@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from conftest import CRS, X0, Y0, grid_tracts, points_lonlat, run_snakemake
+from conftest import X0, Y0, grid_tracts, points_lonlat, run_snakemake
 from scipy.stats import binom
 
 N_SIDE = 6

@@ -35,7 +35,7 @@ def question_name(spec: Mapping[str, Any]) -> str:
 def connection_questions(questions: Sequence[Mapping[str, Any]], tracts: pd.DataFrame
                          ) -> list[Mapping[str, Any]]:
     """The connection-theme questions the tracts layer carries."""
-    return [q for q in questions if q.get("theme", "connection") == "connection"
+    return [q for q in questions if q.get("theme") == "connection"
             and question_name(q) in tracts.columns]
 
 
@@ -114,7 +114,7 @@ def about_html(questions: Sequence[Mapping[str, Any]]) -> str:
     themes = {"need": _("need"), "connection": _("community connections"),
               "engagement": _("community engagement")}
     items = "".join(f"<li>{esc(q.get('label') or q['column'])} "
-                    f"<small>({esc(themes.get(q.get('theme', 'connection'), ''))})</small></li>"
+                    f"<small>({esc(themes.get(q.get('theme') or '', ''))})</small></li>"
                     for q in questions)
     intro = _("The community survey also asked:")
     note = _("Every survey number on this map has random noise added (differential privacy), so "
