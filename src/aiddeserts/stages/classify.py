@@ -29,7 +29,7 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                     speed_m_per_min: float | None = None, region: str = "",
                     questions: Sequence[Mapping[str, Any]] | None = None,
                     survey_rules: Mapping[str, Any] | None = None,
-                    out_release: str | None = None) -> None:
+                    out_release: str | None = None, ledger_path: str | None = None) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer.
 
     `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
@@ -43,7 +43,8 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     classes use distances on foot (`speed_m_per_min` adds minutes). The survey (`questions`:
     `survey.questions`; `survey_rules`: the region's section) is released with differential
     privacy through the region's ledger (:func:`release_columns`); `out_release` gets the
-    release record for summary.json.
+    release record for summary.json; `ledger_path` overrides the ledger's place
+    (data/processed/<region>/survey_ledger.json).
     """
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
@@ -70,7 +71,7 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     released, record = release_columns(survey, tract_id, tracts[tract_id], out["population"],
                                         question_specs, survey_configured, region,
                                         {"min_respondents": min_respondents,
-                                         **(survey_rules or {})})
+                                         **(survey_rules or {})}, ledger_path)
     if out_release:
         from aiddeserts.io.files import write_json
 
@@ -236,7 +237,8 @@ def published_release_marker(region: str) -> dict[str, Any] | None:
 
 def release_columns(survey: pd.DataFrame, tract_id: str, tract_ids: pd.Series,
                     population: pd.Series, questions: Sequence[Mapping[str, Any]],
-                    configured: bool, region: str, survey_rules: Mapping[str, Any]
+                    configured: bool, region: str, survey_rules: Mapping[str, Any],
+                    ledger_path: str | Path | None = None
                     ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Every published survey column, from the ε-DP release only (privacy.release): respondents,
     `survey_unmet_rate` (+ `_respondents`, `_eb`), `survey_<slug>` per question (+ `_respondents`),
@@ -261,7 +263,9 @@ def release_columns(survey: pd.DataFrame, tract_id: str, tract_ids: pd.Series,
         out["survey_disparity_high"] = np.nan
         out["survey_bias_flag"] = "none"
         return out, {"configured": False}
-    ledger = Path(paths.for_region(paths.processed("survey_ledger.json"), region))
+    if not region:
+        raise ValueError("the survey release needs the region's name (its ledger's place)")
+    ledger = Path(ledger_path or paths.for_region(paths.processed("survey_ledger.json"), region))
     release = dp.release_survey(
         survey, tract_ids, dp.questions_from_config(questions), id_col=tract_id, region=region,
         epsilon=float(survey_rules["epsilon"]),
