@@ -230,3 +230,58 @@ def test_exhausted_budget_keeps_last_values_and_a_lost_ledger_stops_the_run(tmp_
     assert "Traceback" not in log
     assert not any(email in log for email in survey["email"])
     assert published_bytes(work) == before
+
+
+def test_ingest_keeps_question_columns_and_never_quotes_answers(tiny_region):
+    import pytest
+
+    from aiddeserts.config import validate_config
+    from aiddeserts.errors import InputError
+    from aiddeserts.io.survey import read_survey, survey_allow_list
+    from aiddeserts.io.tracts import load_tracts
+
+    path = Path(tiny_region["regions"]["tiny"]["survey"]["path"])
+    raw = pd.read_csv(path)
+    raw["keys_with_neighbour"] = np.where(np.arange(len(raw)) % 3 == 0, "Yes", "no")
+    raw.loc[5, "keys_with_neighbour"] = "Canary answer"  # unreadable: no answer, not quoted
+    raw["knows_neighbours"] = (np.arange(len(raw)) % 5 + 1).astype(str)
+    raw.loc[7, "knows_neighbours"] = "n/a"
+    raw.to_csv(path, index=False)
+    tiny_region["regions"]["tiny"]["survey"]["questions"] = QUESTIONS
+    region = validate_config(tiny_region)["regions"]["tiny"]
+    tracts, _, _ = load_tracts(region["tracts"])
+    survey, rejects, _ = read_survey(region["survey"], tracts, "TRACT_CODE", 11)
+    assert {"keys_with_neighbour", "knows_neighbours"} <= set(survey.columns)
+    assert "name" not in survey.columns and "email" not in survey.columns
+    assert survey["keys_with_neighbour"].isna().sum() == 1
+    assert survey["knows_neighbours"].isna().sum() == 1
+    assert survey["knows_neighbours"].dropna().between(1, 5).all()
+    assert "knows_neighbours" in survey_allow_list(region["survey"])
+    assert not rejects["reason"].astype(str).str.contains("Canary").any()
+
+    region["survey"]["questions"] = [*QUESTIONS, {"column": "missing_q", "kind": "yes_no",
+                                                  "theme": "connection"}]
+    with pytest.raises(InputError) as error:
+        read_survey(region["survey"], tracts, "TRACT_CODE", 11)
+    message = str(error.value)
+    assert "missing_q" in message and "Canary" not in message and "email" not in message
+
+
+def test_connection_layer_scores_strength_and_speaks_spanish():
+    from aiddeserts.i18n import use_language
+    from aiddeserts.maps import connections
+
+    tracts = pd.DataFrame({"survey_keys_with_neighbour": [0.9, 0.1, np.nan],
+                           "survey_knows_neighbours": [5.0, 1.0, np.nan],
+                           "survey_unmet_rate": [0.9, 0.1, 0.5]})
+    score = connections.connection_score(tracts, QUESTIONS)
+    assert score.iloc[0] == 0.95 and score.iloc[1] == 0.05 and np.isnan(score.iloc[2])
+    props = [{"c": 1}, {"c": 2}, {"c": 3}]
+    assert connections.add_properties(props, tracts, ["A", "B", "C"], QUESTIONS)
+    assert [p.get("cn") for p in props] == [3, 0, None]
+    assert [p["c"] for p in props] == [1, 2, 3]  # the classes are not touched
+    with use_language("es"):
+        legend = connections.connections_legend_html(QUESTIONS)
+        about = connections.about_html(QUESTIONS)
+    assert "Vínculos comunitarios" in legend and "nunca convierte" in legend
+    assert "Would leave keys with a neighbour" in about and "privacidad diferencial" in about
