@@ -164,6 +164,44 @@ def test_differencing_attack_across_two_runs_does_no_better_than_the_dp_bound(tm
         assert tracts.loc[surveyed_ids, "survey_keys_with_neighbour"].notna().mean() >= 0.8
     html = (work / "outputs/tiny/map.html").read_text()
     assert "Community connections" in html and "Would leave keys with a neighbour" in html
+    connections_layer_shows_in_chromium(work / "outputs/tiny/map.html", len(surveyed_ids))
+
+
+def connections_layer_shows_in_chromium(html: Path, surveyed: int) -> None:
+    """Real Chromium, network blocked: the layer toggles on, draws most surveyed tracts, shows
+    its legend, and its popup says what was asked."""
+    import time
+
+    import pytest
+    from browser import chromium, page_errors, skip_reason
+    from selenium.webdriver.common.by import By
+
+    if skip_reason():
+        pytest.skip(skip_reason())
+    with chromium() as driver:
+        driver.get(html.resolve().as_uri())
+        time.sleep(1.5)
+        assert page_errors(driver) == []
+        labels = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
+        box = next(label.find_element(By.TAG_NAME, "input") for label in labels
+                   if "Community connections" in label.text)
+        assert not box.is_selected()
+        box.click()
+        time.sleep(0.5)
+        legends = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".aid-legend"))
+        assert "Community connections" in legends and "never makes a tract a desert" in legends
+        drawn = driver.execute_script("""
+            var n = 0, popup = null;
+            var m = Object.values(window).find(v => v instanceof L.Map);
+            m.eachLayer(function (layer) {
+              if (layer.feature && layer.feature.properties.cn !== undefined
+                  && layer.options && layer.options.fillColor) {
+                n += 1; popup = popup || layer.feature.properties.cp;
+              }
+            });
+            return [n, popup];""")
+        assert drawn[0] >= 0.8 * surveyed
+        assert "Would leave keys with a neighbour" in drawn[1]
 
 
 def test_12_4_20_publishes_nothing_from_which_the_hidden_count_follows(tmp_path):
