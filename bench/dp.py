@@ -71,7 +71,8 @@ def measure(n_respondents: int = 100_000, n_tracts: int = 2_000, repeats: int = 
         def fresh() -> object:
             return release_survey(answers, ids, questions, id_col="geoid", region="bench",
                                   epsilon=1.0, epsilon_lifetime=5.0, min_respondents=11,
-                                  ledger_path=Path(folder) / f"{next(count)}.json")
+                                  ledger_path=Path(folder) / f"{next(count)}.json", reuse="region",
+                                  margin_z=0.0)
 
         fresh_s, result = median_time(fresh, repeats)
         ledger = Path(folder) / "reuse.json"
@@ -79,7 +80,7 @@ def measure(n_respondents: int = 100_000, n_tracts: int = 2_000, repeats: int = 
         def rerun() -> object:
             return release_survey(answers, ids, questions, id_col="geoid", region="bench",
                                   epsilon=1.0, epsilon_lifetime=5.0, min_respondents=11,
-                                  ledger_path=ledger)
+                                  ledger_path=ledger, reuse="region", margin_z=0.0)
 
         rerun()
         reuse_s, again = median_time(rerun, repeats)

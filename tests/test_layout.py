@@ -16,7 +16,7 @@ from conftest import REPO, run_snakemake
 
 from aiddeserts.config import load_schema
 from aiddeserts.privacy.disclosure import hidden, publishable
-from aiddeserts.stages.classify import survey_bias_columns
+from aiddeserts.stages.classify import release_columns
 
 MAP_JOBS = {"web_map", "static_map", "datawalk", "manifest", "privacy_audit", "publish"}
 
@@ -130,9 +130,11 @@ def test_code_repeats_no_schema_default():
 
 
 # ------------------------------------------------------------------ one disclosure path
-def test_complementary_suppression_hides_every_survey_figure_12_4_20():
-    """Counts 12, 4 and 20 with k = 11: 4 is hidden, so 12 (the smallest shown) is hidden as
-    its complement; nothing published for either lets the total give a hidden count back."""
+def test_complementary_suppression_hides_every_survey_figure_12_4_20(tmp_path, monkeypatch):
+    """Exact counts 12, 4 and 20 with k = 11: disclosure.suppression_mask still hides 12 as the
+    complement of 4 where exact counts are published; the pipeline's survey figures come from
+    the DP release instead (stages.classify.release_columns), where every figure of the hidden
+    tract is hidden together and no complement is needed (docs/privacy.md)."""
     counts = pd.Series([12, 4, 20], index=[0, 1, 2])
     assert publishable(counts, 11).tolist() == [False, False, True]
     assert hidden(counts, 11).tolist() == [True, True, False]
@@ -140,15 +142,17 @@ def test_complementary_suppression_hides_every_survey_figure_12_4_20():
     survey = gpd.GeoDataFrame({"tract": ["A"] * 12 + ["B"] * 4 + ["C"] * 20,
                                "unmet_need": [True] * 36}, geometry=gpd.points_from_xy(
                                    np.zeros(36), np.zeros(36)), crs=3857)
-    bias = survey_bias_columns(survey, "tract", ids, pd.Series([1000.0, 1000.0, 1000.0]), 11,
-                               configured=True)
-    numbers = ["survey_disparity", "survey_disparity_low", "survey_disparity_high"]
-    assert bias.loc[[0, 1], numbers].isna().all().all()
-    assert bias.loc[2, numbers].notna().all()
-    from aiddeserts.method.need import survey_by_tract, survey_smoothed
-
-    table = survey_by_tract(survey, "tract", ids, 11)
-    assert table["survey_respondents"].isna().tolist() == [True, True, False]
-    assert table["survey_unmet_rate"].isna().tolist() == [True, True, False]
-    smoothed, _, _ = survey_smoothed(survey, "tract", ids, 11)
-    assert smoothed.isna().tolist() == [True, True, False]
+    monkeypatch.chdir(tmp_path)
+    # ε = 5 (the schema's maximum): noise of scale 0.2, so 4 stays far below k and 12 above.
+    rules = {"min_respondents": 11, "epsilon": 5.0, "epsilon_lifetime": 5.0, "reuse": "region",
+             "margin_z": 0.0}
+    out, record = release_columns(survey, "tract", ids, pd.Series([1000.0, 1000.0, 1000.0]),
+                                  [], True, "layout", rules)
+    numbers = ["survey_respondents", "survey_unmet_rate", "survey_unmet_rate_respondents",
+               "survey_unmet_rate_eb", "survey_disparity", "survey_disparity_low",
+               "survey_disparity_high"]
+    assert out.loc[1, numbers].isna().all()
+    assert out.loc[[0, 2], numbers].notna().all().all()
+    assert out["survey_suppressed"].tolist() == [False, True, False]
+    assert record["epsilon_spent"] == 5.0
+    assert (tmp_path / "data/processed/layout/survey_ledger.json").exists()

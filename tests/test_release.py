@@ -54,6 +54,7 @@ KEYS = [{"column": "keys", "label": "Would leave keys with a neighbour", "kind":
 
 def release(answers: pd.DataFrame, ids: pd.Series, ledger: Path, epsilon: float = 1.0,
             lifetime: float = 100.0, questions: list[Question] | None = None, **kwargs):
+    kwargs = {"reuse": "region", "margin_z": 0.0, **kwargs}
     return release_survey(answers, ids, questions or questions_from_config(KEYS), id_col=ID,
                           region="test", epsilon=epsilon, epsilon_lifetime=lifetime,
                           ledger_path=ledger, min_respondents=K, **kwargs)
@@ -387,7 +388,8 @@ def test_the_xlsform_and_its_kobo_export_read_as_is(tmp_path):
          else "connection"} for c in connection if c != "knows_neighbours"]
     result = release_survey(answers, tracts[ID], questions_from_config(specs), id_col=ID,
                             region="kobo", epsilon=1.0, epsilon_lifetime=5.0,
-                            ledger_path=tmp_path / "ledger.json", min_respondents=5)
+                            ledger_path=tmp_path / "ledger.json", min_respondents=5,
+                            reuse="region", margin_z=0.0)
     assert {"survey_keys_with_neighbour", "survey_knows_neighbours",
             "survey_community_group_respondents"} <= set(result.table.columns)
     per_answer = result.record["epsilon_per_answer"]

@@ -46,7 +46,13 @@ def test_tiny_region_runs_to_all_outputs(tmp_path, tiny_region):
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["inputs"]["assets"]["read"] == 6
-    assert summary["inputs"]["survey"]["kept"] == 200
+    # No exact survey count is published: the kept rows stay in data/processed/ (private) and
+    # summary.json shows the DP release's noisy total.
+    private = json.loads((tmp_path / "run/data/processed/tiny/counts_survey.json").read_text())
+    assert private["survey"]["kept"] == 200
+    assert set(summary["inputs"]["survey"]) == {"configured", "respondents_released"}
+    assert abs(summary["inputs"]["survey"]["respondents_released"] - 200) <= 60
+    assert summary["privacy"]["survey_release"]["epsilon_spent"] == 1.0
     assert sum(summary["classes"].values()) == 16
     assert summary["parameters"]["density"]["bandwidth_m"] == 800
 

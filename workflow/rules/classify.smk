@@ -10,6 +10,10 @@ rule classify_tracts:
         network=network_cache,
     output:
         tracts=staged("tracts.gpkg"),
+        # The survey's differentially private release record (for summary.json). The ledger,
+        # processed("survey_ledger.json"), is deliberately not an output: Snakemake deletes
+        # outputs before a job, which would lose the spent budget (docs/privacy.md).
+        release=processed("survey_release.json"),
     log:
         logs("classify_tracts"),
     benchmark:
@@ -27,6 +31,9 @@ rule classify_tracts:
         survey_configured=survey_configured,
         classification=region_key("classification"),
         min_respondents=region_key("survey_rules", "min_respondents"),
+        survey_rules=region_key("survey_rules"),
+        questions=region_key("survey", "questions"),
+        region=region_name,
         speed_m_per_min=region_key("network", "speed_m_per_min"),
     message:
         "Classifying tracts of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"

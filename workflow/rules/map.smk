@@ -37,6 +37,7 @@ rule web_map:
         min_respondents=region_key("survey_rules", "min_respondents"),
         privacy=region_key("privacy"),
         inventory=region_key("inventory"),
+        survey_questions=region_key("survey", "questions"),
     message:
         "Drawing the map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

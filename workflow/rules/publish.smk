@@ -9,6 +9,7 @@ rule summarize:
         tracts=staged("tracts.gpkg"),
         density=staged("density.tif"),
         inventory=processed("inventory.gpkg"),
+        survey_release=processed("survey_release.json"),
     output:
         summary=staged("summary.json"),
         rejects=staged("rejects.csv"),

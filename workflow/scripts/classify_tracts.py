@@ -11,5 +11,7 @@ run_logged(snakemake.log[0], lambda: classify_tracts(
     classification=snakemake.params.classification,
     min_respondents=snakemake.params.min_respondents,
     network_path=(snakemake.input.network or [None])[0],
-    speed_m_per_min=snakemake.params.speed_m_per_min, out_tracts=snakemake.output.tracts),
+    speed_m_per_min=snakemake.params.speed_m_per_min, out_tracts=snakemake.output.tracts,
+    region=snakemake.params.region, questions=snakemake.params.questions,
+    survey_rules=snakemake.params.survey_rules, out_release=snakemake.output.release),
     snakemake.rule)

@@ -8,5 +8,6 @@ run_logged(snakemake.log[0], lambda: summarize(
     parameters=snakemake.params.parameters, counts_paths=list(snakemake.input.counts),
     rejects_paths=list(snakemake.input.rejects), tracts_path=snakemake.input.tracts,
     density_path=snakemake.input.density, out_summary=snakemake.output.summary,
-    out_rejects=snakemake.output.rejects, inventory_path=snakemake.input.inventory),
+    out_rejects=snakemake.output.rejects, inventory_path=snakemake.input.inventory,
+    survey_release_path=snakemake.input.survey_release),
     snakemake.rule)

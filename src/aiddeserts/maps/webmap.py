@@ -351,7 +351,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               min_respondents: int, map_config: Mapping[str, Any], region_name: str,
               need: Sequence[Mapping[str, Any]] | None = None, dropped: Sequence[str] = (),
               stories: pd.DataFrame | None = None, bandwidth_m: float | None = None,
-              changes: pd.DataFrame | None = None
+              changes: pd.DataFrame | None = None,
+              survey_questions: Sequence[Mapping[str, Any]] = ()
               ) -> folium.Map:
     """Assemble the folium map.
 
@@ -365,7 +366,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     `stories` (columns `id_col`, ``"story"``: consented, redacted text) adds a stories layer.
     `bandwidth_m` (the density's kernel radius) is named in the density legend. `assets`: as
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
-    <date>" layer.
+    <date>" layer. `survey_questions` (the region's `survey.questions`) make the community
+    connections layer (connection theme) and are listed in the About panel.
     """
     primary = map_config.get("language") or SOURCE_LANGUAGE
     languages = list(dict.fromkeys([primary, *(map_config.get("languages") or [])]))
@@ -381,7 +383,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                               thresholds=thresholds, min_respondents=min_respondents,
                               map_config=map_config, region_name=region_name, need=need,
                               dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
-                              changes=changes, collect=collect)
+                              changes=changes, survey_questions=survey_questions,
+                              collect=collect)
         fmap = page if fmap is None else fmap
         if collect is not None:
             built[language] = collect
@@ -465,10 +468,13 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                min_respondents: int, map_config: Mapping[str, Any], region_name: str,
                need: Sequence[Mapping[str, Any]] | None, dropped: Sequence[str],
                stories: pd.DataFrame | None, bandwidth_m: float | None,
-               changes: pd.DataFrame | None, collect: dict[str, Any] | None = None
-               ) -> folium.Map:
+               changes: pd.DataFrame | None,
+               survey_questions: Sequence[Mapping[str, Any]] = (),
+               collect: dict[str, Any] | None = None) -> folium.Map:
     """:func:`build_map` in the current language. `collect` (several languages): gets the
     page's parts :func:`embed_languages` makes multilingual."""
+    from aiddeserts.maps import connections
+
     cfg = map_config
     fmap, tiles = _base_map(tracts, title, offline=cfg["offline"])
     if collect is not None:
@@ -478,6 +484,8 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
                              stories=tract_stories,
                              reach=reach_assets(tracts, assets, thresholds))
+    headings = [tract_heading(r, id_col) for r in tracts.drop(columns="geometry").to_dict("records")]
+    connected = connections.add_properties(props, tracts, headings, survey_questions)
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
         for colour, pattern in _patterns()]), name="aid_patterns")
@@ -499,6 +507,9 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     layers += [_density_layer(density_values, grid, tracts.crs, bandwidth_m), *asset_layers]
     if any("s" in p for p in props):
         layers.append(_survey_layer(min_respondents))
+    if connected:
+        layers.append(connections.connections_layer(
+            connections.connection_questions(survey_questions, tracts)))
     if tract_stories:
         layers.append(_story_layer())
     changed = inventory.changes_layer(changes, tracts, pd.concat([assets, closed]).to_crs(4326),
@@ -514,6 +525,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                        thresholds=thresholds, method_url=cfg["method_url"], about=cfg["about"],
                        sources=sources, credit=cfg["credit"], need=need,
                        assessed=need_assessed(tracts), dropped=dropped)
+    panel += connections.about_html(survey_questions)
     panel += inventory.about_line(assets) + inventory.add_place_html(
         cfg.get("corrections_url") or "")
     panel_script = Script("title_panel.js", html=panel, map=fmap, notice=_(

@@ -109,11 +109,16 @@ class Question:
     @classmethod
     def from_config(cls, spec: Mapping[str, Any]) -> Question:
         """From a `survey.questions` item: {column, label, kind, min, max, theme, weight}."""
-        kind = spec.get("kind", "yes_no")
-        return cls(column=str(spec["column"]), label=str(spec.get("label", spec["column"])),
-                   kind=kind, minimum=int(spec.get("min", 0)),
-                   maximum=int(spec.get("max", 1)), theme=spec.get("theme", "connection"),
-                   weight=int(spec.get("weight", 1)))
+        # Validated config carries kind and theme (schema defaults); absent keys take the
+        # dataclass's defaults.
+        names = {"kind": "kind", "min": "minimum", "max": "maximum", "theme": "theme",
+                 "weight": "weight"}
+        given = {attr: spec[key] for key, attr in names.items() if key in spec}
+        for attr in ("minimum", "maximum", "weight"):
+            if attr in given:
+                given[attr] = int(given[attr])
+        return cls(column=str(spec["column"]), label=str(spec.get("label") or spec["column"]),
+                   **given)
 
 
 def need_question(column: str = "unmet_need", weight: int = 1) -> Question:
@@ -231,7 +236,8 @@ def load_ledger(path: str | Path, region: str, published: Mapping[str, Any] | No
 
 
 def recover_ledger(path: str | Path, region: str, epsilon_spent: float,
-                   epsilon_lifetime: float = 0.0, release_id: str = "recovered") -> None:
+                   epsilon_lifetime: float | None = None, release_id: str = "recovered"
+                   ) -> None:
     """Replace a lost ledger by one that carries `epsilon_spent` over (no tract values: the next
     release is fresh for every tract). Refuses to overwrite a readable ledger."""
     path = Path(path)
@@ -243,7 +249,7 @@ def recover_ledger(path: str | Path, region: str, epsilon_spent: float,
         else:
             raise LedgerError("the privacy ledger is readable; recovery would discard it.",
                               path=path, fix="keep it; nothing to recover.")
-    ledger = new_ledger(region, epsilon_lifetime)
+    ledger = new_ledger(region, epsilon_lifetime or 0.0)
     ledger["epsilon_spent"] = float(epsilon_spent)
     ledger["releases"].append({"release_id": release_id, "epsilon": float(epsilon_spent),
                                "recovered": True})
@@ -346,8 +352,8 @@ def release_survey(answers: pd.DataFrame, tract_ids: pd.Series, questions: Seque
                    *, id_col: str, region: str, epsilon: float, epsilon_lifetime: float,
                    ledger_path: str | Path, min_respondents: int,
                    published: Mapping[str, Any] | None = None,
-                   seed_material: bytes | str = b"", reuse: str = "region",
-                   margin_z: float = 0.0) -> SurveyRelease:
+                   seed_material: bytes | str = b"", reuse: str,
+                   margin_z: float) -> SurveyRelease:
     """Release every question per tract with ε-differential privacy, spending the budget once
     per fresh release, and reusing the ledger's noisy values when the inputs did not change.
 
@@ -502,7 +508,7 @@ def _opendp_version() -> str:
 
 
 def publishable(estimates: pd.DataFrame, questions: Sequence[Question], min_respondents: int,
-                margin_z: float = 0.0) -> pd.DataFrame:
+                margin_z: float) -> pd.DataFrame:
     """The public columns: `survey_respondents`, `survey_suppressed`, then per question its value
     (`survey_unmet_rate` for need, `survey_<slug>` else) and `<that>_respondents`. Suppression
     uses the noisy counts only: the tract is hidden when 0 < n̂ − z·sd < k, a question's value

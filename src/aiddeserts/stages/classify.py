@@ -1,13 +1,14 @@
 """Classify stage (workflow/rules/classify.smk): access, need, class and confidence per tract.
 
 This module assembles the method (docs/method.md) from the pure functions of
-:mod:`aiddeserts.method`; every survey figure it writes passes
-:mod:`aiddeserts.privacy.disclosure`.
+:mod:`aiddeserts.method`; every survey figure it writes comes from the differentially private
+release of :mod:`aiddeserts.privacy.release` (post-processing only; docs/privacy.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -25,7 +26,10 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                     need: Sequence[Mapping[str, Any]] | None, survey_configured: bool,
                     classification: Mapping[str, Any], min_respondents: int,
                     out_tracts: str, network_path: str | None = None,
-                    speed_m_per_min: float | None = None) -> None:
+                    speed_m_per_min: float | None = None, region: str = "",
+                    questions: Sequence[Mapping[str, Any]] | None = None,
+                    survey_rules: Mapping[str, Any] | None = None,
+                    out_release: str | None = None, ledger_path: str | None = None) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer.
 
     `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
@@ -36,7 +40,11 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     tract is judged with the urban distance (`far_urban_m`), as the urban/rural test needs
     residents per km². With `network_path` (the region's walking graph) the walking columns
     are added and, unless `classification.distance` is `straight`, the access test and the
-    classes use distances on foot (`speed_m_per_min` adds minutes).
+    classes use distances on foot (`speed_m_per_min` adds minutes). The survey (`questions`:
+    `survey.questions`; `survey_rules`: the region's section) is released with differential
+    privacy through the region's ledger (:func:`release_columns`); `out_release` gets the
+    release record for summary.json; `ledger_path` overrides the ledger's place
+    (data/processed/<region>/survey_ledger.json).
     """
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
@@ -47,7 +55,9 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     tracts = read_gpkg(tracts_path)
     # Only the columns used here (names, notes and sources of 1e5 assets cost a read).
     assets = read_gpkg(assets_path, columns=list(dict.fromkeys([tract_id, "type", "capacity"])))
-    survey = read_gpkg(survey_path, columns=[tract_id, "unmet_need"])
+    question_specs = list(questions or []) if survey_configured else []
+    survey = read_gpkg(survey_path, columns=[tract_id, "unmet_need",
+                                             *(str(q["column"]) for q in question_specs)])
     values, grid, _ = read_geotiff(density_path)
     kernel, bandwidth = read_density_tags(density_path)
 
@@ -58,11 +68,21 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     people = out["population"] if population else tracts.geometry.area / 1e6
     eligible = (out["population"].fillna(0) >= cls["min_population"] if population
                 else pd.Series(True, index=out.index))
+    released, record = release_columns(survey, tract_id, tracts[tract_id], out["population"],
+                                        question_specs, survey_configured, region,
+                                        {"min_respondents": min_respondents,
+                                         **(survey_rules or {})}, ledger_path)
+    if out_release:
+        from aiddeserts.io.files import write_json
+
+        write_json(record, out_release)
+    bias_columns = ["survey_disparity", "survey_disparity_low", "survey_disparity_high",
+                    "survey_bias_flag"]
+    published = released.drop(columns=bias_columns)
     if need_assessed:
-        out = out.join(need_columns(tracts, survey, tract_id, need, survey_configured,
-                                    eligible, cls, min_respondents))
+        out = out.join(need_columns(tracts, published, need, survey_configured, eligible, cls))
     else:
-        out = out.join(survey_columns(survey, tract_id, tracts[tract_id], min_respondents))
+        out = out.join(published)
         for column in ("need_score", "need_score_low", "need_score_high"):
             out[column] = np.nan
         out["need_uncertain"] = False
@@ -125,8 +145,7 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                                       bandwidth, points, far_m, rule, cls,
                                       walk if out["distance_used"].iat[0] == "network" else None,
                                       share_test))
-    out = out.join(survey_bias_columns(survey, tract_id, tracts[tract_id], out["population"],
-                                       min_respondents, configured=survey_configured))
+    out = out.join(released[bias_columns])
     write_gpkg(gpd.GeoDataFrame(out, geometry=tracts.geometry, crs=tracts.crs), out_tracts,
                layer="tracts")
 
@@ -173,19 +192,19 @@ def walking_columns(walk: Any, tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFram
     return out
 
 
-def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: str,
+def need_columns(tracts: gpd.GeoDataFrame, survey: pd.DataFrame,
                  need: Sequence[Mapping[str, Any]], survey_configured: bool,
-                 eligible: pd.Series, cls: Mapping[str, Any], min_respondents: int
-                 ) -> pd.DataFrame:
-    """The need variables, the survey's publishable figures, `need_score` (with its ranks) and
-    its interval, and `need_uncertain`."""
+                 eligible: pd.Series, cls: Mapping[str, Any]) -> pd.DataFrame:
+    """The need variables, the survey's released figures (`survey`, from
+    :func:`release_columns`), `need_score` (with its ranks) and its interval, and
+    `need_uncertain`."""
     from aiddeserts.method import need as need_method
 
     out = pd.DataFrame(index=tracts.index)
     for spec in need:
         out[spec["column"]] = tracts[spec["column"]]
-    out = out.join(survey_columns(survey, tract_id, tracts[tract_id], min_respondents))
-    # The survey enters need through its empirical-Bayes rate (never the raw rate).
+    out = out.join(survey)
+    # The survey enters need through its empirical-Bayes rate of the noisy release only.
     frame = tracts.drop(columns=tracts.geometry.name).assign(
         survey_unmet_rate=out["survey_unmet_rate_eb"])
     variables = list(need)
@@ -201,16 +220,92 @@ def need_columns(tracts: gpd.GeoDataFrame, survey: gpd.GeoDataFrame, tract_id: s
     return out
 
 
-def survey_columns(survey: gpd.GeoDataFrame, tract_id: str, tract_ids: pd.Series,
-                   min_respondents: int) -> pd.DataFrame:
-    """The survey's publishable figures per tract: respondents, unmet-need rate, its smoothed
-    (empirical-Bayes) rate and whether the tract is suppressed."""
-    from aiddeserts.method import need as need_method
+def published_release_marker(region: str) -> dict[str, Any] | None:
+    """The last published release's record (outputs/<region>/summary.json,
+    `privacy.survey_release`), so a lost ledger is detected instead of resetting the budget."""
+    import json
 
-    out = need_method.survey_by_tract(survey, tract_id, tract_ids, min_respondents)
-    smoothed, _, _ = need_method.survey_smoothed(survey, tract_id, tract_ids, min_respondents)
-    out["survey_unmet_rate_eb"] = smoothed.round(4)
-    return out
+    from aiddeserts import paths
+
+    summary = Path(paths.for_region(paths.published("summary.json"), region))
+    try:
+        record = json.loads(summary.read_text(encoding="utf-8"))["privacy"]["survey_release"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def release_columns(survey: pd.DataFrame, tract_id: str, tract_ids: pd.Series,
+                    population: pd.Series, questions: Sequence[Mapping[str, Any]],
+                    configured: bool, region: str, survey_rules: Mapping[str, Any],
+                    ledger_path: str | Path | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every published survey column, from the ε-DP release only (privacy.release): respondents,
+    `survey_unmet_rate` (+ `_respondents`, `_eb`), `survey_<slug>` per question (+ `_respondents`),
+    `survey_suppressed`, the response disparity and its flag; and the release record.
+
+    The ledger is data/processed/<region>/survey_ledger.json, written by the release itself and
+    deliberately not a Snakemake output (a declared output would be deleted before each rerun,
+    re-spending ε). Without a survey nothing is released and the record says so."""
+    import logging
+
+    from aiddeserts import paths
+    from aiddeserts.io.files import make_private
+    from aiddeserts.privacy import release as dp
+
+    k = int(survey_rules["min_respondents"])
+    if not configured:
+        out = pd.DataFrame({"survey_respondents": pd.array([pd.NA] * len(tract_ids),
+                                                            dtype="Int64"),
+                            "survey_unmet_rate": np.nan, "survey_suppressed": False,
+                            "survey_unmet_rate_eb": np.nan}, index=tract_ids.index)
+        out["survey_disparity"] = out["survey_disparity_low"] = np.nan
+        out["survey_disparity_high"] = np.nan
+        out["survey_bias_flag"] = "none"
+        return out, {"configured": False}
+    if not region:
+        raise ValueError("the survey release needs the region's name (its ledger's place)")
+    ledger = Path(ledger_path or paths.for_region(paths.processed("survey_ledger.json"), region))
+    release = dp.release_survey(
+        survey, tract_ids, dp.questions_from_config(questions), id_col=tract_id, region=region,
+        epsilon=float(survey_rules["epsilon"]),
+        epsilon_lifetime=float(survey_rules["epsilon_lifetime"]), ledger_path=ledger,
+        min_respondents=k, published=published_release_marker(region),
+        reuse=survey_rules["reuse"], margin_z=float(survey_rules["margin_z"]))
+    if ledger.exists():
+        make_private(ledger)
+    run = release.run
+    log = logging.getLogger("aiddeserts.stages.classify")
+    log.info("survey release: %s; epsilon spent this run %g (lifetime %g of %g); tracts: %d "
+             "fresh, %d reused, %d stale, %d never released", run["status"],
+             run["epsilon_spent_this_run"], release.record["epsilon_spent"],
+             release.record["epsilon_lifetime"], run["fresh_tracts"], run["reused_tracts"],
+             run["stale_tracts"], run["unreleased_tracts"])
+    if release.record.get("message"):
+        log.warning("%s", release.record["message"])
+    out = release.table.copy()
+    out["survey_unmet_rate_eb"], _, _ = dp.smoothed_rate(release, k)
+    out = out.join(dp.released_disparity(release, population))
+    of_tract = _release_of_tracts(ledger)
+    themes = {q.name: q.theme for q in release.questions}
+    labels = {q.name: q.label for q in release.questions}
+    record = {**release.record, "configured": True,
+              "themes": themes, "labels": labels,
+              # Tracts whose shown values come from an earlier release than the last one.
+              "reused_tracts": int(sum(1 for t in tract_ids.astype(str)
+                                       if of_tract.get(t) not in
+                                       (None, release.record["release_id"])))}
+    return out, record
+
+
+def _release_of_tracts(ledger: Path) -> dict[str, str]:
+    """Tract id → the release id its values come from (only tracts ever released)."""
+    import json
+
+    if not ledger.exists():
+        return {}
+    stored = json.loads(ledger.read_text(encoding="utf-8")).get("tracts", {})
+    return {t: v.get("release_id") for t, v in stored.items()}
 
 
 def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: np.ndarray,
@@ -270,22 +365,3 @@ def confidence_columns(out: pd.DataFrame, tracts: gpd.GeoDataFrame, assets_xy: n
         result.loc[judged, "cold_spot_p_fdr"] = np.round(p_adj, 6)
         result.loc[judged, "cold_spot"] = cold
     return result
-
-
-def survey_bias_columns(survey: gpd.GeoDataFrame, tract_id: str, tract_ids: pd.Series,
-                        population: pd.Series, min_respondents: int, configured: bool
-                        ) -> pd.DataFrame:
-    """Survey response bias per tract (`confidence.response_disparity`). The numbers are
-    published only where disclosure control publishes the tract's survey figures
-    (:func:`aiddeserts.privacy.disclosure.hidden`: primary and complementary suppression);
-    the flag always."""
-    from aiddeserts.method import confidence
-    from aiddeserts.privacy.disclosure import hidden
-
-    n = tract_ids.map(survey.groupby(tract_id).size()).fillna(0)
-    bias = confidence.response_disparity(n, population)
-    if not configured:
-        bias["survey_bias_flag"] = "none"
-    numbers = ["survey_disparity", "survey_disparity_low", "survey_disparity_high"]
-    bias[numbers] = bias[numbers].round(6).where(~hidden(n, min_respondents))
-    return bias

@@ -32,7 +32,8 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              asset_counts_path: str | None = None, asset_rejects_path: str | None = None,
              stories: pd.DataFrame | None = None, stories_path: str | None = None,
              inventory: Mapping[str, Any] | None = None,
-             changes_path: str | None = None) -> None:
+             changes_path: str | None = None,
+             survey_questions: Sequence[Mapping[str, Any]] | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
     `need` (the region's `tracts.need`) is named in the About panel. The asset stage's counts
@@ -42,7 +43,8 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
     redacted) adds a stories layer. Assets (`assets_path`: the inventory) are drawn as
     `privacy.assets_for_display` allows; closed ones greyed or left out (`inventory.closed`),
     each popup with its "Suggest a correction" link when `map.corrections_url` is set;
-    `changes_path` (changes.csv) adds the "What changed" layer.
+    `changes_path` (changes.csv) adds the "What changed" layer; `survey_questions` (the
+    region's `survey.questions`) the community connections layer and the About panel's list.
     """
     from aiddeserts.maps import webmap
     from aiddeserts.maps.inventory import add_correction_urls, drawn_assets
@@ -70,7 +72,8 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
                             dropped=dropped_sites(counts, rejects), stories=stories,
                             bandwidth_m=read_density_tags(density_path)[1],
                             changes=pd.read_csv(changes_path, dtype=str, keep_default_na=False)
-                            if changes_path else None)
+                            if changes_path else None,
+                            survey_questions=survey_questions or ())
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 

@@ -216,7 +216,10 @@ def _write_version(version: Path, region_dir: Path, staged: Sequence[str],
         target = version / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if privacy_report and relative == "summary.json":
-            _write_json({**_read_json(src), "privacy": _read_json(privacy_report)}, target)
+            summary = _read_json(src)
+            # The survey's release record (summarize) sits beside the audit's counts.
+            privacy = {**summary.get("privacy", {}), **_read_json(privacy_report)}
+            _write_json({**summary, "privacy": privacy}, target)
         else:
             shutil.copyfile(src, target)
         files[relative] = target

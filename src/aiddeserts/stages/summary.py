@@ -14,9 +14,15 @@ from aiddeserts.io.files import read_density_tags, read_gpkg, read_json, write_c
 def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any],
               counts_paths: Sequence[str], rejects_paths: Sequence[str], tracts_path: str,
               density_path: str, out_summary: str, out_rejects: str,
-              inventory_path: str | None = None) -> None:
+              inventory_path: str | None = None, survey_release_path: str | None = None
+              ) -> None:
     """summary.json (counts read/kept/rejected, parameters and the bandwidth used, classes,
-    confidence, and with `inventory_path` the inventory's counts) and the merged rejects.csv."""
+    confidence, and with `inventory_path` the inventory's counts) and the merged rejects.csv.
+
+    With `survey_release_path` (the classify stage's release record) summary.json carries it as
+    `privacy.survey_release`, and no exact survey count is published: the survey's rows read,
+    kept and rejected stay in data/processed/ (rejects_survey.csv, for the organizer), and
+    `inputs.survey` shows the release's noisy total instead (docs/privacy.md)."""
     from aiddeserts.method.classify import CLASSES
 
     counts: dict[str, Any] = {}
@@ -29,6 +35,13 @@ def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any]
     # opening the file by record number.
     rejects["name"] = rejects["name"].fillna("") if "name" in rejects else ""
     rejects = rejects[["source", "row", "name", "reason", "action"]]
+    release = read_json(survey_release_path) if survey_release_path else None
+    if release is not None and "survey" in counts:
+        # Exact survey counts would undo the release's guarantee: only the noisy total.
+        rejects = rejects.loc[~rejects["source"].str.startswith("survey:")]
+        counts["survey"] = {"configured": bool(release.get("configured")),
+                            **({"respondents_released": release["respondents_total"]}
+                               if release.get("configured") else {})}
     tracts = read_gpkg(tracts_path)
     classes = tracts["desert_class"].value_counts()
     write_csv(rejects, out_rejects)
@@ -45,6 +58,7 @@ def summarize(region_name: str, title: str | None, parameters: Mapping[str, Any]
         "confidence": confidence_summary(tracts),
         **({"inventory": inventory_summary(read_gpkg(inventory_path), tracts)}
            if inventory_path else {}),
+        **({"privacy": {"survey_release": release}} if release else {}),
     }, out_summary)
 
 
