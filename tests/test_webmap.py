@@ -184,8 +184,8 @@ def test_tract_popup_plain_language():
     assert "Data: ACS 2013–2017" in popup
     assert "re-draws" not in popup and "would lift" not in popup
     suppressed = rows_of(tracts)[2]
-    # The same words for primary and complementary suppression: the map never says which.
-    assert ("Survey: hidden to protect privacy (too few respondents here, or hidden with a tract"
+    # Suppression is decided on the noisy counts, and the popup says so.
+    assert ("Survey: hidden to protect privacy (too few respondents here, counted with privacy"
             in popups.tract_popup_html(suppressed, "TRACT_CODE", [],
                                             thresholds=CLASSIFICATION, vintage=""))
 
@@ -448,7 +448,7 @@ def test_layers_and_legends_present():
                  "Community survey (per tract)", "Stories (shared with consent)"]:
         assert contains(text, name), name
     assert "assets per km²" in text
-    assert "Not shown, to protect privacy: fewer than 11 respondents, or hidden with such" in text
+    assert "Not shown, to protect privacy: fewer than 11 respondents (counted with privacy" in text
     assert "We share bread on Sundays" in text
     assert "About this map" in text and "Undercount" in text
     assert "Fridge (2)" in text and "Pantry (2)" in text

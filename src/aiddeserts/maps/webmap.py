@@ -163,13 +163,17 @@ def reach_assets(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
     dist, index = tree.query(np.column_stack([rep.x.to_numpy(), rep.y.to_numpy()]))
     names = assets["name"].fillna("").astype(str).to_numpy() if "name" in assets else None
     types = assets["type"].to_numpy()
+    # Walking classes (distance_used: network) name the asset's straight-line distance as such.
+    walked = (tracts["distance_used"].to_numpy()[fragile] == "network"
+              if "distance_used" in tracts else np.zeros(len(fragile), bool))
     out = {}
-    for position, d, i, limit in zip(fragile, dist, index, reach, strict=True):
+    for position, d, i, limit, on_foot in zip(fragile, dist, index, reach, walked, strict=True):
         if d <= limit:
             name = names[i].strip() if names is not None else ""
-            out[int(position)] = _("{name} ({type}, {distance} away)").format(
-                name=name or _("an unnamed site"), type=type_label(types[i]),
-                distance=distance_words(d))
+            away = (_("{distance} away in a straight line") if on_foot
+                    else _("{distance} away")).format(distance=distance_words(d))
+            out[int(position)] = _("{name} ({type}, {away})").format(
+                name=name or _("an unnamed site"), type=type_label(types[i]), away=away)
     return out
 
 
