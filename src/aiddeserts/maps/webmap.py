@@ -399,11 +399,12 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
 
 def language_texts(collect: Mapping[str, Any]) -> dict[str, Any]:
     """One language's texts that the page builds in the browser: tract popups `p`, tooltips
-    `tt`, survey popups `sp`, stories popups `st` (by tract), and per asset layer its popups
-    `a` and tooltips `at`."""
+    `tt`, survey popups `sp`, community connections popups `cp`, stories popups `st` (by
+    tract), and per asset layer its popups `a` and tooltips `at`."""
     props = collect["props"]
     return {"p": [p["p"] for p in props], "tt": [p["tt"] for p in props],
-            "sp": [p.get("sp") for p in props], "st": [p.get("st") for p in props],
+            "sp": [p.get("sp") for p in props], "cp": [p.get("cp") for p in props],
+            "st": [p.get("st") for p in props],
             "a": [[row[2] for row in layer.data] for layer in collect["asset_layers"]],
             "at": [[row[3] for row in layer.data] for layer in collect["asset_layers"]]}
 
@@ -437,7 +438,7 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
     main = built[languages[0]]
     texts = {lang: gzip_base64(language_texts(built[lang])) for lang in languages}
     for i, prop in enumerate(main["props"]):
-        for key in ("p", "tt", "sp"):
+        for key in ("p", "tt", "sp", "cp"):
             prop.pop(key, None)
         if "st" in prop:
             prop["st"] = 1
