@@ -312,6 +312,7 @@ def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
         open_map(driver, bilingual_map)
         assert driver.execute_script("return document.documentElement.lang") == "es"
         box = driver.find_element(By.ID, "aid-q")
+        assert box.get_attribute("placeholder") == "Busque un lugar, tipo o sector"
         box.send_keys("senora")
         time.sleep(0.3)
         options = driver.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]")
@@ -328,4 +329,17 @@ def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
         time.sleep(1)
         popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
         assert "T15" in popup and "Por qué" in popup and "Why:" not in popup
+        assert page_errors(driver) == []
+        # Opened in English (?lang=en: a new page load, unlike a change of #lang), the tools
+        # speak English too.
+        driver.get(bilingual_map.resolve().as_uri() + "?lang=en")
+        time.sleep(1.5)
+        box = driver.find_element(By.ID, "aid-q")
+        assert box.get_attribute("placeholder") == "Search a place, type or tract"
+        box.send_keys("T15")
+        time.sleep(0.3)
+        box.send_keys(Keys.ENTER)
+        time.sleep(1)
+        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        assert "T15" in popup and "Why:" in popup
         assert page_errors(driver) == []

@@ -464,6 +464,7 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
         "label": {lang: built[lang]["switch_label"] for lang in languages},
         "layers": names,
         "texts": texts}
+    ui.embed_languages(main["ui_script"], {lang: built[lang]["ui_script"] for lang in languages})
     main["switch_script"].control = main["control"]
     main["switch_script"].shown = len(languages) > 1
 
@@ -537,8 +538,8 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
         "Basemap tiles could not load (offline?). Tracts, assets and legends still work."))
     fmap.add_child(panel_script, name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
-    ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers, sources=sources,
-                 credit=cfg["credit"])
+    ui_script = ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers,
+                             sources=sources, credit=cfg["credit"])
     control = LayerControl(collapsed=False, position="topright")
     control.add_to(fmap)
     if collect is not None:
@@ -547,7 +548,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
             legend_scripts=legend_scripts, layers=[layer for layer, _l, _h in layers],
             asset_layers=[layer for layer, _l, _h in layers if isinstance(layer, AssetLayer)],
             tract_layers=[layer for layer, _l, _h in layers if isinstance(layer, TractLayer)],
-            control=control, switch_label=_("Language"),
+            control=control, switch_label=_("Language"), ui_script=ui_script,
             switch_script=Script("language_switch.js", map=fmap, control=None, shown=False))
         fmap.add_child(collect["switch_script"], name="aid_switch")
     return fmap

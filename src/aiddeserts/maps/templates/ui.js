@@ -7,12 +7,17 @@
     Text comes from this.messages (translated in Python). -#}
 {% macro script(this, kwargs) %}
 (function () {
-  var map = {{ this.map.get_name() }}, M = {{ this.messages|tojson }};
-  var classes = {{ this.classes|tojson }}, lang = {{ this.language|tojson }};
-  var notesPrefix = {{ this.notes_prefix|tojson }};
+  /* Several languages in one page (ui.embed_languages): each text per language; the tools
+     speak the language the page opened in (switching it later relabels the map, not them). */
+  var multilingual = {{ this.multilingual|tojson }};
+  var opened = multilingual ? aid_i18n.lang() : null;
+  function inLanguage(value) { return multilingual ? value[opened] : value; }
+  var map = {{ this.map.get_name() }}, M = inLanguage({{ this.messages|tojson }});
+  var classes = inLanguage({{ this.classes|tojson }}), lang = inLanguage({{ this.language|tojson }});
+  var notesPrefix = inLanguage({{ this.notes_prefix|tojson }});
   var classLayer = {{ this.class_layer.get_name() }};
   var layers = [{% for a in this.asset_layers %}{group: {{ a.layer.get_name() }},
-    label: {{ a.label|tojson }}, closed: {{ a.closed|tojson }}},{% endfor %}];
+    label: inLanguage({{ a.label|tojson }}), closed: {{ a.closed|tojson }}},{% endfor %}];
   var container = map.getContainer(), scratch = document.createElement('template');
   var collator = new Intl.Collator(lang, {sensitivity: 'base', numeric: true});
   var compact = window.matchMedia('(max-width: 640px)').matches;
@@ -462,7 +467,7 @@
 
   /* Print: a footer with the sources under the map; panels as the stylesheet says. */
   var footer = el('div', {'class': 'aid-print-footer'});
-  var sources = {{ this.sources|tojson }};
+  var sources = inLanguage({{ this.sources|tojson }});
   footer.innerHTML = (sources ? sources + ' · ' : '') + M.printed.replace(/</g, '&lt;');
   document.body.appendChild(footer);
   window.addEventListener('beforeprint', function () { map.invalidateSize(); });
