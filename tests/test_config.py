@@ -54,3 +54,21 @@ def test_misspelled_key_lists_allowed_keys():
 def test_survey_k_can_not_go_below_five():
     with pytest.raises(InputError, match="survey_rules.min_respondents"):
         validate_config({**MINIMAL, "survey_rules": {"min_respondents": 3}})
+
+
+def test_a_downloaded_network_must_be_read_where_it_is_saved():
+    """network.url saves the extract at data/raw/<region>/retrieved/network.osm.pbf: another
+    network.path is refused at validation (naming the key and the path), not a missing input."""
+    import copy
+
+    good = copy.deepcopy(MINIMAL)
+    good["regions"]["r"]["network"] = {"url": "http://example.invalid/x.osm.pbf",
+                                       "path": "data/raw/r/retrieved/network.osm.pbf"}
+    assert validate_config(good)["regions"]["r"]["network"]["mode"] == "walk"
+    bad = copy.deepcopy(good)
+    bad["regions"]["r"]["network"]["path"] = "data/raw/r/city.osm.pbf"
+    with pytest.raises(InputError, match=r"network\.path.*data/raw/r/retrieved/network\.osm\.pbf"):
+        validate_config(bad)
+    local = copy.deepcopy(bad)
+    del local["regions"]["r"]["network"]["url"]
+    assert validate_config(local)["regions"]["r"]["network"]["path"] == "data/raw/r/city.osm.pbf"

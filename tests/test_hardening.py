@@ -122,10 +122,11 @@ def test_a_survey_answer_equal_to_public_text_cannot_block_publication(tmp_path,
     cfg = write_config(work, tiny_region)
     result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads((work / "outputs" / "tiny" / "summary.json").read_text())
-    assert summary["privacy"]["personal_values_in_public_text"] >= 2
+    # The audit's survey-derived counts are in its private report (not in summary.json).
+    report = json.loads((work / "data" / "processed" / "tiny" / "privacy_audit.json").read_text())
+    assert report["personal_values_in_public_text"] >= 2
     # The other respondents' names are still looked for.
-    checked = summary["privacy"]["personal_values_checked"]
+    checked = report["personal_values_checked"]
     assert checked["personal value from survey column 'name'"] == len(survey) - 2
 
 

@@ -289,3 +289,57 @@ def test_nyc_desktop_and_print_layout_one_page_with_legend_and_sources(nyc_map):
         assert pages == 1, pages
         (REPO / "test-artifacts").mkdir(exist_ok=True)
         (REPO / "test-artifacts" / "ui_print.pdf").write_bytes(pdf)
+
+
+@pytest.fixture(scope="module")
+def bilingual_map(tiny_map, tmp_path_factory) -> Path:
+    """The same tiny city in Spanish and English (map.languages): popups and tooltips packed."""
+    config = yaml.safe_load((tiny_map.parents[2] / "config.yaml").read_text())
+    config["regions"]["tiny"].setdefault("map", {}).update(language="es", languages=["es", "en"])
+    run = tmp_path_factory.mktemp("ui_es")
+    result = run_snakemake(run, config, "outputs/tiny/map.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run / "outputs" / "tiny" / "map.html"
+
+
+def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
+    """In a Spanish map (popups and tooltips packed), search finds the accented name and opens
+    its popup, and a tract found by id opens its Spanish popup."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    with chromium() as driver:
+        open_map(driver, bilingual_map)
+        assert driver.execute_script("return document.documentElement.lang") == "es"
+        box = driver.find_element(By.ID, "aid-q")
+        assert box.get_attribute("placeholder") == "Busque un lugar, tipo o sector"
+        box.send_keys("senora")
+        time.sleep(0.3)
+        options = driver.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]")
+        assert options and SENORA in options[0].text
+        box.send_keys(Keys.ENTER)
+        time.sleep(1.5)
+        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        assert SENORA in popup and "Abierto los sábados" in popup
+        box = driver.find_element(By.ID, "aid-q")
+        box.clear()
+        box.send_keys("T15")
+        time.sleep(0.3)
+        box.send_keys(Keys.ENTER)
+        time.sleep(1)
+        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        assert "T15" in popup and "Por qué" in popup and "Why:" not in popup
+        assert page_errors(driver) == []
+        # Opened in English (?lang=en: a new page load, unlike a change of #lang), the tools
+        # speak English too.
+        driver.get(bilingual_map.resolve().as_uri() + "?lang=en")
+        time.sleep(1.5)
+        box = driver.find_element(By.ID, "aid-q")
+        assert box.get_attribute("placeholder") == "Search a place, type or tract"
+        box.send_keys("T15")
+        time.sleep(0.3)
+        box.send_keys(Keys.ENTER)
+        time.sleep(1)
+        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        assert "T15" in popup and "Why:" in popup
+        assert page_errors(driver) == []

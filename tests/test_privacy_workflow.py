@@ -105,10 +105,16 @@ def test_planted_survey_values_never_reach_outputs(tmp_path, tiny_region):
     assert "Assets: kitchen" not in html
 
     summary = json.loads((out / "summary.json").read_text())
-    privacy = summary["privacy"]
+    public = summary["privacy"]
+    assert public["passed"] is True and public["protected_asset_locations_checked"] == 2
+    assert set(public["files"]) == {*(Path(p).name for p in PRODUCTS), "stories.csv"}
+    assert public["personal_values_checked"] == {"name of a hidden asset": 1}
+    # The counts that follow from the survey stay in the private report, never in outputs/.
+    assert "personal value from survey column 'email'" in public["survey_values_checked"]
+    assert not {"respondents_checked", "personal_values_in_public_text",
+                "public_asset_pins_near_respondents"} & set(public)
+    privacy = json.loads((work / "data" / "processed" / "tiny" / "privacy_audit.json").read_text())
     assert privacy["passed"] is True and privacy["respondents_checked"] == 200
-    assert privacy["protected_asset_locations_checked"] == 2
-    assert set(privacy["files"]) == {*(Path(p).name for p in PRODUCTS), "stories.csv"}
     assert privacy["personal_values_checked"]["personal value from survey column 'email'"] == 200
     assert privacy["personal_values_checked"]["story without consent"] == int(
         (survey["consent"] != "yes").sum())

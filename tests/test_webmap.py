@@ -184,8 +184,8 @@ def test_tract_popup_plain_language():
     assert "Data: ACS 2013–2017" in popup
     assert "re-draws" not in popup and "would lift" not in popup
     suppressed = rows_of(tracts)[2]
-    # The same words for primary and complementary suppression: the map never says which.
-    assert ("Survey: hidden to protect privacy (too few respondents here, or hidden with a tract"
+    # Suppression is decided on the noisy counts, and the popup says so.
+    assert ("Survey: hidden to protect privacy (too few respondents here, counted with privacy"
             in popups.tract_popup_html(suppressed, "TRACT_CODE", [],
                                             thresholds=CLASSIFICATION, vintage=""))
 
@@ -448,7 +448,7 @@ def test_layers_and_legends_present():
                  "Community survey (per tract)", "Stories (shared with consent)"]:
         assert contains(text, name), name
     assert "assets per km²" in text
-    assert "Not shown, to protect privacy: fewer than 11 respondents, or hidden with such" in text
+    assert "Not shown, to protect privacy: fewer than 11 respondents (counted with privacy" in text
     assert "We share bread on Sundays" in text
     assert "About this map" in text and "Undercount" in text
     assert "Fridge (2)" in text and "Pantry (2)" in text
@@ -667,3 +667,23 @@ def test_make_map_reads_the_asset_counts_and_rejects(tmp_path):
     assert "Of 7 listed sites, 4 are counted. 2 listed sites are outside the map's area" in text
     assert "1 listed site has no usable location and is not counted." in text
     assert "Hennepin and Ramsey counties on poverty, as a percentile" in text
+
+
+def test_a_bilingual_map_packs_the_connections_popups_per_language():
+    """With map.languages, the community connections popups are packed per language like the
+    other tract popups (none left in the page's tract data), and the Spanish table says them
+    in Spanish."""
+    import json
+
+    questions = [{"column": "keys_with_neighbour", "label": "Would leave keys with a neighbour",
+                  "kind": "yes_no", "theme": "connection"}]
+    tracts, *_ = tiny_inputs()
+    tracts["survey_keys_with_neighbour"] = [0.9, 0.2] + [np.nan] * 14
+    text = render(tracts=tracts, survey_questions=questions,
+                  map_config={"language": "es", "languages": ["es", "en"]})
+    data = json.loads(re.search(r"var aid_tracts = (\{.*?\});\n", text, re.S).group(1))
+    assert not any("cp" in f["properties"] or "p" in f["properties"] for f in data["features"])
+    assert sum("cn" in f["properties"] for f in data["features"]) == 2
+    english, spanish = webmap.unpacked_texts(text).split("\n")  # sorted by language
+    assert "ruido" in json.loads(spanish)["cp"][0] and json.loads(spanish)["cp"][2] is None
+    assert "noise" in json.loads(english)["cp"][0]

@@ -95,7 +95,22 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
         if "need" in region["tracts"]:
             region["tracts"]["need"] = [_need_spec(item) for item in region["tracts"]["need"]]
         check_languages(region["map"], f"{source}: region '{name}'")
+        _check_network_download(region.get("network"), f"{source}: region '{name}'", name)
     return filled
+
+
+def _check_network_download(network: Mapping[str, Any] | None, source: str, region: str) -> None:
+    """With `network.url`, `network.path` must be where the retrieve_network rule saves it."""
+    from aiddeserts import paths
+
+    if not network or not network.get("url"):
+        return
+    expected = paths.for_region(paths.retrieved("network.osm.pbf"), region)
+    if Path(network["path"]).as_posix() != expected:
+        raise InputError(
+            f"{source}: config key 'network.path' is {network['path']!r}, but with 'network.url' "
+            f"the extract is downloaded to {expected!r}.",
+            fix=f"set network.path to {expected} (or drop network.url and give a local path).")
 
 
 def _reject_non_finite(value: Any, source: str, key: str = "") -> None:

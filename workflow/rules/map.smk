@@ -70,7 +70,6 @@ rule static_map:
         assets=region_key("assets"),
         classification=region_key("classification"),
         tract_id=region_key("tracts", "id"),
-        # None (English) until the schema has `map.language`.
         language=region_key("map", "language"),
     message:
         "Drawing the static map of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
@@ -106,7 +105,6 @@ rule datawalk:
         classification=region_key("classification"),
         tract_id=region_key("tracts", "id"),
         min_respondents=region_key("survey_rules", "min_respondents"),
-        # None (English) until the schema has `map.language`.
         language=region_key("map", "language"),
     message:
         "Drawing the data-walk posters of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"

@@ -104,7 +104,7 @@ def connections_layer(questions: Sequence[Mapping[str, Any]]) -> tuple[TractLaye
         filter_js="f.properties.cn !== undefined",
         style_js=f"{{fillColor: {colours}[f.properties.cn], color: '#2b6d2f', "
                  "weight: 0.5, fillOpacity: 0.75}")
-    return layer, "Community connections", connections_legend_html(questions)
+    return layer, _("Community connections"), connections_legend_html(questions)
 
 
 def about_html(questions: Sequence[Mapping[str, Any]]) -> str:

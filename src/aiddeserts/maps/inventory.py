@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from aiddeserts.i18n import _, ngettext, number
 from aiddeserts.maps.rendering import esc
 
 __all__ = ["CLOSED_COLOUR", "PLACEHOLDERS", "about_line", "add_correction_urls", "add_place_html",
@@ -39,17 +40,20 @@ def correction_url(template: str, values: Mapping[str, Any]) -> str:
 def popup_lines(asset_id: str, status: str, last_verified: str, closed_since: str,
                 url: str) -> str:
     """The inventory lines of an asset popup (escaped): id, stale/closed flag, correction link."""
-    html = f"<br>ID: {esc(asset_id)}" if asset_id else ""
+    html = "<br>" + _("ID: {id}").format(id=esc(asset_id)) if asset_id else ""
     if status == "closed":
-        html += f"<br><b>Closed{' since ' + esc(closed_since) if closed_since else ''}</b>"
+        closed = (_("Closed since {date}").format(date=esc(closed_since)) if closed_since
+                  else _("Closed"))
+        html += f"<br><b>{closed}</b>"
     elif status == "stale":
-        html += (f"<br><b>Not verified since {esc(last_verified) or 'an unknown date'}</b>"
-                 " (may be out of date)")
+        html += ("<br><b>" + _("Not verified since {date}").format(
+            date=esc(last_verified) or _("an unknown date")) + "</b> "
+            + _("(may be out of date)"))
     elif last_verified:
-        html += f"<br>Last verified: {esc(last_verified)}"
+        html += "<br>" + _("Last verified: {date}").format(date=esc(last_verified))
     if url:
         html += (f'<br><a href="{esc(url)}" target="_blank" rel="noopener">'
-                 "Suggest a correction</a>")
+                 + _("Suggest a correction") + "</a>")
     return html
 
 
@@ -97,10 +101,12 @@ def split_closed(assets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def closed_legend_html(count: int, stale: int, icon: str) -> str:
     """Legend of the closed layer, with how many counted assets are stale."""
-    html = f"{icon} Closed places ({count:,}): shown greyed, not counted"
+    html = f"{icon} " + _("Closed places ({n}): shown greyed, not counted").format(n=number(count))
     if stale:
-        html += (f"<br>{stale:,} place{'s' if stale != 1 else ''} not verified recently "
-                 "(stale): still counted, flagged in their popup")
+        html += "<br>" + ngettext(
+            "{n} place not verified recently (stale): still counted, flagged in its popup",
+            "{n} places not verified recently (stale): still counted, flagged in their popup",
+            stale).format(n=number(stale))
     return html
 
 
@@ -110,7 +116,7 @@ def add_place_html(template: str) -> str:
     if not url:
         return ""
     return (f'<p class="aid-add-place"><a href="{esc(url)}" target="_blank" rel="noopener">'
-            "Add a place we missed</a></p>")
+            + _("Add a place we missed") + "</a></p>")
 
 
 def closed_layer(closed: pd.DataFrame, stale: int) -> tuple[Any, str, str]:
@@ -120,10 +126,10 @@ def closed_layer(closed: pd.DataFrame, stale: int) -> tuple[Any, str, str]:
     from aiddeserts.maps.styles import icon_html
 
     icon = icon_html("circle", CLOSED_COLOUR, "×")
-    layer = AssetLayer(f"{icon} Closed places ({len(closed):,})",
-                       asset_marker_data(closed.to_crs(4326), "Closed place"), icon,
+    layer = AssetLayer(f"{icon} " + _("Closed places ({n})").format(n=number(len(closed))),
+                       asset_marker_data(closed.to_crs(4326), _("Closed place")), icon,
                        CLOSED_COLOUR, show=False)
-    return layer, "Assets: closed", closed_legend_html(len(closed), stale, icon)
+    return layer, _("Assets: closed"), closed_legend_html(len(closed), stale, icon)
 
 
 def about_line(assets: pd.DataFrame) -> str:
@@ -133,10 +139,11 @@ def about_line(assets: pd.DataFrame) -> str:
         return ""
     dates = [d for d in assets["last_verified"].fillna("").astype(str) if d]
     stale = int((assets["status"] == "stale").sum())
-    parts = [f"Asset list last updated {esc(max(dates))}." if dates else ""]
+    parts = [_("Asset list last updated {date}.").format(date=esc(max(dates))) if dates else ""]
     if stale:
-        parts.append(f"{stale:,} place{'s' if stale != 1 else ''} not verified recently "
-                     "(may be out of date).")
+        parts.append(ngettext("{n} place not verified recently (may be out of date).",
+                              "{n} places not verified recently (may be out of date).",
+                              stale).format(n=number(stale)))
     text = " ".join(p for p in parts if p)
     return f'<p class="aid-inventory-note">{text}</p>' if text else ""
 
@@ -155,12 +162,13 @@ def changes_layer(changes: pd.DataFrame | None, tracts: Any, assets: pd.DataFram
     if changes is None or changes.empty:
         return None
     when = str(changes["previous_run_utc"].iloc[0])[:10]
-    name = f"What changed since {when}" if when else "What changed"
+    name = _("What changed since {date}").format(date=when) if when else _("What changed")
     layer = folium.FeatureGroup(name=esc(name), show=False)
     moved = changes[changes["kind"] == "tract"].set_index("id")
     changed = tracts.loc[tracts[id_col].astype(str).isin(moved.index)].to_crs(4326)
+    new = _("new")
     features = [{"type": "Feature", "properties": {"t": esc(
-        f"{tract}: {moved.at[str(tract), 'before'] or 'new'} → {moved.at[str(tract), 'after']}")},
+        f"{tract}: {moved.at[str(tract), 'before'] or new} → {moved.at[str(tract), 'after']}")},
         "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-5))}
         for tract, geom in zip(changed[id_col], changed.geometry, strict=True)]
     if features:
@@ -178,7 +186,11 @@ def changes_layer(changes: pd.DataFrame | None, tracts: Any, assets: pd.DataFram
         folium.CircleMarker([round(point.y, 5), round(point.x, 5)], radius=9,
                             color=CHANGED_COLOUR, weight=2, fill=False,
                             tooltip=esc(text)).add_to(layer)
-    legend = (f"{esc(name)}: {len(features):,} tract{'s' if len(features) != 1 else ''} "
-              f"changed class (outlined), {len(marked):,} place"
-              f"{'s' if len(marked) != 1 else ''} added, closed or gone stale (ringed)")
+    tracts_changed = ngettext("{n} tract changed class (outlined)",
+                              "{n} tracts changed class (outlined)",
+                              len(features)).format(n=number(len(features)))
+    places_marked = ngettext("{n} place added, closed or gone stale (ringed)",
+                             "{n} places added, closed or gone stale (ringed)",
+                             len(marked)).format(n=number(len(marked)))
+    legend = f"{esc(name)}: {tracts_changed}, {places_marked}"
     return layer, name, legend

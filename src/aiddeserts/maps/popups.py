@@ -33,8 +33,8 @@ from aiddeserts.method.classify import CLASS_COLOURS, class_label, distance_word
 COORD_DECIMALS = 5
 #: Why a tract's survey result is hidden. Primary and complementary suppression read the same,
 #: so the map never tells which tracts hold fewer than `min_respondents` (privacy.suppression_mask).
-SUPPRESSED_TEXT = N_("hidden to protect privacy (too few respondents here, or hidden with a "
-                     "tract that has too few so its count cannot be worked out)")
+SUPPRESSED_TEXT = N_("hidden to protect privacy (too few respondents here, counted with "
+                     "privacy noise)")
 #: An ISO 8601 timestamp ("2020-10-26T04:51:24.000Z"); popups show its date.
 _TIMESTAMP = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
                         r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$")

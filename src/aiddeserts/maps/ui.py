@@ -135,17 +135,35 @@ def sources_line(sources: Sequence[Mapping[str, Any]], credit: str) -> str:
 
 def add_tools(fmap: folium.Map, *, class_layer: folium.map.Layer,
               asset_layers: Sequence[tuple[folium.map.Layer, str, str]],
-              sources: Sequence[Mapping[str, Any]], credit: str) -> None:
+              sources: Sequence[Mapping[str, Any]], credit: str) -> Script:
     """Add the search box, filters, "near me", the list view, the phone toolbar and the print
-    footer. `asset_layers`: (layer, type label as shown, status of its assets: "" for the
-    counted ones, ``c`` for the closed layer) per asset layer."""
-    fmap.add_child(Script(
+    footer (in the current language); returns the script. `asset_layers`: (layer, type label as
+    shown, status of its assets: "" for the counted ones, ``c`` for the closed layer) per asset
+    layer."""
+    script = Script(
         "ui.js", map=fmap, class_layer=class_layer,
         asset_layers=[{"layer": layer, "label": label, "closed": closed == "c"}
                       for layer, label, closed in asset_layers],
         messages=messages(), notes_prefix=notes_prefix(), classes=class_rows(),
-        language=current_language(),
-        sources=sources_line(sources, credit)), name="aid_ui")
+        language=current_language(), multilingual=False,
+        sources=sources_line(sources, credit))
+    fmap.add_child(script, name="aid_ui")
+    return script
+
+
+#: The tools' texts that differ by language (the attributes of their script).
+_TEXTS = ("messages", "notes_prefix", "classes", "language", "sources")
+
+
+def embed_languages(script: Script, per_language: Mapping[str, Script]) -> None:
+    """Make the tools' `script` (first language's page) carry every language's texts; the page
+    speaks the language it is opened in (``#lang=``), as the map's own texts do."""
+    for name in _TEXTS:
+        setattr(script, name, {lang: getattr(other, name) for lang, other in per_language.items()})
+    for position, entry in enumerate(script.asset_layers):
+        entry["label"] = {lang: other.asset_layers[position]["label"]
+                          for lang, other in per_language.items()}
+    script.multilingual = True
 
 
 def marker_extras(group: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame) -> dict[str, Any]:

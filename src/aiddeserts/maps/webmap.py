@@ -163,13 +163,17 @@ def reach_assets(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame,
     dist, index = tree.query(np.column_stack([rep.x.to_numpy(), rep.y.to_numpy()]))
     names = assets["name"].fillna("").astype(str).to_numpy() if "name" in assets else None
     types = assets["type"].to_numpy()
+    # Walking classes (distance_used: network) name the asset's straight-line distance as such.
+    walked = (tracts["distance_used"].to_numpy()[fragile] == "network"
+              if "distance_used" in tracts else np.zeros(len(fragile), bool))
     out = {}
-    for position, d, i, limit in zip(fragile, dist, index, reach, strict=True):
+    for position, d, i, limit, on_foot in zip(fragile, dist, index, reach, walked, strict=True):
         if d <= limit:
             name = names[i].strip() if names is not None else ""
-            out[int(position)] = _("{name} ({type}, {distance} away)").format(
-                name=name or _("an unnamed site"), type=type_label(types[i]),
-                distance=distance_words(d))
+            away = (_("{distance} away in a straight line") if on_foot
+                    else _("{distance} away")).format(distance=distance_words(d))
+            out[int(position)] = _("{name} ({type}, {away})").format(
+                name=name or _("an unnamed site"), type=type_label(types[i]), away=away)
     return out
 
 
@@ -395,11 +399,12 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
 
 def language_texts(collect: Mapping[str, Any]) -> dict[str, Any]:
     """One language's texts that the page builds in the browser: tract popups `p`, tooltips
-    `tt`, survey popups `sp`, stories popups `st` (by tract), and per asset layer its popups
-    `a` and tooltips `at`."""
+    `tt`, survey popups `sp`, community connections popups `cp`, stories popups `st` (by
+    tract), and per asset layer its popups `a` and tooltips `at`."""
     props = collect["props"]
     return {"p": [p["p"] for p in props], "tt": [p["tt"] for p in props],
-            "sp": [p.get("sp") for p in props], "st": [p.get("st") for p in props],
+            "sp": [p.get("sp") for p in props], "cp": [p.get("cp") for p in props],
+            "st": [p.get("st") for p in props],
             "a": [[row[2] for row in layer.data] for layer in collect["asset_layers"]],
             "at": [[row[3] for row in layer.data] for layer in collect["asset_layers"]]}
 
@@ -433,7 +438,7 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
     main = built[languages[0]]
     texts = {lang: gzip_base64(language_texts(built[lang])) for lang in languages}
     for i, prop in enumerate(main["props"]):
-        for key in ("p", "tt", "sp"):
+        for key in ("p", "tt", "sp", "cp"):
             prop.pop(key, None)
         if "st" in prop:
             prop["st"] = 1
@@ -459,6 +464,7 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
         "label": {lang: built[lang]["switch_label"] for lang in languages},
         "layers": names,
         "texts": texts}
+    ui.embed_languages(main["ui_script"], {lang: built[lang]["ui_script"] for lang in languages})
     main["switch_script"].control = main["control"]
     main["switch_script"].shown = len(languages) > 1
 
@@ -532,8 +538,8 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
         "Basemap tiles could not load (offline?). Tracts, assets and legends still work."))
     fmap.add_child(panel_script, name="aid_panel")
     fmap.add_child(Script("tile_fallback.js", tiles=tiles), name="aid_tiles")
-    ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers, sources=sources,
-                 credit=cfg["credit"])
+    ui_script = ui.add_tools(fmap, class_layer=layers[0][0], asset_layers=tool_layers,
+                             sources=sources, credit=cfg["credit"])
     control = LayerControl(collapsed=False, position="topright")
     control.add_to(fmap)
     if collect is not None:
@@ -542,7 +548,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
             legend_scripts=legend_scripts, layers=[layer for layer, _l, _h in layers],
             asset_layers=[layer for layer, _l, _h in layers if isinstance(layer, AssetLayer)],
             tract_layers=[layer for layer, _l, _h in layers if isinstance(layer, TractLayer)],
-            control=control, switch_label=_("Language"),
+            control=control, switch_label=_("Language"), ui_script=ui_script,
             switch_script=Script("language_switch.js", map=fmap, control=None, shown=False))
         fmap.add_child(collect["switch_script"], name="aid_switch")
     return fmap

@@ -86,7 +86,7 @@ def _places(map_config: Mapping[str, Any], crs: Any) -> Any:
 
 
 def _language(language: str | None) -> str:
-    """The language to render in: `language` (the lead wires `map.language` to it), else the
+    """The language to render in: `language` (the region's `map.language`), else the
     catalogues' source language."""
     from aiddeserts.i18n import SOURCE_LANGUAGE
 
@@ -126,8 +126,8 @@ def make_datawalk(region_name: str, title: str | None, map_config: Mapping[str, 
                   language: str | None = None) -> None:
     """datawalk.pdf: the data-walk posters (:mod:`aiddeserts.maps.datawalk`), from the staged
     public tables only: the tracts (classes, published survey figures), assets.csv, the
-    consented stories and changes.csv. Rendered in `language` (None: English; the lead wires
-    `map.language`). `min_respondents` is the survey's suppression threshold."""
+    consented stories and changes.csv. Rendered in `language` (the region's
+    `map.language`; None: English). `min_respondents` is the survey's suppression threshold."""
     from aiddeserts.i18n import use_language
     from aiddeserts.maps import datawalk, figure
     from aiddeserts.maps.legends import definitions_for, need_assessed

@@ -218,7 +218,10 @@ def _write_version(version: Path, region_dir: Path, staged: Sequence[str],
         if privacy_report and relative == "summary.json":
             summary = _read_json(src)
             # The survey's release record (summarize) sits beside the audit's counts.
-            privacy = {**summary.get("privacy", {}), **_read_json(privacy_report)}
+            # Survey-derived counts of the audit stay private (audit.public_report).
+            from aiddeserts.privacy.report import public_report
+
+            privacy = {**summary.get("privacy", {}), **public_report(_read_json(privacy_report))}
             _write_json({**summary, "privacy": privacy}, target)
         else:
             shutil.copyfile(src, target)

@@ -25,6 +25,7 @@ var {{ this.get_name() }} = (function () {
   group.aidData = data;
   group.aidMarkers = markers;
   group.aidExtras = {{ this.extras|tojson }};
+  group.aidTexts = {{ this.texts_index|tojson }};  // packed texts' layer index, or null
   return group;
 })();
 {% endmacro %}

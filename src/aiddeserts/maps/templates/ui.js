@@ -7,12 +7,17 @@
     Text comes from this.messages (translated in Python). -#}
 {% macro script(this, kwargs) %}
 (function () {
-  var map = {{ this.map.get_name() }}, M = {{ this.messages|tojson }};
-  var classes = {{ this.classes|tojson }}, lang = {{ this.language|tojson }};
-  var notesPrefix = {{ this.notes_prefix|tojson }};
+  /* Several languages in one page (ui.embed_languages): each text per language; the tools
+     speak the language the page opened in (switching it later relabels the map, not them). */
+  var multilingual = {{ this.multilingual|tojson }};
+  var opened = multilingual ? aid_i18n.lang() : null;
+  function inLanguage(value) { return multilingual ? value[opened] : value; }
+  var map = {{ this.map.get_name() }}, M = inLanguage({{ this.messages|tojson }});
+  var classes = inLanguage({{ this.classes|tojson }}), lang = inLanguage({{ this.language|tojson }});
+  var notesPrefix = inLanguage({{ this.notes_prefix|tojson }});
   var classLayer = {{ this.class_layer.get_name() }};
   var layers = [{% for a in this.asset_layers %}{group: {{ a.layer.get_name() }},
-    label: {{ a.label|tojson }}, closed: {{ a.closed|tojson }}},{% endfor %}];
+    label: inLanguage({{ a.label|tojson }}), closed: {{ a.closed|tojson }}},{% endfor %}];
   var container = map.getContainer(), scratch = document.createElement('template');
   var collator = new Intl.Collator(lang, {sensitivity: 'base', numeric: true});
   var compact = window.matchMedia('(max-width: 640px)').matches;
@@ -38,10 +43,19 @@
 
   /* ------------------------------------------------------------------ the data, shared */
   var tractLayers = classLayer.getLayers(), tractCache = [];
+  /* A map in another language, or several, packs its popups and tooltips (webmap.embed_languages):
+     they are read from aid_i18n in the shown language instead of the layers' data. */
+  function packed(kind, i, j) { return typeof aid_i18n === 'undefined' ? '' : aid_i18n.text(kind, i, j); }
+  function tractPopup(p) { return p.p !== undefined ? p.p : packed('p', p.i); }
+  function assetText(l, i, column, kind) {
+    var t = l.group.aidTexts;
+    return t === null || t === undefined ? l.group.aidData[i][column] : packed(kind, t, i);
+  }
+  function assetName(a) { return aid_text(assetText(layers[a.li], a.i, 3, 'at')); }
   function tract(i) {
     if (i < 0 || i >= aid_tracts.features.length) { return null; }
     if (!tractCache[i]) {
-      var p = aid_tracts.features[i].properties, doc = parse(p.p);
+      var p = aid_tracts.features[i].properties, doc = parse(tractPopup(p));
       var b = doc.querySelector('b'), why = doc.querySelector('i');
       tractCache[i] = {heading: b ? b.textContent : '', c: p.c,
                        why: why ? why.textContent : ''};
@@ -54,12 +68,12 @@
     for (var i = 0; i < d.length; i++) {
       var s = l.closed ? 'c' : (x.s ? x.s.charAt(i) : '');
       if (s) { statuses[s] = true; }
-      assets.push({li: li, i: i, name: aid_text(d[i][3]), type: l.label, status: s,
+      assets.push({li: li, i: i, type: l.label, status: s,
                    tract: x.t.length ? x.t[i] : -1});
     }
   });
   function notes(a) {
-    var lines = layers[a.li].group.aidData[a.i][2].split('<br>');
+    var lines = assetText(layers[a.li], a.i, 2, 'a').split('<br>');
     for (var k = 1; k < lines.length; k++) {
       if (notesPrefix && lines[k].indexOf(notesPrefix) === 0) {
         return parse(lines[k].slice(notesPrefix.length)).textContent;
@@ -122,6 +136,9 @@
   search.appendChild(label); search.appendChild(input); search.appendChild(list);
   box.appendChild(search);
   var index = null, found = [], active = -1;
+  if (typeof aid_i18n !== 'undefined') {
+    aid_i18n.on(function () { tractCache = []; index = null; });  // names in the new language
+  }
   function buildIndex() {
     index = [];
     layers.forEach(function (l, li) {
@@ -129,7 +146,7 @@
     });
     assets.forEach(function (a) {
       var t = tract(a.tract);
-      index.push({kind: 'asset', a: a, label: a.name, sub: a.type + (t ? ' · ' + t.heading : '')});
+      index.push({kind: 'asset', a: a, label: assetName(a), sub: a.type + (t ? ' · ' + t.heading : '')});
     });
     aid_tracts.features.forEach(function (f, i) {
       index.push({kind: 'tract', i: i, label: tract(i).heading, sub: classes[f.properties.c].label});
@@ -321,7 +338,7 @@
       if (metres < bestD) { best = a; bestD = metres; }
     });
     var m = Math.round(e.accuracy);
-    say(best ? fmt(M.located, {m: m, name: best.name,
+    say(best ? fmt(M.located, {m: m, name: assetName(best),
                                d: bestD >= 1000 ? (bestD / 1000).toFixed(1) + ' km' : Math.round(bestD) + ' m'})
              : fmt(M.located_none, {m: m}));
   });
@@ -393,7 +410,7 @@
     if (withStatus) { columns.push(M.col_status); }
     columns.push(M.col_notes);
     view.appendChild(table(M.assets_caption, columns, assets.map(function (a) {
-      var t = tract(a.tract), cells = [a.name, a.type, t ? t.heading : M.outside];
+      var t = tract(a.tract), cells = [assetName(a), a.type, t ? t.heading : M.outside];
       if (withStatus) { cells.push(names[a.status] || names.a); }
       cells.push(notes(a));
       return {cells: cells, a: a};
@@ -450,7 +467,7 @@
 
   /* Print: a footer with the sources under the map; panels as the stylesheet says. */
   var footer = el('div', {'class': 'aid-print-footer'});
-  var sources = {{ this.sources|tojson }};
+  var sources = inLanguage({{ this.sources|tojson }});
   footer.innerHTML = (sources ? sources + ' · ' : '') + M.printed.replace(/</g, '&lt;');
   document.body.appendChild(footer);
   window.addEventListener('beforeprint', function () { map.invalidateSize(); });
