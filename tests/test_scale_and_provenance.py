@@ -89,7 +89,9 @@ def test_code_version_follows_imports_made_inside_functions():
     assert not {"maps/webmap.py", "maps/figure.py", "privacy/audit.py", "stages/maps.py"} & classify
     web_map = closure("web_map.py")
     assert {"maps/webmap.py", "method/density.py", "privacy/rules.py"} <= web_map
-    assert not {"method/catchment.py", "method/confidence.py", "io/readers.py"} & web_map
+    # (io/readers.py and method/confidence.py are in: the map stage reads the places layer, and
+    # the connections layer names questions as privacy/release does.)
+    assert not {"method/catchment.py", "stages/classify.py", "privacy/audit.py"} & web_map
     # Every rule's script runs exactly one stage module.
     for script in scripts.glob("*.py"):
         stages = {p for p in closure(script.name) if p.startswith("stages/")
