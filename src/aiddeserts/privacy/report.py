@@ -17,7 +17,9 @@ def public_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """The audit's report as summary.json publishes it: survey-derived counts left out (see
     :data:`SURVEY_COUNTS`); the kinds of survey values checked are named, without their numbers."""
     public = {key: value for key, value in report.items() if key not in SURVEY_COUNTS}
-    checked = report.get("personal_values_checked", {})
+    if "personal_values_checked" not in report:  # not an audit report of values: as it is
+        return public
+    checked = report["personal_values_checked"]
     survey_kinds = sorted(k for k in checked if k.startswith("personal value from survey")
                           or k == "story without consent")
     public["personal_values_checked"] = {k: v for k, v in checked.items() if k not in survey_kinds}
