@@ -104,6 +104,20 @@ def axe_violations(driver) -> list[dict]:
     return driver.execute_async_script(_RUN_AXE)
 
 
+def open_by_search(driver, text: str) -> str:
+    """Type `text` in the search box, take the first result with Enter; the opened popup's text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.ID, "aid-q")
+    box.clear()
+    box.send_keys(text)
+    time.sleep(0.3)
+    box.send_keys(Keys.ENTER)
+    time.sleep(1)
+    return driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+
+
 def test_search_finds_a_non_ascii_name_typed_without_accents_and_opens_its_popup(tiny_map):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -129,13 +143,7 @@ def test_search_finds_a_non_ascii_name_typed_without_accents_and_opens_its_popup
         assert driver.execute_script(
             "return document.activeElement.classList.contains('leaflet-popup-content')")
         # Tracts are found by id too, and open their popup with class and why.
-        box = driver.find_element(By.ID, "aid-q")
-        box.clear()
-        box.send_keys("T15")
-        time.sleep(0.3)
-        box.send_keys(Keys.ENTER)
-        time.sleep(1)
-        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        popup = open_by_search(driver, "T15")
         assert "T15" in popup and "Why:" in popup
         screenshot(driver, "ui_search_desktop.png")
         assert page_errors(driver) == []
@@ -321,25 +329,15 @@ def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
         time.sleep(1.5)
         popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
         assert SENORA in popup and "Abierto los sábados" in popup
-        box = driver.find_element(By.ID, "aid-q")
-        box.clear()
-        box.send_keys("T15")
-        time.sleep(0.3)
-        box.send_keys(Keys.ENTER)
-        time.sleep(1)
-        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        popup = open_by_search(driver, "T15")
         assert "T15" in popup and "Por qué" in popup and "Why:" not in popup
         assert page_errors(driver) == []
         # Opened in English (?lang=en: a new page load, unlike a change of #lang), the tools
         # speak English too.
         driver.get(bilingual_map.resolve().as_uri() + "?lang=en")
         time.sleep(1.5)
-        box = driver.find_element(By.ID, "aid-q")
-        assert box.get_attribute("placeholder") == "Search a place, type or tract"
-        box.send_keys("T15")
-        time.sleep(0.3)
-        box.send_keys(Keys.ENTER)
-        time.sleep(1)
-        popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+        assert driver.find_element(By.ID, "aid-q").get_attribute("placeholder") == \
+            "Search a place, type or tract"
+        popup = open_by_search(driver, "T15")
         assert "T15" in popup and "Why:" in popup
         assert page_errors(driver) == []
