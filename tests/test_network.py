@@ -212,6 +212,72 @@ def test_nearest_equals_networkx_dijkstra_on_helsinki(helsinki):
     assert (reach.distance_m[~reach.unreachable] >= straight[~reach.unreachable] - 1e-6).all()
 
 
+def subdivided_graph(seed: int) -> net.Network:
+    """A random street graph whose edges are split into chains of shape points, plus closed
+    rings with no junction, loops back to one junction, a one-node chain, zero-length edges,
+    parallel chains and isolated nodes: every case the contraction must carry."""
+    rng = np.random.default_rng(seed)
+    junctions = 40
+    x = list(rng.uniform(0, 2000, junctions))
+    y = list(rng.uniform(0, 2000, junctions))
+    u: list[int] = []
+    v: list[int] = []
+
+    def chain(a: int, b: int, points: int) -> None:
+        previous = a
+        for t in np.linspace(0, 1, points + 2)[1:-1]:
+            x.append(x[a] + t * (x[b] - x[a]) + rng.uniform(-30, 30))
+            y.append(y[a] + t * (y[b] - y[a]) + rng.uniform(-30, 30))
+            u.append(previous)
+            v.append(len(x) - 1)
+            previous = len(x) - 1
+        u.append(previous)
+        v.append(b)
+
+    for _ in range(70):
+        a, b = rng.choice(junctions - 3, 2, replace=False)
+        chain(int(a), int(b), int(rng.integers(0, 6)))
+    chain(0, 1, 1)
+    chain(0, 1, 3)  # parallel to the one-node chain
+    for loop_at in (2, 3):
+        chain(loop_at, loop_at, 4)  # leaves and comes back
+    for _ in range(2):  # rings of degree-2 nodes only
+        start = len(x)
+        for k in range(5):
+            x.append(3000 + 40 * k + rng.uniform(0, 5))
+            y.append(3000 + 15 * k * k + rng.uniform(0, 5))
+        u.extend(range(start, start + 5))
+        v.extend([*range(start + 1, start + 5), start])
+    x.append(x[5])
+    y.append(y[5])
+    u.append(5)
+    v.append(len(x) - 1)  # a zero-length edge
+    x_arr, y_arr = np.asarray(x), np.asarray(y)
+    length = np.hypot(x_arr[u] - x_arr[v], y_arr[u] - y_arr[v])
+    return net.from_edges(x_arr, y_arr, np.asarray(u), np.asarray(v), length)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_contracted_search_equals_dijkstra_on_the_full_graph(seed):
+    graph = subdivided_graph(seed)
+    level = graph.core.levels[0]
+    assert len(level.chain_node) > graph.n_nodes / 2  # the chains were contracted
+    rng = np.random.default_rng(100 + seed)
+    for n_sources in (1, 3, 25):
+        sources = rng.choice(graph.n_nodes, n_sources, replace=False)
+        snap_m = rng.uniform(0, 40, n_sources)
+        full = (dijkstra(graph.matrix, indices=sources) + snap_m[:, None]).min(axis=0)
+        ours = net.node_distance_from_sources(graph, sources, snap_m)
+        assert np.array_equal(np.isinf(ours), np.isinf(full))
+        np.testing.assert_allclose(ours[np.isfinite(full)], full[np.isfinite(full)],
+                                   rtol=0, atol=1e-6)
+        bounded = net.node_distance_from_sources(graph, sources, snap_m, limit=400.0)
+        within = np.where(full <= 400.0, full, np.inf)
+        assert np.array_equal(np.isinf(bounded), np.isinf(within))
+        np.testing.assert_allclose(bounded[np.isfinite(within)], within[np.isfinite(within)],
+                                   rtol=0, atol=1e-6)
+
+
 def test_bounded_pairs_equal_the_full_matrix(helsinki):
     assets = synthetic_sites(helsinki, 15, seed=3)
     people = synthetic_sites(helsinki, 40, seed=4)
