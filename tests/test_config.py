@@ -69,6 +69,9 @@ def test_a_downloaded_network_must_be_read_where_it_is_saved():
     bad["regions"]["r"]["network"]["path"] = "data/raw/r/city.osm.pbf"
     with pytest.raises(InputError, match=r"network\.path.*data/raw/r/retrieved/network\.osm\.pbf"):
         validate_config(bad)
+    xml = copy.deepcopy(good)
+    xml["regions"]["r"]["network"]["path"] = "data/raw/r/retrieved/network.osm"
+    assert validate_config(xml)["regions"]["r"]["network"]["path"].endswith("network.osm")
     local = copy.deepcopy(bad)
     del local["regions"]["r"]["network"]["url"]
     assert validate_config(local)["regions"]["r"]["network"]["path"] == "data/raw/r/city.osm.pbf"

@@ -689,10 +689,11 @@ def tract_popups(map_html: Path) -> dict[str, str]:
 
 def test_river_pipeline_retrieves_the_extract_walks_and_says_so(tmp_path):
     """Two regions over the same river city: one downloads its .osm.pbf by URL (cached, retried,
-    recorded), builds the network and classifies on foot; the other reads the .osm XML export
-    and keeps straight lines. On foot the tract facing the assets across the river is a desert
-    (stable in every re-draw), by straight line it is served; the tract by the bridge is
-    served either way; the island is a desert with "no asset reachable on foot" in its popup."""
+    recorded), builds the network and classifies on foot; the other downloads the .osm XML
+    export from a URL without a suffix and keeps straight lines. On foot the tract facing the
+    assets across the river is a desert (stable in every re-draw), by straight line it is
+    served; the tract by the bridge is served either way; the island is a desert with "no asset
+    reachable on foot" in its popup."""
     from conftest import run_snakemake
     from fileserver import FileServer
 
@@ -701,7 +702,8 @@ def test_river_pipeline_retrieves_the_extract_walks_and_says_so(tmp_path):
     write_river_osm(pbf)
     xml = tmp_path / "extracts" / "river.osm"
     assert xml.is_file() and pbf.stat().st_size < xml.stat().st_size
-    server = FileServer({"/river.osm.pbf": pbf.read_bytes()})
+    # The XML comes as an Overpass export does: from a URL that names no format.
+    server = FileServer({"/river.osm.pbf": pbf.read_bytes(), "/api/map": xml.read_bytes()})
     server.fail["/river.osm.pbf"] = 1
     try:
         walked = river_region(tmp_path / "raw" / "walk")
@@ -709,7 +711,8 @@ def test_river_pipeline_retrieves_the_extract_walks_and_says_so(tmp_path):
                              "url": f"{server.url}/river.osm.pbf", "retries": 2,
                              "backoff_s": 0.01, "speed_m_per_min": 80}
         straight = river_region(tmp_path / "raw" / "line")
-        straight["network"] = {"path": str(xml)}
+        straight["network"] = {"path": "data/raw/straight/retrieved/network.osm",
+                               "url": f"{server.url}/api/map"}
         straight["classification"]["distance"] = "straight"
         config = {"regions": {"walked": walked, "straight": straight}}
         work = tmp_path / "run"
@@ -718,13 +721,16 @@ def test_river_pipeline_retrieves_the_extract_walks_and_says_so(tmp_path):
         assert server.requests.count("/river.osm.pbf") == 2  # one 503, then the file
         retrieved = work / "data" / "raw" / "walked" / "retrieved" / "network.osm.pbf"
         assert retrieved.read_bytes() == pbf.read_bytes()
+        assert (work / "data" / "raw" / "straight" / "retrieved" / "network.osm").read_bytes() \
+            == xml.read_bytes()
         versions = list(csv.DictReader((work / "data" / "versions.csv").open()))
-        assert [row["sha256"] for row in versions] == [hashlib.sha256(pbf.read_bytes())
-                                                       .hexdigest()]
+        assert sorted(row["sha256"] for row in versions) == sorted(
+            hashlib.sha256(f.read_bytes()).hexdigest() for f in (pbf, xml))
         # A rerun plans nothing: the download is cached.
         again = run_snakemake(work, config, extra=("-n", "--quiet", "rules"))
         assert "retrieve_network" not in again.stdout and "build_network" not in again.stdout
         assert server.requests.count("/river.osm.pbf") == 2
+        assert server.requests.count("/api/map") == 1
     finally:
         server.close()
 

@@ -99,18 +99,26 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> dict[s
     return filled
 
 
+#: What a downloaded extract may be saved as (its format is read from the name).
+DOWNLOAD_SUFFIXES = ("osm.pbf", "osm", "osm.gz", "osm.bz2")
+
+
 def _check_network_download(network: Mapping[str, Any] | None, source: str, region: str) -> None:
     """With `network.url`, `network.path` must be where the retrieve_network rule saves it."""
     from aiddeserts import paths
 
     if not network or not network.get("url"):
         return
-    expected = paths.for_region(paths.retrieved("network.osm.pbf"), region)
-    if Path(network["path"]).as_posix() != expected:
+    allowed = [paths.for_region(paths.retrieved(f"network.{suffix}"), region)
+               for suffix in DOWNLOAD_SUFFIXES]
+    if Path(network["path"]).as_posix() not in allowed:
         raise InputError(
             f"{source}: config key 'network.path' is {network['path']!r}, but with 'network.url' "
-            f"the extract is downloaded to {expected!r}.",
-            fix=f"set network.path to {expected} (or drop network.url and give a local path).")
+            f"the extract is downloaded to {allowed[0]!r} (or, for an XML export, "
+            f"{allowed[1]!r}).",
+            fix=f"set network.path to {allowed[0]} for an .osm.pbf download, {allowed[1]} for "
+                ".osm XML (.osm.gz, .osm.bz2 if compressed), or drop network.url and give a "
+                "local path.")
 
 
 def _reject_non_finite(value: Any, source: str, key: str = "") -> None:

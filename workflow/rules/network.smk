@@ -4,11 +4,13 @@
 
 rule retrieve_network:
     output:
-        paths.retrieved("network.osm.pbf"),
+        paths.retrieved("network.{osm_format}"),
+    wildcard_constraints:
+        osm_format=r"osm\.pbf|osm|osm\.gz|osm\.bz2",
     log:
-        logs("retrieve_network"),
+        logs("retrieve_network_{osm_format}"),
     benchmark:
-        benchmarks("retrieve_network")
+        benchmarks("retrieve_network_{osm_format}")
     localrule: True
     conda:
         "../envs/aiddeserts.yaml"

@@ -242,4 +242,6 @@ def osm_header_timestamp(path: str | Path) -> str:
             reader.close()
     except RuntimeError as exc:
         raise InputError(f"{path} is not an OpenStreetMap extract ({exc}).",
-                         fix="check network.url points at an .osm.pbf extract.") from exc
+                         fix="check network.url points at an OpenStreetMap extract, and that "
+                             "network.path's name says its format (network.osm.pbf, or "
+                             "network.osm for XML).") from exc
