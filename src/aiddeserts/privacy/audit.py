@@ -271,13 +271,21 @@ class ValueMatcher:
 
 
 def pdf_text(path: Path) -> str:
-    """The text a reader sees in a PDF (every page, then the document information), as pypdf
-    extracts it from the fonts' Unicode maps."""
-    from pypdf import PdfReader
+    """The text a reader sees in a PDF (every page, then the document information), as PDFium
+    extracts it from the fonts' Unicode maps (pypdfium2)."""
+    import pypdfium2
 
-    reader = PdfReader(path)
-    pages = [page.extract_text() or "" for page in reader.pages]
-    info = [str(v) for v in (reader.metadata or {}).values()]
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        pages = []
+        for page in document:
+            text_page = page.get_textpage()
+            pages.append(text_page.get_text_bounded())
+            text_page.close()
+            page.close()
+        info = [str(v) for v in document.get_metadata_dict().values() if v]
+    finally:
+        document.close()
     return "\n".join(pages + info)
 
 
