@@ -127,6 +127,13 @@ def test_posters_render_one_page_per_idea_with_titles_and_prompts(runs, tmp_path
     # The survey figures as the map shows them, and consented stories only.
     assert "respondents report unmet need" in text
     assert "Shared story" in text
+    # Each poster's map is one image (its tract outlines are no vector paths to carry), while
+    # its place names stay text.
+    listed = subprocess.run(["pdfimages", "-list", str(runs["first"])], capture_output=True,
+                            text=True, check=True).stdout.splitlines()[2:]
+    assert sorted({int(line.split()[0]) for line in listed}) == [1, 2, 3]
+    assert all(max(int(line.split()[3]), int(line.split()[4])) >= 1000  # MAP_DPI
+               for line in listed)
 
 
 @POPPLER

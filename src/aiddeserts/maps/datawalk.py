@@ -39,6 +39,11 @@ from aiddeserts.method.classify import CLASS_COLOURS, CLASS_LABELS
 
 #: A3 landscape, in inches.
 PAGE_SIZE = (16.54, 11.69)
+#: Resolution of the posters' map image: sharp on A3 from a step away.
+MAP_DPI = 200
+#: Map artists below this z-order (tracts, outlines 3, asset markers 4) go into the image;
+#: place names (6) and legends stay searchable, selectable text.
+MAP_RASTER_BELOW = 5
 #: Stories quoted on the "what residents said" poster (the first ones, in the map's order).
 MAX_STORIES = 4
 TITLE_SIZE = 40
@@ -99,6 +104,10 @@ def _page(poster: Poster, page: int, pages: int, footer: str) -> tuple[Figure, A
              fontsize=10, ha="right", va="bottom", color="#444444")
     map_ax = fig.add_axes((0.03, 0.26, 0.54, 0.61))
     map_ax.set_axis_off()
+    # The map's shapes and markers go in as one image per poster (MAP_DPI), its words stay
+    # text: thousands of tract outlines as vector paths made a 4.5 MB file, slow to write and
+    # to read, where the walls of a data walk need no vector detail.
+    map_ax.set_rasterization_zorder(MAP_RASTER_BELOW)
     chart_ax = fig.add_axes((0.74, 0.30, 0.22, 0.22))
     return fig, map_ax, chart_ax
 
@@ -338,4 +347,4 @@ def write_datawalk(data: WalkData, out_pdf: str | Path) -> None:
         for page, (poster, draw) in enumerate(pages, start=1):
             fig, map_ax, chart_ax = _page(poster, page, len(pages), footer)
             draw(map_ax, chart_ax)
-            pdf.savefig(fig)
+            pdf.savefig(fig, dpi=MAP_DPI)

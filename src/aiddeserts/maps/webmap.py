@@ -27,7 +27,6 @@ or opened, apart from the optional basemap tiles).
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -58,6 +57,7 @@ from aiddeserts.maps.legends import (
     story_legend_html,
     survey_legend_html,
 )
+from aiddeserts.maps.packing import gzip_base64, unpacked_texts  # noqa: F401 (public here)
 from aiddeserts.maps.popups import (
     COORD_DECIMALS,
     asset_marker_data,
@@ -407,27 +407,6 @@ def language_texts(collect: Mapping[str, Any]) -> dict[str, Any]:
             "st": [p.get("st") for p in props],
             "a": [[row[2] for row in layer.data] for layer in collect["asset_layers"]],
             "at": [[row[3] for row in layer.data] for layer in collect["asset_layers"]]}
-
-
-def gzip_base64(data: Any) -> str:
-    """`data` as compact JSON, gzipped (no timestamp: same bytes every run), in base64."""
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return base64.b64encode(gzip.compress(raw.encode("utf-8"), compresslevel=9, mtime=0)
-                            ).decode("ascii")
-
-
-_PACKED = re.compile(r"var aid_i18n = \(function \(\) \{\s*var cfg = (\{.*?\});\n", re.S)
-
-
-def unpacked_texts(page: str) -> str:
-    """The packed per-language texts of a map page (:func:`embed_languages`) as plain JSON
-    text, one language per line ("" for a page without them): what the privacy audit reads."""
-    found = _PACKED.search(page)
-    if not found:
-        return ""
-    texts = json.loads(found.group(1)).get("texts", {})
-    return "\n".join(gzip.decompress(base64.b64decode(texts[lang])).decode("utf-8")
-                     for lang in sorted(texts))
 
 
 def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[str]) -> None:

@@ -326,7 +326,7 @@ def file_contents(path: Path, with_texts: bool = True
             # The drawn words (compressed, font-encoded in the raw bytes) and the metadata.
             text = pdf_text(path) + "\n" + text
         if suffix in {".html", ".htm"}:  # a multilingual map packs its popups (gzip, base64)
-            from aiddeserts.maps.webmap import unpacked_texts
+            from aiddeserts.maps.packing import unpacked_texts
 
             text += "\n" + unpacked_texts(text)
         if with_texts:
