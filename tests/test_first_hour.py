@@ -57,7 +57,9 @@ def test_published_files_are_world_readable_and_respondent_files_private(tmp_pat
     processed = work / "data" / "processed" / "tiny"
     assert mode(processed) == 0o700
     for private in (processed / "survey.gpkg", processed / "assets_exact.gpkg",
-                    processed / "stage" / "stories.csv"):
+                    processed / "stage" / "stories.csv", processed / "rejects_survey.csv",
+                    processed / "counts_survey.json", processed / "survey_release.json",
+                    processed / "privacy_audit.json"):
         assert mode(private) & 0o077 == 0, f"{private.name} is {oct(mode(private))}"
     # No served tract fails the tool's own access test; the legend's counts add up.
     tracts = gpd.read_file(work / "outputs" / "tiny" / "tracts.gpkg")

@@ -73,9 +73,10 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                                         {"min_respondents": min_respondents,
                                          **(survey_rules or {})}, ledger_path)
     if out_release:
-        from aiddeserts.io.files import write_json
+        from aiddeserts.io.files import make_private, write_json
 
         write_json(record, out_release)
+        make_private(out_release)  # the budget's state: private like the ledger it mirrors
     bias_columns = ["survey_disparity", "survey_disparity_low", "survey_disparity_high",
                     "survey_bias_flag"]
     published = released.drop(columns=bias_columns)

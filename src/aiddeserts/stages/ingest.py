@@ -100,3 +100,5 @@ def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_responden
     make_private(out_survey, Path(out_survey).parent)
     write_csv(rejects, out_rejects)
     write_json({"survey": {**counts, "configured": bool(survey)}}, out_counts)
+    # The rejected rows quote respondents' answers; the counts are exact: owner only as well.
+    make_private(out_rejects, out_counts)

@@ -55,3 +55,4 @@ def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
               *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
     audit.drop_public_values(secrets, public)
     write_json(audit.audit_files(staged, secrets, privacy), out_report)
+    make_private(out_report)  # its survey-derived counts are exact (docs/privacy.md)
