@@ -260,7 +260,7 @@ def subdivided_graph(seed: int) -> net.Network:
 @pytest.mark.parametrize("seed", range(6))
 def test_contracted_search_equals_dijkstra_on_the_full_graph(seed):
     graph = subdivided_graph(seed)
-    level = graph.core.levels[0]
+    level = graph.core.level
     assert len(level.chain_node) > graph.n_nodes / 2  # the chains were contracted
     rng = np.random.default_rng(100 + seed)
     for n_sources in (1, 3, 25):
@@ -276,6 +276,22 @@ def test_contracted_search_equals_dijkstra_on_the_full_graph(seed):
         assert np.array_equal(np.isinf(bounded), np.isinf(within))
         np.testing.assert_allclose(bounded[np.isfinite(within)], within[np.isfinite(within)],
                                    rtol=0, atol=1e-6)
+
+
+def test_a_grid_is_searched_uncontracted_with_the_same_distances():
+    side = 30
+    k = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([k[:, :-1].ravel(), k[:-1, :].ravel()])
+    v = np.concatenate([k[:, 1:].ravel(), k[1:, :].ravel()])
+    rng = np.random.default_rng(8)
+    x = (k % side).ravel() * 80.0 + rng.uniform(-10, 10, side * side)
+    y = (k // side).ravel() * 80.0 + rng.uniform(-10, 10, side * side)
+    graph = net.from_edges(x, y, u, v)
+    assert graph.core.level is None  # too few degree-2 nodes to pay
+    sources, snap_m = np.array([5, 400, 871]), np.array([1.0, 2.5, 0.0])
+    full = (dijkstra(graph.matrix, indices=sources) + snap_m[:, None]).min(axis=0)
+    np.testing.assert_allclose(net.node_distance_from_sources(graph, sources, snap_m), full,
+                               rtol=0, atol=1e-6)
 
 
 def test_bounded_pairs_equal_the_full_matrix(helsinki):

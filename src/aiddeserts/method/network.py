@@ -118,11 +118,11 @@ class Level:
 
 @dataclass(frozen=True)
 class Core:
-    """The graph Dijkstra walks (:func:`contract`): ``levels`` holds the contraction (none when
-    it would not pay), ``matrix`` the contracted graph plus a final row, a super-source joined
-    to every node (+inf weights, set per search)."""
+    """The graph Dijkstra walks (:func:`contract`): ``level`` the contraction (None when it
+    would not pay), ``matrix`` the contracted graph plus a final row, a super-source joined to
+    every node (+inf weights, set per search)."""
 
-    levels: tuple[Level, ...]
+    level: Level | None
     matrix: sparse.csr_matrix
 
     @property
@@ -141,11 +141,10 @@ def contract(network: Network) -> Core:
     extract this leaves 2,461 of 6,261 nodes. (Taking out dead ends too, level after level,
     left 1,844 but cost more per search than the smaller Dijkstra saved.)"""
     indptr, indices, length = network.indptr, network.indices, network.length
-    levels: tuple[Level, ...] = ()
+    level = None
     if np.count_nonzero(np.diff(indptr) == 2) >= CONTRACT_MIN_SHARE * network.n_nodes > 0:
         level, (indptr, indices, length) = _contract_level(
             indptr.astype(np.int64), indices.astype(np.int64), length)
-        levels = (level,)
     m = len(indptr) - 1
     index_type = np.int32 if len(indices) + m < 2**31 - 1 else np.int64
     matrix = sparse.csr_matrix(
@@ -153,7 +152,7 @@ def contract(network: Network) -> Core:
          np.concatenate([indices.astype(index_type, copy=False), np.arange(m, dtype=index_type)]),
          np.append(indptr, indptr[-1] + m).astype(index_type)),
         shape=(m + 1, m + 1))
-    return Core(levels, matrix)
+    return Core(level, matrix)
 
 
 def _contract_level(indptr: np.ndarray, indices: np.ndarray, length: np.ndarray
@@ -202,11 +201,7 @@ def _contract_level(indptr: np.ndarray, indices: np.ndarray, length: np.ndarray
     v = np.concatenate([position[indices[direct]], position[b_node[link]],
                         position[a_node[link]]])
     w = np.concatenate([length[direct], span[link], span[link]])
-    key = u * m + v
-    by_key = np.argsort(key)
-    key, w = key[by_key], w[by_key]
-    group = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else key
-    key, w = key[group], np.minimum.reduceat(w, group) if len(w) else w
+    key, w = _shortest_per_key(u * m + v, w)
     width = max(m, 1)
     next_indptr = np.concatenate([[0], np.cumsum(np.bincount(key // width, minlength=m))])
     slot = np.full(n, -1, np.int64)
@@ -215,6 +210,17 @@ def _contract_level(indptr: np.ndarray, indices: np.ndarray, length: np.ndarray
                   position[b_node][chain], pos, span[chain] - pos,
                   np.concatenate([begin, [len(order)]]), slot)
     return level, (next_indptr.astype(np.int64), (key % width).astype(np.int64), w)
+
+
+def _shortest_per_key(key: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct keys, the shortest length of each): one edge kept of parallel ones."""
+    order = np.argsort(key)
+    key, length = key[order], length[order]
+    if len(key):
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        if len(starts) < len(key):
+            key, length = key[starts], np.minimum.reduceat(length, starts)
+    return key, length
 
 
 def _walk_chains(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray,
@@ -258,8 +264,8 @@ def _lift_sources(level: Level, nodes: np.ndarray, offsets: np.ndarray
 
 def _drop_distances(level: Level, along: np.ndarray, slot: np.ndarray, off: np.ndarray
                     ) -> np.ndarray:
-    """Contracted graph's distances -> the network's: a chain node takes the nearer chain end plus its
-    metres from it, or a source on its own chain if nearer."""
+    """Contracted graph's distances -> the network's: a chain node takes the nearer chain end
+    plus its metres from it, or a source on its own chain if nearer."""
     dist = np.empty(level.n)
     dist[level.keep] = along
     pos = level.chain_pos
@@ -295,14 +301,7 @@ def from_edges(x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray,
         raise ValueError("edge lengths must be finite and non-negative")
     n = len(x)
     # One key per undirected edge (low end, high end); parallel edges keep the shortest.
-    key = np.minimum(u, v) * n + np.maximum(u, v)
-    order = np.argsort(key)
-    key, length = key[order], length[order]
-    if len(key):
-        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        if len(starts) < len(key):
-            length = np.minimum.reduceat(length, starts)
-            key = key[starts]
+    key, length = _shortest_per_key(np.minimum(u, v) * n + np.maximum(u, v), length)
     low, high = key // n, key % n
     # Row r of the symmetric CSR: its lower neighbours (the upper triangle's column r, all
     # < r, sorted), then its upper ones (> r, sorted): the two halves interleave without a sort.
@@ -352,7 +351,7 @@ def node_distance_from_sources(network: Network, source_nodes: np.ndarray,
     """Per node, min over sources of (source snap + path): ONE Dijkstra on the contracted graph
     (:attr:`Network.core`) from a virtual super-source whose edge to each source is that
     source's snap distance (a source on a chain joins its chain's ends, as far as it lies from
-    each), then back level by level (:func:`_drop_distances`). +inf where no source is
+    each), then back to every node (:func:`_drop_distances`). +inf where no source is
     reachable (within `limit`)."""
     n = network.n_nodes
     nodes = np.asarray(source_nodes, dtype=np.int64).ravel()
@@ -360,18 +359,16 @@ def node_distance_from_sources(network: Network, source_nodes: np.ndarray,
     if len(nodes) == 0:
         return np.full(n, np.inf)
     core = network.core
-    on_chains = []
-    for level in core.levels:
-        nodes, offsets, slot, off = _lift_sources(level, nodes, offsets)
-        on_chains.append((slot, off))
+    if core.level is not None:
+        nodes, offsets, slot, off = _lift_sources(core.level, nodes, offsets)
     graph = core.matrix
     m = core.n_nodes
     best = graph.data[len(graph.data) - m:]  # the super-source's row, set in place
     best.fill(np.inf)
     np.minimum.at(best, nodes, offsets)
     along = dijkstra(graph, directed=True, indices=m, limit=limit)[:m]
-    for level, (slot, off) in zip(reversed(core.levels), reversed(on_chains), strict=True):
-        along = _drop_distances(level, along, slot, off)
+    if core.level is not None:
+        along = _drop_distances(core.level, along, slot, off)
     if np.isfinite(limit):
         along[along > limit] = np.inf
     return along
