@@ -14,6 +14,8 @@ STAGE = "data/processed/{region}/stage"
 PUBLISHED = "outputs/{region}"
 LOGS = "logs/{region}"
 BENCHMARKS = "benchmarks/{region}"
+#: The warm server's log of one run (src/aiddeserts/warmstart.py): which jobs it ran, no data.
+WARM_SERVER_LOG = "logs/warm_server.log"
 RAW = "data/raw/{region}"
 
 

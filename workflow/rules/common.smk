@@ -1,5 +1,6 @@
 # Shared set-up: validate the configuration once, then the helpers of every rule —
 # paths (one place: aiddeserts.paths), key-level params, code hashes and resources.
+import os
 import sys
 from types import SimpleNamespace
 from pathlib import Path
@@ -169,3 +170,41 @@ def density_mem(wildcards, input, attempt):
     if not isinstance(bandwidth, (int, float)):  # "auto": resolved in the job; assume 2 km
         bandwidth = 2000
     return density_mem_mb(input.tracts, density["cell_size_m"], bandwidth, attempt)
+
+
+# --- run hooks: the run's start time for the manifest, and the warm server that lets a local
+# run import the libraries once instead of once per job (src/aiddeserts/warmstart.py).
+WARM_SERVER = []
+
+
+def warm_start_wanted():
+    """A warm server serves local runs only: not cluster jobs, nor jobs in conda/containers."""
+    return (CONFIG["warm_start"] and workflow.local_exec and not workflow.remote_exec
+            and os.name == "posix" and not workflow.deployment_settings.deployment_method)
+
+
+onstart:
+    Path(RUN_STARTED_FILE).parent.mkdir(parents=True, exist_ok=True)
+    Path(RUN_STARTED_FILE).write_text(utc_now() + "\n")
+    if warm_start_wanted():
+        from aiddeserts import warmstart
+
+        socket_path, handle = warmstart.start_server(paths.WARM_SERVER_LOG)
+        os.environ[warmstart.SOCKET_ENV] = socket_path  # inherited by every job's process
+        WARM_SERVER.append(handle)
+
+
+def stop_warm_server():
+    from aiddeserts import warmstart
+
+    os.environ.pop(warmstart.SOCKET_ENV, None)
+    while WARM_SERVER:
+        warmstart.stop_server(WARM_SERVER.pop())
+
+
+onsuccess:
+    stop_warm_server()
+
+
+onerror:
+    stop_warm_server()

@@ -1,10 +1,6 @@
 # Manifest: which inputs, configuration and code made a region's outputs (outputs/{region}/manifest.json).
 # Published with the other products; rebuilt only when a staged product or an input changes.
-onstart:
-    # The run's start time, read by the manifest rule (kept out of params so it triggers no rerun).
-    Path(RUN_STARTED_FILE).parent.mkdir(parents=True, exist_ok=True)
-    Path(RUN_STARTED_FILE).write_text(utc_now() + "\n")
-
+# The run's start time, read by the manifest rule, is written by `onstart` (common.smk).
 
 # Quick file copies and hashing: on a cluster, run them on the submit host instead of queueing.
 localrules:

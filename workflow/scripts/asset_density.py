@@ -1,5 +1,9 @@
 """Snakemake script: asset density GeoTIFF. Logic: aiddeserts.stages.density.build_density."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.density import build_density
 

@@ -1,5 +1,9 @@
 """Snakemake script: the walking graph. Logic: aiddeserts.stages.network.build_walking_network."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.network import build_walking_network
 

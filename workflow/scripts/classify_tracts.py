@@ -1,5 +1,9 @@
 """Snakemake script: classify tracts. Logic: aiddeserts.stages.classify.classify_tracts."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.classify import classify_tracts
 

@@ -1,5 +1,9 @@
 """Snakemake script: the data-walk posters. Logic: aiddeserts.stages.maps.make_datawalk."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.maps import make_datawalk
 

@@ -1,6 +1,10 @@
 """Snakemake script: read the survey, allow-listed fields only. Logic:
 aiddeserts.stages.ingest.ingest_survey."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.ingest import ingest_survey
 

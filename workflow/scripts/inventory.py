@@ -1,5 +1,9 @@
 """Snakemake script: the public inventory and changes. Logic: aiddeserts.stages.inventory."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.inventory import make_inventory
 

@@ -1,5 +1,9 @@
 """Snakemake script: outputs/<region>/manifest.json. Logic: aiddeserts.manifest.write_region_manifest."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.manifest import write_region_manifest
 

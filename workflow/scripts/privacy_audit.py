@@ -1,6 +1,10 @@
 """Snakemake script: the privacy audit gating publication. Logic:
 aiddeserts.stages.privacy.privacy_audit."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.privacy import privacy_audit
 

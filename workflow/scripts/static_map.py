@@ -1,5 +1,9 @@
 """Snakemake script: the static classification map. Logic: aiddeserts.stages.maps.make_figure."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.maps import make_figure
 

@@ -1,5 +1,9 @@
 """Snakemake script: summary.json and rejects.csv. Logic: aiddeserts.stages.summary.summarize."""
 
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
 from aiddeserts.logs import run_logged
 from aiddeserts.stages.summary import summarize
 

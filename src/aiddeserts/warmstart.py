@@ -1,0 +1,317 @@
+"""Warm start for the workflow's script jobs: the libraries are imported once per run.
+
+Every Snakemake ``script:`` job is a new Python process, and before it does any work it imports
+pandas, geopandas, matplotlib, folium… (0.5–1.3 s a job, a dozen jobs a region). A local run
+therefore starts one *warm server* from the Snakefile's ``onstart`` (:func:`start_server`): a
+process that imports those libraries once and then waits on a Unix socket, owner-only, in a
+private temporary folder. Each job script begins with :func:`hand_off`; when the run has a warm
+server, the job's process sends it the script's path, its arguments, working folder,
+environment and its standard input, output and error, and the server *forks*: the child runs
+the script as ``__main__`` exactly as Python would, with the libraries already in memory, and
+the job's process exits with the child's status. A fork shares nothing back: each job starts
+from the same freshly imported state, whatever the jobs before it did.
+
+When there is no server (a cluster job, ``--use-conda``, ``warm_start: false``, a script run by
+hand) or it refuses the job (another Python), :func:`hand_off` returns and the script imports
+and runs in its own process as before; the outputs are the same bytes either way (tested).
+
+Stdlib only: the job's process imports nothing heavy before it knows whether it must.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: Environment variable holding the server's socket path (set for the jobs by the Snakefile).
+SOCKET_ENV = "AIDDESERTS_WARM_SOCKET"
+
+#: What the server imports before it serves: Snakemake's script preamble and the stack of the
+#: first jobs (ingest). The server then answers jobs and imports :data:`PRELOAD_LATER` between them.
+PRELOAD_FIRST = (
+    "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas", "shapely", "pyproj",
+    "pyogrio", "geopandas", "aiddeserts.logs", "aiddeserts.stages.ingest", "aiddeserts.io.files",
+)
+#: The libraries of the later stages (maps, audit), which they import lazily.
+PRELOAD_LATER = (
+    "rasterio", "rasterio.features", "scipy.fft", "scipy.special", "scipy.spatial",
+    "scipy.sparse.csgraph", "aiddeserts.stages.density", "aiddeserts.stages.network",
+    "opendp.mod", "opendp.domains", "opendp.metrics", "opendp.measurements",
+    "aiddeserts.stages.classify", "aiddeserts.stages.inventory", "aiddeserts.stages.summary",
+    "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image",
+    "jinja2", "branca", "folium", "folium.plugins", "babel", "aiddeserts.maps.webmap",
+    "aiddeserts.maps.figure", "matplotlib.backends.backend_pdf", "aiddeserts.maps.datawalk",
+    "aiddeserts.maps.inventory", "aiddeserts.stages.maps", "pypdfium2",
+    "aiddeserts.privacy.audit", "aiddeserts.stages.privacy", "aiddeserts.manifest",
+    "aiddeserts.stages.publish",
+)
+#: How long a job waits for a server that is still importing :data:`PRELOAD_FIRST`.
+WAIT_FOR_READY_S = 3.0
+
+#: Threads of the linear-algebra libraries, fixed when numpy loads: one, as Snakemake gives a job.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+_ACCEPTED, _REFUSED = b"A", b"R"
+_STATUS = struct.Struct("!i")
+_LENGTH = struct.Struct("!I")
+
+#: True in a job forked by the server, so that its own hand_off() call returns.
+_in_server_child = False
+
+
+# --- the job's side -------------------------------------------------------------------------
+
+
+def hand_off() -> None:
+    """Run this script in the run's warm server, if there is one, and exit with its status.
+
+    Returns (and the script goes on in this process) when there is no server or it refuses.
+    """
+    path = os.environ.get(SOCKET_ENV)
+    if _in_server_child or not path or "SLURM_JOB_ID" in os.environ:
+        return
+    deadline = time.monotonic() + WAIT_FOR_READY_S
+    # The server's folder exists from its start; the socket appears once it is ready.
+    while not os.path.exists(path) and os.path.isdir(os.path.dirname(path)):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        request = json.dumps({
+            "script": os.path.abspath(sys.argv[0]), "argv": sys.argv, "cwd": os.getcwd(),
+            "env": dict(os.environ), "executable": sys.executable, "prefix": sys.prefix,
+        }).encode()
+        socket.send_fds(connection, [_LENGTH.pack(len(request)) + request], [0, 1, 2])
+        answer = _read(connection, 1)
+    except OSError:
+        connection.close()
+        return
+    if answer != _ACCEPTED:
+        connection.close()
+        return
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    status = _read(connection, _STATUS.size)
+    if len(status) < _STATUS.size:
+        print("aiddeserts: the warm server's process running this job stopped without an exit "
+              "status (killed, or out of memory?); rerun with warm_start: false to run it on "
+              "its own", file=sys.stderr)
+        os._exit(1)
+    os._exit(_STATUS.unpack(status)[0])
+
+
+def _read(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# --- the server's side ----------------------------------------------------------------------
+
+
+def start_server(log_path: str | Path) -> tuple[str, object]:
+    """Start a warm server for this process's run; return its socket path and a handle.
+
+    The server stops when :func:`stop_server` is given the handle, or by itself when this
+    process ends (it watches a pipe whose other end only this process holds).
+    """
+    import subprocess
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="aiddeserts-warm-")  # 0700: only this user connects
+    socket_path = os.path.join(folder, "jobs.sock")
+    alive_read, alive_write = os.pipe()
+    environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+    environment.pop(SOCKET_ENV, None)
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
+            pass_fds=[alive_read], start_new_session=True)
+    os.close(alive_read)
+    return socket_path, (process, alive_write, folder)
+
+
+def stop_server(handle: object, timeout: float = 10.0) -> None:
+    """Ask the server to stop, wait for it (so its jobs' CPU time counts as this run's)."""
+    process, alive_write, folder = handle
+    with contextlib.suppress(OSError):
+        os.close(alive_write)
+    try:
+        process.wait(timeout)
+    except Exception:  # noqa: BLE001 - a server that does not stop is killed, never waited on forever
+        process.kill()
+        process.wait()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+def serve(socket_path: str, alive_fd: int) -> None:
+    """Import :data:`PRELOAD_FIRST`, then fork a child for each job until `alive_fd` closes,
+    importing :data:`PRELOAD_LATER` one module at a time while no job is waiting."""
+    started = time.perf_counter()
+    for name in PRELOAD_FIRST:
+        _preload(name)
+    later = list(PRELOAD_LATER)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path + ".new")  # appears under its name only once ready
+    listener.listen(64)
+    os.rename(socket_path + ".new", socket_path)
+    print(f"warm server: ready in {time.perf_counter() - started:.2f} s", flush=True)
+    children: dict[int, float] = {}
+    served = 0
+    while True:
+        ready, _, _ = select.select([listener, alive_fd], [], [], 0 if later else 1.0)
+        _reap(children)
+        if not ready and later:
+            _preload(later.pop(0))
+            if not later:
+                print(f"warm server: all preloaded after {time.perf_counter() - started:.2f} s",
+                      flush=True)
+            continue
+        if alive_fd in ready:
+            break
+        if listener in ready:
+            connection, _ = listener.accept()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                os.close(alive_fd)
+                _run_child(connection)  # never returns
+            connection.close()
+            children[pid] = time.perf_counter()
+            served += 1
+    listener.close()
+    with contextlib.suppress(OSError):
+        os.unlink(socket_path)
+    deadline = time.perf_counter() + 30
+    while children and time.perf_counter() < deadline:
+        time.sleep(0.05)
+        _reap(children)
+    print(f"warm server: stopped after {served} jobs", flush=True)
+
+
+def _preload(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:  # an optional extra (osmium, opendp...) not installed
+        print(f"warm server: not preloaded: {name} ({exc})", flush=True)
+
+
+def _reap(children: dict[int, float]) -> None:
+    for pid in list(children):
+        with contextlib.suppress(ChildProcessError):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                took = time.perf_counter() - children.pop(pid)
+                print(f"warm server: job process {pid} exited {os.waitstatus_to_exitcode(status)}"
+                      f" after {took:.2f} s", flush=True)
+
+
+def _run_child(connection: socket.socket) -> None:
+    """In the forked child: become the job's process, run its script, report its status."""
+    global _in_server_child
+    _in_server_child = True
+    status = 1
+    reported = threading.Event()
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(number, signal.SIG_DFL)
+        os.setpgid(0, 0)
+        message, fds, _, _ = socket.recv_fds(connection, 1 << 16, 3)
+        (length,) = _LENGTH.unpack(message[:_LENGTH.size])
+        body = message[_LENGTH.size:]
+        while len(body) < length:
+            chunk = connection.recv(length - len(body))
+            if not chunk:
+                os._exit(1)
+            body += chunk
+        request = json.loads(body)
+        print(f"warm server: job process {os.getpid()} runs {os.path.basename(request['script'])}",
+              flush=True)
+        if (len(fds) != 3 or request["executable"] != sys.executable
+                or request["prefix"] != sys.prefix):
+            connection.sendall(_REFUSED)
+            os._exit(0)
+        for target, fd in zip((0, 1, 2), fds, strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ.pop(SOCKET_ENV, None)  # nothing this job starts hands itself back
+        sys.argv = list(request["argv"])
+        sys.path[0] = os.path.dirname(request["script"])
+        connection.sendall(_ACCEPTED)
+        # The job's process gone (Snakemake cancelled the job): this child goes too.
+        threading.Thread(target=_exit_when_closed, args=(connection, reported),
+                         daemon=True).start()
+        status = _run_script(request["script"])
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        reported.set()
+        with contextlib.suppress(OSError):
+            connection.sendall(_STATUS.pack(status))
+        os._exit(status)
+
+
+def _run_script(script: str) -> int:
+    """Run `script` as ``__main__``; its exit status as the interpreter would give it."""
+    import logging
+    import runpy
+
+    try:
+        runpy.run_path(script, run_name="__main__")
+        status = 0
+    except SystemExit as exc:
+        if exc.code is None:
+            status = 0
+        elif isinstance(exc.code, int):
+            status = exc.code
+        else:
+            print(exc.code, file=sys.stderr)
+            status = 1
+    except BaseException:  # noqa: BLE001 - reported as the interpreter would, then exit 1
+        sys.excepthook(*sys.exc_info())
+        status = 1
+    logging.shutdown()
+    return status
+
+
+def _exit_when_closed(connection: socket.socket, reported: threading.Event) -> None:
+    with contextlib.suppress(OSError):
+        while connection.recv(1):
+            pass
+    if not reported.is_set():
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    # Through the imported module, not this __main__ copy: the jobs' hand_off() reads its flag.
+    from aiddeserts import warmstart
+
+    warmstart.serve(sys.argv[1], int(sys.argv[2]))
