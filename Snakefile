@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     region="|".join(REGIONS),
+    part="|".join(AUDIT_PARTS),
 
 
 include: "workflow/rules/retrieve.smk"

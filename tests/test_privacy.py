@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,6 +23,8 @@ from aiddeserts.privacy.audit import (
     Secrets,
     audit_files,
     file_contents,
+    finish_audit,
+    scan_files,
     text_pairs,
 )
 from aiddeserts.privacy.disclosure import suppression_mask
@@ -269,6 +272,33 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
             in message)
     assert "Quill" not in message
+
+
+def test_audit_in_parts_reports_and_fails_as_the_whole_audit(tmp_path):
+    """The pipeline audits each product apart (privacy_audit_part) and gathers the parts: the
+    same report, files in the products' order, and the same error naming every leak."""
+    lon, lat = home_lonlat()
+    clean = tmp_path / "map.html"
+    clean.write_text(f"[{lon:.2f}, {lat:.2f}] <p>a public page</p>")
+    table = tmp_path / "summary.json"
+    table.write_text('{"tracts": 3}')
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text("<b>Zora O&#x27;Quill</b>")
+    gpkg = tmp_path / "tracts.gpkg"
+    gpd.GeoDataFrame({"v": [1]}, geometry=[Point(*HOME)], crs=CRS).to_file(gpkg, layer="x")
+    found, settings = secrets(tmp_path), schema_defaults("privacy")
+    order = ["tracts.gpkg", "map.html", "summary.json", "leaky.html"]
+    whole = audit_files([clean, table], found, settings)
+    parts = [scan_files([table], found, settings), scan_files([clean], found, settings)]
+    gathered = finish_audit(json.loads(json.dumps(parts)), order)  # as read back from files
+    assert gathered == whole and list(gathered["files"]) == ["map.html", "summary.json"]
+    with pytest.raises(PrivacyLeakError) as whole_error:
+        audit_files([gpkg, leaky], found, settings)
+    with pytest.raises(PrivacyLeakError) as parts_error:
+        finish_audit([scan_files([leaky], found, settings), scan_files([clean], found, settings),
+                      scan_files([gpkg], found, settings)], order)
+    assert str(parts_error.value) == str(whole_error.value)
+    assert "tracts.gpkg" in str(parts_error.value) and "leaky.html" in str(parts_error.value)
 
 
 def test_text_pairs_reads_chains_keys_signs_and_decimals():

@@ -163,6 +163,14 @@ def _run_independent(path: Path) -> Path:
     return Path("history", "RUN", *parts[2:]) if parts[0] == "history" else path
 
 
+def test_the_server_preloads_only_what_the_planned_jobs_import():
+    assert warmstart.preload_for({"ingest_tracts", "ingest_assets"}) == []
+    maps = warmstart.preload_for({"web_map", "asset_density"})
+    assert "folium" in maps and "scipy.fft" in maps and "pypdfium2" not in maps
+    assert maps.index("scipy.fft") < maps.index("folium")  # in the pipeline's order
+    assert len(maps) == len(set(maps))
+
+
 def test_pipeline_outputs_are_the_same_bytes_with_and_without_the_warm_server(
         tmp_path, tiny_region):
     del tiny_region["regions"]["tiny"]["survey"]  # fresh DP noise would differ run to run

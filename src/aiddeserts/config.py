@@ -22,6 +22,13 @@ PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.c
             "map.pdf", "datawalk.pdf", "assets.csv", "tract_classes.csv", "changes.csv",
             "hsds/datapackage.json", "hsds/organizations.csv", "hsds/services.csv",
             "hsds/locations.csv", "hsds/service_at_location.csv", "manifest.json")
+#: Staged files the privacy audit examines: the products and the consented stories.
+AUDITED = (*PRODUCTS, "stories.csv")
+#: The audit's parts, each started as soon as its files exist (the rest: the part "tables").
+AUDIT_PARTS = {"map": ("map.html",), "figure": ("map.png", "map.pdf"),
+               "datawalk": ("datawalk.pdf",), "manifest": ("manifest.json",)}
+AUDIT_PARTS["tables"] = tuple(p for p in AUDITED
+                              if not any(p in files for files in AUDIT_PARTS.values()))
 SECTIONS = ("density", "classification", "survey_rules", "privacy", "map", "inventory", "history")
 
 

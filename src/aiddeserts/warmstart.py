@@ -31,30 +31,42 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 #: Environment variable holding the server's socket path (set for the jobs by the Snakefile).
 SOCKET_ENV = "AIDDESERTS_WARM_SOCKET"
 
 #: What the server imports before it serves: Snakemake's script preamble and the stack of the
-#: first jobs (ingest). The server then answers jobs and imports :data:`PRELOAD_LATER` between them.
+#: first jobs (ingest). The server then answers jobs, and imports what the run's other jobs
+#: need (:data:`PRELOAD_BY_RULE`) between them.
 PRELOAD_FIRST = (
     "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas", "shapely", "pyproj",
     "pyogrio", "geopandas", "aiddeserts.logs", "aiddeserts.stages.ingest", "aiddeserts.io.files",
 )
-#: The libraries of the later stages (maps, audit), which they import lazily.
-PRELOAD_LATER = (
-    "rasterio", "rasterio.features", "scipy.fft", "scipy.special", "scipy.spatial",
-    "scipy.sparse.csgraph", "aiddeserts.stages.density", "aiddeserts.stages.network",
-    "opendp.mod", "opendp.domains", "opendp.metrics", "opendp.measurements",
-    "aiddeserts.stages.classify", "aiddeserts.stages.inventory", "aiddeserts.stages.summary",
-    "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image",
-    "jinja2", "branca", "folium", "folium.plugins", "babel", "aiddeserts.maps.webmap",
-    "aiddeserts.maps.figure", "matplotlib.backends.backend_pdf", "aiddeserts.maps.datawalk",
-    "aiddeserts.maps.inventory", "aiddeserts.stages.maps", "pypdfium2",
-    "aiddeserts.privacy.audit", "aiddeserts.stages.privacy", "aiddeserts.manifest",
-    "aiddeserts.stages.publish",
-)
+_MAPS = ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image",
+         "aiddeserts.maps.figure", "aiddeserts.stages.maps")
+#: What the jobs of each rule import beyond :data:`PRELOAD_FIRST` (much of it lazily): the
+#: server imports it, between jobs, only when the run has a job of that rule.
+PRELOAD_BY_RULE = {
+    "asset_density": ("rasterio", "scipy.fft", "aiddeserts.stages.density"),
+    "build_network": ("scipy.sparse.csgraph", "aiddeserts.stages.network"),
+    "classify_tracts": ("rasterio", "rasterio.features", "scipy.fft", "scipy.special",
+                        "scipy.spatial", "scipy.sparse.csgraph", "opendp.mod", "opendp.domains",
+                        "opendp.metrics", "opendp.measurements", "aiddeserts.stages.classify"),
+    "inventory": ("aiddeserts.stages.inventory",),
+    "summarize": ("aiddeserts.stages.summary",),
+    "web_map": ("jinja2", "branca", "folium", "folium.plugins", "babel", "matplotlib",
+                "aiddeserts.maps.webmap", "aiddeserts.stages.maps"),
+    "static_map": _MAPS,
+    "datawalk": (*_MAPS, "matplotlib.backends.backend_pdf", "aiddeserts.maps.datawalk"),
+    "privacy_audit_part": ("rasterio", "scipy.spatial", "pypdfium2", "aiddeserts.privacy.audit",
+                           "aiddeserts.stages.privacy"),
+    "manifest": ("aiddeserts.manifest",),
+    "publish": ("aiddeserts.stages.publish",),
+}
+#: A run with fewer script jobs than this starts no server: it would not pay for itself.
+MIN_JOBS = 3
 #: How long a job waits for a server that is still importing :data:`PRELOAD_FIRST`.
 WAIT_FOR_READY_S = 3.0
 
@@ -126,8 +138,16 @@ def _read(connection: socket.socket, size: int) -> bytes:
 # --- the server's side ----------------------------------------------------------------------
 
 
-def start_server(log_path: str | Path) -> tuple[str, object]:
+def preload_for(rules: Sequence[str]) -> list[str]:
+    """The modules to preload after :data:`PRELOAD_FIRST` for a run of jobs of `rules`, in
+    the order the pipeline needs them (that of :data:`PRELOAD_BY_RULE`)."""
+    wanted = [name for rule, names in PRELOAD_BY_RULE.items() if rule in rules for name in names]
+    return [name for name in dict.fromkeys(wanted) if name not in PRELOAD_FIRST]
+
+
+def start_server(log_path: str | Path, later: Sequence[str] = ()) -> tuple[str, object]:
     """Start a warm server for this process's run; return its socket path and a handle.
+    `later`: modules it imports between jobs once ready (:func:`preload_for`).
 
     The server stops when :func:`stop_server` is given the handle, or by itself when this
     process ends (it watches a pipe whose other end only this process holds).
@@ -143,7 +163,8 @@ def start_server(log_path: str | Path) -> tuple[str, object]:
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read)],
+            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
+             ",".join(later)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
             pass_fds=[alive_read], start_new_session=True)
     os.close(alive_read)
@@ -166,13 +187,13 @@ def stop_server(handle: object, timeout: float = 10.0) -> None:
         os.rmdir(folder)
 
 
-def serve(socket_path: str, alive_fd: int) -> None:
+def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
     """Import :data:`PRELOAD_FIRST`, then fork a child for each job until `alive_fd` closes,
-    importing :data:`PRELOAD_LATER` one module at a time while no job is waiting."""
+    importing the modules `later` one at a time while no job is waiting."""
     started = time.perf_counter()
     for name in PRELOAD_FIRST:
         _preload(name)
-    later = list(PRELOAD_LATER)
+    later = list(later)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path + ".new")  # appears under its name only once ready
     listener.listen(64)
@@ -314,4 +335,4 @@ if __name__ == "__main__":
     # Through the imported module, not this __main__ copy: the jobs' hand_off() reads its flag.
     from aiddeserts import warmstart
 
-    warmstart.serve(sys.argv[1], int(sys.argv[2]))
+    warmstart.serve(sys.argv[1], int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m])

@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 
 from aiddeserts import paths  # noqa: E402
-from aiddeserts.config import PRODUCTS, SECTIONS, validate_config  # noqa: E402
+from aiddeserts.config import AUDIT_PARTS, AUDITED, PRODUCTS, SECTIONS, validate_config  # noqa: E402
 from aiddeserts.manifest import RUN_STARTED_FILE, code_version, sidecars, utc_now  # noqa: E402
 from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
 
@@ -65,6 +65,12 @@ def retrieve_settings(wildcards):
             f"region {wildcards.region} has no 'retrieve' config (state, county) to download from"
         )
     return settings
+
+
+def audited_files(wildcards):
+    """The staged files of one part of the privacy audit."""
+    return expand(staged("{product}"), product=AUDIT_PARTS[wildcards.part],
+                  region=wildcards.region)
 
 
 # --- raw inputs: a changed file reruns the stages that read it.
@@ -186,10 +192,12 @@ def warm_start_wanted():
 onstart:
     Path(RUN_STARTED_FILE).parent.mkdir(parents=True, exist_ok=True)
     Path(RUN_STARTED_FILE).write_text(utc_now() + "\n")
-    if warm_start_wanted():
-        from aiddeserts import warmstart
+    from aiddeserts import warmstart
 
-        socket_path, handle = warmstart.start_server(paths.WARM_SERVER_LOG)
+    scripted = [job.rule.name for job in workflow.dag.needrun_jobs() if job.rule.script]
+    if warm_start_wanted() and len(scripted) >= warmstart.MIN_JOBS:
+        socket_path, handle = warmstart.start_server(
+            paths.WARM_SERVER_LOG, warmstart.preload_for(set(scripted)))
         os.environ[warmstart.SOCKET_ENV] = socket_path  # inherited by every job's process
         WARM_SERVER.append(handle)
 

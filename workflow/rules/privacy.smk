@@ -25,12 +25,45 @@ rule stories:
         "../scripts/stories.py"
 
 
-rule privacy_audit:
+rule privacy_audit_part:
+    # One product's files, audited as soon as they exist (beside the products still being
+    # made); privacy_audit below gathers the parts.
     input:
-        staged=expand(staged("{product}"), product=[*PRODUCTS, "stories.csv"], allow_missing=True),
+        staged=audited_files,
         tracts=processed("tracts.gpkg"),
         assets=processed("assets_exact.gpkg"),
         sources=survey_paths,
+    output:
+        part=processed("audit/{part}.json"),
+    log:
+        logs("privacy_audit_{part}"),
+    benchmark:
+        benchmarks("privacy_audit_{part}")
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("privacy_audit"),
+        runtime=runtime("privacy_audit"),
+    params:
+        code=code("privacy_audit_part.py"),
+        survey=region_key("survey"),
+        tract_id=region_key("tracts", "id"),
+        privacy=region_key("privacy"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
+        # Text the outputs show from the config: a survey answer equal to it is no leak.
+        public_config=lambda wildcards: {
+            "title": region_key("title")(wildcards),
+            "map": region_key("map")(wildcards),
+        },
+    message:
+        "Privacy audit ({wildcards.part}) of the staged outputs of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/privacy_audit_part.py"
+
+
+rule privacy_audit:
+    input:
+        parts=expand(processed("audit/{part}.json"), part=AUDIT_PARTS, allow_missing=True),
     output:
         report=processed("privacy_audit.json"),
     log:
@@ -44,15 +77,7 @@ rule privacy_audit:
         runtime=runtime("privacy_audit"),
     params:
         code=code("privacy_audit.py"),
-        survey=region_key("survey"),
-        tract_id=region_key("tracts", "id"),
-        privacy=region_key("privacy"),
-        min_respondents=region_key("survey_rules", "min_respondents"),
-        # Text the outputs show from the config: a survey answer equal to it is no leak.
-        public_config=lambda wildcards: {
-            "title": region_key("title")(wildcards),
-            "map": region_key("map")(wildcards),
-        },
+        order=[Path(name).name for name in AUDITED],
     message:
         "Privacy audit of the staged outputs of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -413,6 +413,14 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
                 ) -> dict[str, Any]:
     """Audit every file; return the report, or raise :class:`PrivacyLeakError` naming each
     file and kind of leak (never the value)."""
+    return finish_audit([scan_files(files, secrets, settings)])
+
+
+def scan_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping[str, Any]
+               ) -> dict[str, Any]:
+    """One part of the audit: what each file holds (``files``), the leaks found in them by
+    file, kind and count (``leaks``, never a value) and what was checked (``checked``).
+    :func:`finish_audit` turns the parts into the report, or the error."""
     min_decimals = int(settings["audit_min_decimals"])
     slack = float(settings["audit_slack_m"])
     targets = [t for t in (secrets.respondents, secrets.private_assets) if len(t)]
@@ -446,6 +454,37 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
         leaks += [(path.name, kind, n) for kind, n in sorted(found.items())]
         checked[path.name] = {"number_pairs": int(len(pairs.arrays()[0])),
                               "vector_vertices": int(n_vertices)}
+    return {
+        "files": checked,
+        "leaks": [list(leak) for leak in leaks],
+        "checked": {
+            "respondents_checked": int(len(secrets.respondents)),
+            "public_asset_pins_near_respondents": int(
+                _near(secrets.public_assets, np.full(len(secrets.public_assets), slack),
+                      secrets.respondents).sum()),
+            "protected_asset_locations_checked": int(len(secrets.private_assets)),
+            "personal_values_checked": {k: len(v) for k, v in sorted(secrets.values.items())},
+            "personal_values_in_public_text": int(secrets.in_public_text),
+            "rules": {"audit_min_decimals": min_decimals, "audit_slack_m": slack,
+                      "public_coordinates": int(len(secrets.public))},
+        },
+    }
+
+
+def finish_audit(parts: Sequence[Mapping[str, Any]], order: Sequence[str] | None = None
+                 ) -> dict[str, Any]:
+    """The report of the audit's parts (:func:`scan_files` of the same secrets), files in
+    `order` (their names; default: as the parts list them); or :class:`PrivacyLeakError`
+    naming every file and kind of leak of every part (never the value)."""
+    rank = {name: i for i, name in enumerate(order or ())}
+
+    def position(name: str) -> int:
+        return rank.get(name, len(rank))
+
+    files = sorted(((name, counts) for part in parts for name, counts in part["files"].items()),
+                   key=lambda item: position(item[0]))
+    leaks = sorted((tuple(leak) for part in parts for leak in part["leaks"]),
+                   key=lambda leak: position(leak[0]))
     if leaks:
         lines = "; ".join(f"{name}: {kind} ({n} found)" for name, kind, n in leaks)
         raise PrivacyLeakError(
@@ -455,19 +494,8 @@ def audit_files(files: Iterable[str | Path], secrets: Secrets, settings: Mapping
             "also appears in public text: the tool's own words, a public asset list or the "
             "config); if a value is not personal (e.g. a categorical answer), list its column "
             "in privacy.audit_ignore_columns; see docs/privacy.md.")
-    return {
-        "passed": True,
-        "files": checked,
-        "respondents_checked": int(len(secrets.respondents)),
-        "public_asset_pins_near_respondents": int(
-            _near(secrets.public_assets, np.full(len(secrets.public_assets), slack),
-                  secrets.respondents).sum()),
-        "protected_asset_locations_checked": int(len(secrets.private_assets)),
-        "personal_values_checked": {k: len(v) for k, v in sorted(secrets.values.items())},
-        "personal_values_in_public_text": int(secrets.in_public_text),
-        "rules": {"audit_min_decimals": min_decimals, "audit_slack_m": slack,
-                  "public_coordinates": int(len(secrets.public))},
-    }
+    checked = parts[0]["checked"] if parts else {}
+    return {"passed": True, "files": dict(files), **checked}
 
 
 def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd.GeoDataFrame,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,14 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
     make_private(out_csv)
 
 
-def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
-                  privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
-                  assets_exact_path: str, staged: Sequence[str], out_report: str,
-                  public_config: Any = None) -> None:
-    """Audit staged outputs for respondents, personal values and hidden assets; write the report
-    only when nothing leaks (else raise PrivacyLeakError, so publication never starts).
+def audit_part(survey: Mapping[str, Any] | None, tract_id: str,
+               privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
+               assets_exact_path: str, staged: Sequence[str], out_part: str,
+               public_config: Any = None) -> None:
+    """Audit some staged outputs (one product's files) for respondents, personal values and
+    hidden assets; write what was found (file, kind and count of each leak, never a value) to
+    `out_part`, private. :func:`privacy_audit` gathers the parts and gates publication, so
+    each product is audited as soon as it exists, beside the products still being made.
 
     `survey` is the region's survey config (the raw export is read again, every column);
     `privacy` its `privacy` section; `public_config` the config text that outputs show (title,
@@ -54,5 +57,17 @@ def privacy_audit(survey: Mapping[str, Any] | None, tract_id: str,
     public = [*audit.tool_texts(), *shown.to_numpy().ravel().tolist(),
               *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
     audit.drop_public_values(secrets, public)
-    write_json(audit.audit_files(staged, secrets, privacy), out_report)
+    write_json(audit.scan_files(staged, secrets, privacy), out_part)
+    make_private(out_part)  # its survey-derived counts are exact (docs/privacy.md)
+
+
+def privacy_audit(parts: Sequence[str], order: Sequence[str], out_report: str) -> None:
+    """The audit's report from its parts (:func:`audit_part`), files in `order` (the staged
+    products' names); written only when nothing leaks, else PrivacyLeakError naming every
+    file and kind of leak, so publication never starts."""
+    from aiddeserts.privacy import audit
+
+    report = audit.finish_audit([json.loads(Path(part).read_text(encoding="utf-8"))
+                                 for part in parts], order)
+    write_json(report, out_report)
     make_private(out_report)  # its survey-derived counts are exact (docs/privacy.md)

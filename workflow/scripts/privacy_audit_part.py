@@ -1,0 +1,16 @@
+"""Snakemake script: one part of the privacy audit (one product's staged files). Logic:
+aiddeserts.stages.privacy.audit_part."""
+
+from aiddeserts.warmstart import hand_off
+
+hand_off()  # in a local run, a fork of the warm server runs this script (config/README.md)
+
+from aiddeserts.logs import run_logged
+from aiddeserts.stages.privacy import audit_part
+
+run_logged(snakemake.log[0], lambda: audit_part(
+    survey=snakemake.params.survey, tract_id=snakemake.params.tract_id,
+    privacy=snakemake.params.privacy, min_respondents=snakemake.params.min_respondents,
+    tracts_path=snakemake.input.tracts, assets_exact_path=snakemake.input.assets,
+    staged=list(snakemake.input.staged), out_part=snakemake.output.part,
+    public_config=snakemake.params.public_config), snakemake.rule)
