@@ -527,9 +527,18 @@ def dag_edges(workdir: Path, configfile: Path | None) -> tuple[dict[int, str], l
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     dot = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
                          check=True).stdout
-    nodes = {int(m[1]): m[2] for m in re.finditer(r'^\s*(\d+)\[label = "([^"\\]+)', dot, re.M)}
+    nodes = {int(m[1]): _job_name(m[2]) for m in re.finditer(r'^\s*(\d+)\[label = "([^"]+)"',
+                                                                dot, re.M)}
     edges = [(int(m[1]), int(m[2])) for m in re.finditer(r"^\s*(\d+) -> (\d+)", dot, re.M)]
     return nodes, edges
+
+
+def _job_name(label: str) -> str:
+    """A DAG node's name as its benchmark file has it: the rule, and for a part of the privacy
+    audit its part (benchmarks/<region>/privacy_audit_<part>.tsv)."""
+    rule, *wildcards = label.split("\\n")
+    part = next((w.split(": ", 1)[1] for w in wildcards if w.startswith("part: ")), None)
+    return f"{rule.removesuffix('_part')}_{part}" if part else rule
 
 
 def critical_path(nodes: dict[int, str], edges: list[tuple[int, int]],

@@ -22,6 +22,7 @@ from aiddeserts.privacy.audit import (
     PrivacyLeakError,
     Secrets,
     audit_files,
+    binary_text,
     file_contents,
     finish_audit,
     scan_files,
@@ -272,6 +273,34 @@ def test_audit_finds_escaped_personal_values_and_vector_points(tmp_path):
     assert ("tracts.gpkg: coordinates near a survey respondent (vector geometry) (1 found)"
             in message)
     assert "Quill" not in message
+
+
+def test_audit_reads_pdf_and_png_without_their_compressed_bytes(tmp_path):
+    """Compressed PDF streams and PNG pixels are left out of the text scan (random look-alikes
+    only); the words a PDF draws, its dictionaries and a PNG's text chunks are still read."""
+    from matplotlib.figure import Figure
+    from PIL import Image, PngImagePlugin
+
+    found, settings = secrets(tmp_path), schema_defaults("privacy")
+    png = tmp_path / "map.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "Zora O'Quill")
+    Image.effect_noise((300, 300), 80).convert("RGB").save(png, pnginfo=info)
+    text = binary_text(png)
+    assert "Zora O'Quill" in text and "IDAT" not in text and len(text) < 200
+    assert png.stat().st_size > 50_000
+    with pytest.raises(PrivacyLeakError, match="map.png: personal value from survey column"):
+        audit_files([png], found, settings)
+    pdf = tmp_path / "map.pdf"
+    figure = Figure()
+    figure.text(0.5, 0.5, "Zora O'Quill")
+    figure.figimage(np.random.default_rng(0).random((200, 200)))
+    figure.savefig(pdf, metadata={"Subject": "a public subject"})
+    text = binary_text(pdf)
+    assert "/FlateDecode" in text and "stream\nendstream" in text and "a public subject" in text
+    assert len(text) < pdf.stat().st_size / 4
+    with pytest.raises(PrivacyLeakError, match="map.pdf: personal value from survey column"):
+        audit_files([pdf], found, settings)
 
 
 def test_audit_in_parts_reports_and_fails_as_the_whole_audit(tmp_path):

@@ -27,7 +27,8 @@ JOB = textwrap.dedent("""\
 
     print("in", "server" if warmstart._in_server_child else "own process",
           "numpy preloaded" if "numpy" in sys.modules else "nothing preloaded")
-    print("cwd", os.getcwd(), "env", os.environ.get("JOB_VALUE"), "argv", sys.argv[1:])
+    print("cwd", os.getcwd(), "env", os.environ.get("JOB_VALUE"), "argv", sys.argv[1:],
+          "umask", oct(os.umask(0)))
     print("stdin", sys.stdin.read().strip(), "parent", os.getppid())
     print("to stderr", file=sys.stderr)
     Path = __import__("pathlib").Path
@@ -79,7 +80,7 @@ def _job(tmp_path: Path, socket_path: str | None, *args: str, stdin: str = "hell
     if socket_path:
         env[warmstart.SOCKET_ENV] = socket_path
     return subprocess.run([sys.executable, str(script), *args], cwd=work, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, umask=0o027)
 
 
 def test_a_job_runs_in_a_fork_of_the_server_with_its_streams_folder_and_status(tmp_path, server):
@@ -87,7 +88,7 @@ def test_a_job_runs_in_a_fork_of_the_server_with_its_streams_folder_and_status(t
     result = _job(tmp_path, socket_path, "7")
     assert result.returncode == 7
     assert "in server numpy preloaded" in result.stdout
-    assert f"cwd {tmp_path / 'work'} env seven argv ['7']" in result.stdout
+    assert f"cwd {tmp_path / 'work'} env seven argv ['7'] umask 0o27" in result.stdout
     # The fork's parent is the server, not this test (which started the job's own process).
     assert "stdin hello parent" in result.stdout
     assert f"parent {os.getpid()}" not in result.stdout

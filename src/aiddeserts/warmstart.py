@@ -69,6 +69,8 @@ PRELOAD_BY_RULE = {
 MIN_JOBS = 3
 #: How long a job waits for a server that is still importing :data:`PRELOAD_FIRST`.
 WAIT_FOR_READY_S = 3.0
+#: How long a job waits for the server to take it before it runs in its own process.
+ANSWER_TIMEOUT_S = 30.0
 
 #: Threads of the linear-algebra libraries, fixed when numpy loads: one, as Snakemake gives a job.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -100,14 +102,19 @@ def hand_off() -> None:
             return
         time.sleep(0.02)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    umask = os.umask(0o077)
+    os.umask(umask)
     try:
+        connection.settimeout(ANSWER_TIMEOUT_S)  # a server that does not answer: run here
         connection.connect(path)
         request = json.dumps({
             "script": os.path.abspath(sys.argv[0]), "argv": sys.argv, "cwd": os.getcwd(),
-            "env": dict(os.environ), "executable": sys.executable, "prefix": sys.prefix,
+            "env": dict(os.environ), "umask": umask, "executable": sys.executable,
+            "prefix": sys.prefix,
         }).encode()
         socket.send_fds(connection, [_LENGTH.pack(len(request)) + request], [0, 1, 2])
         answer = _read(connection, 1)
+        connection.settimeout(None)  # the job itself may take hours
     except OSError:
         connection.close()
         return
@@ -280,6 +287,7 @@ def _run_child(connection: socket.socket) -> None:
             os.dup2(fd, target)
             os.close(fd)
         os.chdir(request["cwd"])
+        os.umask(request["umask"])
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.pop(SOCKET_ENV, None)  # nothing this job starts hands itself back

@@ -51,6 +51,15 @@ VECTOR_SUFFIXES = {".gpkg", ".shp", ".fgb"}
 RASTER_SUFFIXES = {".tif", ".tiff"}
 #: Printed outputs (map.pdf, datawalk.pdf): their text is extracted and audited like a text file.
 PDF_SUFFIXES = {".pdf"}
+#: One item of a PDF dictionary: a plain character, a nested dictionary (/DecodeParms), a hex
+#: string or a literal string (an indexed image's palette).
+_PDF_ITEM = rb"(?:[^<>()]|<<[^<>]*>>|<[0-9A-Fa-f\s]*>|\((?:[^\\()]|\\.)*\))"
+#: A PDF stream whose dictionary names a /Filter (compressed: pages, fonts, images), with that
+#: dictionary kept in group 1. A dictionary it cannot parse keeps its stream: scanned as is.
+COMPRESSED_STREAM = re.compile(
+    rb"(<<" + _PDF_ITEM + rb"*/Filter" + _PDF_ITEM + rb"*>>\s*stream\r?\n).*?(endstream)",
+    re.S)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class PrivacyLeakError(InputError):
@@ -289,6 +298,27 @@ def pdf_text(path: Path) -> str:
     return "\n".join(pages + info)
 
 
+def binary_text(path: Path) -> str:
+    """A PDF's or PNG's bytes as text, as `Path.read_text` reads them (UTF-8, bad bytes
+    replaced, newlines translated), without their compressed data: a PDF's filtered streams
+    (page drawings, fonts, images, whose words :func:`pdf_text` extracts) and a PNG's pixels
+    (IDAT). Compressed bytes hold no copy of a value or a coordinate, only random look-alikes;
+    every dictionary, uncompressed stream (XMP metadata) and PNG text chunk is kept."""
+    data = path.read_bytes()
+    if data.startswith(PNG_SIGNATURE):
+        kept, position = [data[:8]], 8
+        while position + 8 <= len(data):
+            length = int.from_bytes(data[position:position + 4], "big")
+            end = min(position + 12 + length, len(data))
+            if data[position + 4:position + 8] != b"IDAT":
+                kept.append(data[position:end])
+            position = end
+        data = b"".join([*kept, data[position:]])
+    elif data.startswith(b"%PDF"):
+        data = COMPRESSED_STREAM.sub(rb"\1\2", data)
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def file_contents(path: Path, with_texts: bool = True
                   ) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
     """Texts to search for values, number pairs, and vector vertices with their layer's CRS.
@@ -321,7 +351,10 @@ def file_contents(path: Path, with_texts: bool = True
             texts.extend(text_variants(text))
         text_pairs(text, pairs)
     else:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if suffix in PDF_SUFFIXES or suffix == ".png":
+            text = binary_text(path)
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
         if suffix in PDF_SUFFIXES:
             # The drawn words (compressed, font-encoded in the raw bytes) and the metadata.
             text = pdf_text(path) + "\n" + text
