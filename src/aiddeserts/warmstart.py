@@ -205,7 +205,8 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
     listener.bind(socket_path + ".new")  # appears under its name only once ready
     listener.listen(64)
     os.rename(socket_path + ".new", socket_path)
-    print(f"warm server: ready in {time.perf_counter() - started:.2f} s", flush=True)
+    print(f"warm server: ready in {time.perf_counter() - started:.2f} s, CPU "
+          f"{time.process_time():.2f} s", flush=True)
     children: dict[int, float] = {}
     served = 0
     while True:
@@ -214,8 +215,8 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
         if not ready and later:
             _preload(later.pop(0))
             if not later:
-                print(f"warm server: all preloaded after {time.perf_counter() - started:.2f} s",
-                      flush=True)
+                print(f"warm server: all preloaded after {time.perf_counter() - started:.2f} s,"
+                      f" CPU {time.process_time():.2f} s", flush=True)
             continue
         if alive_fd in ready:
             break
@@ -251,11 +252,12 @@ def _preload(name: str) -> None:
 def _reap(children: dict[int, float]) -> None:
     for pid in list(children):
         with contextlib.suppress(ChildProcessError):
-            done, status = os.waitpid(pid, os.WNOHANG)
+            done, status, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 took = time.perf_counter() - children.pop(pid)
                 print(f"warm server: job process {pid} exited {os.waitstatus_to_exitcode(status)}"
-                      f" after {took:.2f} s", flush=True)
+                      f" after {took:.2f} s, CPU {usage.ru_utime + usage.ru_stime:.2f} s",
+                      flush=True)
 
 
 def _run_child(connection: socket.socket) -> None:
