@@ -43,12 +43,17 @@ SOCKET_ENV = "AIDDESERTS_WARM_SOCKET"
 PRELOAD_FIRST = (
     "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas", "shapely", "pyproj",
     "pyogrio", "geopandas", "aiddeserts.logs", "aiddeserts.stages.ingest", "aiddeserts.io.files",
+    "aiddeserts.io.tracts", "aiddeserts.io.assets", "aiddeserts.io.survey",
+    "aiddeserts.io.corrections", "aiddeserts.io.rejects", "aiddeserts.privacy.rules",
 )
 _MAPS = ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image",
          "aiddeserts.maps.figure", "aiddeserts.stages.maps")
 #: What the jobs of each rule import beyond :data:`PRELOAD_FIRST` (much of it lazily): the
 #: server imports it, between jobs, only when the run has a job of that rule.
 PRELOAD_BY_RULE = {
+    # Points rasterised onto tracts (method.pointjoin, from 50,000 points): large inputs only.
+    "ingest_assets": ("rasterio.features", "scipy.ndimage"),
+    "ingest_survey": ("rasterio.features", "scipy.ndimage"),
     "asset_density": ("rasterio", "scipy.fft", "aiddeserts.stages.density"),
     "build_network": ("scipy.sparse.csgraph", "aiddeserts.stages.network"),
     "classify_tracts": ("rasterio", "rasterio.features", "scipy.fft", "scipy.special",
