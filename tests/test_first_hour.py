@@ -60,7 +60,8 @@ def test_published_files_are_world_readable_and_respondent_files_private(tmp_pat
                     processed / "stage" / "stories.csv", processed / "rejects_survey.csv",
                     processed / "counts_survey.json", processed / "survey_release.json",
                     processed / "privacy_audit.json",
-                    *sorted((processed / "audit").glob("*.json"))):
+                    *sorted((processed / "audit").glob("*.json")),
+                    processed / "audit" / "secret_points.npy"):
         assert mode(private) & 0o077 == 0, f"{private.name} is {oct(mode(private))}"
     # No served tract fails the tool's own access test; the legend's counts add up.
     tracts = gpd.read_file(work / "outputs" / "tiny" / "tracts.gpkg")

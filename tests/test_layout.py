@@ -18,8 +18,8 @@ from aiddeserts.config import load_schema
 from aiddeserts.privacy.disclosure import hidden, publishable
 from aiddeserts.stages.classify import release_columns
 
-MAP_JOBS = {"web_map", "static_map", "datawalk", "manifest", "privacy_audit_part",
-            "privacy_audit", "publish"}
+MAP_JOBS = {"web_map", "static_map", "datawalk", "manifest", "privacy_audit_secrets",
+            "privacy_audit_part", "privacy_audit", "publish"}
 
 
 def planned_jobs(work: Path, config: dict) -> set[str]:

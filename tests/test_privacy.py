@@ -22,6 +22,8 @@ from aiddeserts.privacy.audit import (
     PrivacyLeakError,
     Secrets,
     audit_files,
+    load_secrets,
+    save_secrets,
     binary_text,
     file_contents,
     finish_audit,
@@ -301,6 +303,26 @@ def test_audit_reads_pdf_and_png_without_their_compressed_bytes(tmp_path):
     assert len(text) < pdf.stat().st_size / 4
     with pytest.raises(PrivacyLeakError, match="map.pdf: personal value from survey column"):
         audit_files([pdf], found, settings)
+
+
+def test_audit_secrets_are_saved_for_the_parts_and_read_back_the_same(tmp_path):
+    found = secrets(tmp_path)
+    found.values["personal value from survey column 'note'"] = ["Café Zoë 5"]
+    found.in_public_text = 2
+    paths = [(tmp_path / f"s{k}.json", tmp_path / f"p{k}.npy") for k in (1, 2)]
+    for json_path, npy_path in paths:
+        save_secrets(found, json_path, npy_path)
+    assert paths[0][0].read_bytes() == paths[1][0].read_bytes()  # same secrets, same bytes
+    assert paths[0][1].read_bytes() == paths[1][1].read_bytes()
+    back = load_secrets(*paths[0])
+    assert back.crs == found.crs and back.values == found.values and back.in_public_text == 2
+    for name in ("respondents", "private_assets", "public", "public_assets"):
+        assert np.array_equal(getattr(back, name), np.asarray(getattr(found, name), float)
+                              .reshape(-1, 2)), name
+    html_file = tmp_path / "map.html"
+    html_file.write_text("<b>Zora O&#x27;Quill</b> and Café Zoë 5")
+    settings = schema_defaults("privacy")
+    assert scan_files([html_file], back, settings) == scan_files([html_file], found, settings)
 
 
 def test_audit_in_parts_reports_and_fails_as_the_whole_audit(tmp_path):

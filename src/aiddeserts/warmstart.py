@@ -65,6 +65,8 @@ PRELOAD_BY_RULE = {
                 "aiddeserts.maps.webmap", "aiddeserts.stages.maps"),
     "static_map": _MAPS,
     "datawalk": (*_MAPS, "matplotlib.backends.backend_pdf", "aiddeserts.maps.datawalk"),
+    "privacy_audit_secrets": ("scipy.spatial", "aiddeserts.privacy.audit",
+                              "aiddeserts.stages.privacy"),
     "privacy_audit_part": ("rasterio", "scipy.spatial", "pypdfium2", "aiddeserts.privacy.audit",
                            "aiddeserts.stages.privacy"),
     "manifest": ("aiddeserts.manifest",),

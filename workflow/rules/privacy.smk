@@ -25,14 +25,49 @@ rule stories:
         "../scripts/stories.py"
 
 
+rule privacy_audit_secrets:
+    # What the audit looks for (respondents, hidden assets, personal values), prepared once
+    # for its parts; owner-only like the survey it is read from.
+    input:
+        tracts=processed("tracts.gpkg"),
+        assets=processed("assets_exact.gpkg"),
+        sources=survey_paths,
+    output:
+        secrets=processed("audit/secrets.json"),
+        points=processed("audit/secret_points.npy"),
+    log:
+        logs("privacy_audit_secrets"),
+    benchmark:
+        benchmarks("privacy_audit_secrets")
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("privacy_audit"),
+        runtime=runtime("privacy_audit"),
+    params:
+        code=code("privacy_audit_secrets.py"),
+        survey=region_key("survey"),
+        tract_id=region_key("tracts", "id"),
+        privacy=region_key("privacy"),
+        min_respondents=region_key("survey_rules", "min_respondents"),
+        # Text the outputs show from the config: a survey answer equal to it is no leak.
+        public_config=lambda wildcards: {
+            "title": region_key("title")(wildcards),
+            "map": region_key("map")(wildcards),
+        },
+    message:
+        "What the privacy audit looks for in {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/privacy_audit_secrets.py"
+
+
 rule privacy_audit_part:
     # One product's files, audited as soon as they exist (beside the products still being
     # made); privacy_audit below gathers the parts.
     input:
         staged=audited_files,
-        tracts=processed("tracts.gpkg"),
-        assets=processed("assets_exact.gpkg"),
-        sources=survey_paths,
+        secrets=processed("audit/secrets.json"),
+        points=processed("audit/secret_points.npy"),
     output:
         part=processed("audit/{part}.json"),
     log:
@@ -46,15 +81,7 @@ rule privacy_audit_part:
         runtime=runtime("privacy_audit"),
     params:
         code=code("privacy_audit_part.py"),
-        survey=region_key("survey"),
-        tract_id=region_key("tracts", "id"),
         privacy=region_key("privacy"),
-        min_respondents=region_key("survey_rules", "min_respondents"),
-        # Text the outputs show from the config: a survey answer equal to it is no leak.
-        public_config=lambda wildcards: {
-            "title": region_key("title")(wildcards),
-            "map": region_key("map")(wildcards),
-        },
     message:
         "Privacy audit ({wildcards.part}) of the staged outputs of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
     script:

@@ -9,8 +9,6 @@ from aiddeserts.logs import run_logged
 from aiddeserts.stages.privacy import audit_part
 
 run_logged(snakemake.log[0], lambda: audit_part(
-    survey=snakemake.params.survey, tract_id=snakemake.params.tract_id,
-    privacy=snakemake.params.privacy, min_respondents=snakemake.params.min_respondents,
-    tracts_path=snakemake.input.tracts, assets_exact_path=snakemake.input.assets,
-    staged=list(snakemake.input.staged), out_part=snakemake.output.part,
-    public_config=snakemake.params.public_config), snakemake.rule)
+    secrets_path=snakemake.input.secrets, points_path=snakemake.input.points,
+    privacy=snakemake.params.privacy, staged=list(snakemake.input.staged),
+    out_part=snakemake.output.part), snakemake.rule)

@@ -83,6 +83,33 @@ class Secrets:
     in_public_text: int = 0
 
 
+#: The coordinate arrays of :class:`Secrets`, in the order :func:`save_secrets` stacks them.
+_SECRET_ARRAYS = ("respondents", "private_assets", "public", "public_assets")
+
+
+def save_secrets(secrets: Secrets, json_path: str | Path, points_path: str | Path) -> None:
+    """Write `secrets` for the audit's parts: values and counts as JSON, the coordinate arrays
+    stacked in one ``.npy`` (no pickle; the same secrets give the same bytes). Both files hold
+    survey values and respondents' places: the caller makes them owner-only."""
+    arrays = [np.asarray(getattr(secrets, name), float).reshape(-1, 2) for name in _SECRET_ARRAYS]
+    meta = {"crs": secrets.crs.to_wkt(), "lengths": [len(a) for a in arrays],
+            "values": secrets.values, "in_public_text": secrets.in_public_text}
+    Path(json_path).write_text(json.dumps(meta, ensure_ascii=False, sort_keys=True),
+                               encoding="utf-8")
+    with open(points_path, "wb") as out:
+        np.save(out, np.concatenate(arrays), allow_pickle=False)
+
+
+def load_secrets(json_path: str | Path, points_path: str | Path) -> Secrets:
+    """The secrets :func:`save_secrets` wrote."""
+    meta = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    stacked = np.load(points_path, allow_pickle=False)
+    ends = np.cumsum(meta["lengths"])
+    arrays = dict(zip(_SECRET_ARRAYS, np.split(stacked, ends[:-1]), strict=True))
+    return Secrets(crs=CRS.from_wkt(meta["crs"]), values=meta["values"],
+                   in_public_text=meta["in_public_text"], **arrays)
+
+
 @dataclass
 class Candidates:
     """Number pairs found in a file, as (a, b) with the decimals of the coarser number."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from aiddeserts.io.files import make_private, read_gpkg, write_csv, write_json
+from aiddeserts.io.files import atomic_path, make_private, read_gpkg, write_csv, write_json
 
 
 def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
@@ -21,14 +21,12 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
     make_private(out_csv)
 
 
-def audit_part(survey: Mapping[str, Any] | None, tract_id: str,
-               privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
-               assets_exact_path: str, staged: Sequence[str], out_part: str,
-               public_config: Any = None) -> None:
-    """Audit some staged outputs (one product's files) for respondents, personal values and
-    hidden assets; write what was found (file, kind and count of each leak, never a value) to
-    `out_part`, private. :func:`privacy_audit` gathers the parts and gates publication, so
-    each product is audited as soon as it exists, beside the products still being made.
+def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
+                  privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
+                  assets_exact_path: str, out_secrets: str, out_points: str,
+                  public_config: Any = None) -> None:
+    """What the audit looks for, prepared once for all its parts (:func:`audit_part`):
+    respondents, hidden assets, personal values; written owner-only.
 
     `survey` is the region's survey config (the raw export is read again, every column);
     `privacy` its `privacy` section; `public_config` the config text that outputs show (title,
@@ -57,6 +55,22 @@ def audit_part(survey: Mapping[str, Any] | None, tract_id: str,
     public = [*audit.tool_texts(), *shown.to_numpy().ravel().tolist(),
               *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
     audit.drop_public_values(secrets, public)
+    with atomic_path(out_secrets) as secrets_tmp, atomic_path(out_points) as points_tmp:
+        audit.save_secrets(secrets, secrets_tmp, points_tmp)
+    make_private(out_secrets)  # survey values
+    make_private(out_points)  # respondents' places
+
+
+def audit_part(secrets_path: str, points_path: str, privacy: Mapping[str, Any],
+               staged: Sequence[str], out_part: str) -> None:
+    """Audit some staged outputs (one product's files) for the secrets of
+    :func:`audit_secrets`; write what was found (file, kind and count of each leak, never a
+    value) to `out_part`, private. :func:`privacy_audit` gathers the parts and gates
+    publication, so each product is audited as soon as it exists, beside the products still
+    being made."""
+    from aiddeserts.privacy import audit
+
+    secrets = audit.load_secrets(secrets_path, points_path)
     write_json(audit.scan_files(staged, secrets, privacy), out_part)
     make_private(out_part)  # its survey-derived counts are exact (docs/privacy.md)
 
