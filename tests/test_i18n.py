@@ -139,3 +139,24 @@ def test_privacy_audit_reads_the_packed_texts_of_a_multilingual_map(tmp_path):
     assert secret in unpacked_texts(page.read_text(encoding="utf-8"))
     texts, _pairs, _vertices = file_contents(page)
     assert any(secret in text for text in texts)
+
+
+def test_numbers_and_percentages_are_babels_own_with_the_locale_and_patterns_parsed_once():
+    """number() and percent() reuse one parsed locale and pattern (a map writes tens of
+    thousands of numbers); the text is what Babel gives from the locale name and pattern text."""
+    from babel import Locale
+    from babel.numbers import format_decimal, format_percent
+
+    rng = random.Random(3)
+    for language in i18n.available_languages():
+        with i18n.use_language(language):
+            for _ in range(3000):
+                value = rng.uniform(-2e6, 2e6) if rng.random() < 0.5 else rng.random()
+                decimals = rng.randint(0, 3)
+                places = "." + "0" * decimals if decimals else ""
+                assert i18n.number(value, decimals) == format_decimal(
+                    i18n._rounded(value, decimals), format="#,##0" + places, locale=language)
+                own = Locale.parse(language).percent_formats[None].pattern.split(";")[0]
+                assert i18n.percent(value, decimals) == format_percent(
+                    i18n._rounded(value * 100, decimals) / 100,
+                    format=own.replace("#,##0", "#,##0" + places, 1), locale=language)

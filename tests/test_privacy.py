@@ -22,11 +22,11 @@ from aiddeserts.privacy.audit import (
     PrivacyLeakError,
     Secrets,
     audit_files,
-    load_secrets,
-    save_secrets,
     binary_text,
     file_contents,
     finish_audit,
+    load_secrets,
+    save_secrets,
     scan_files,
     text_pairs,
 )

@@ -133,12 +133,38 @@ def _rounded(value: float, decimals: int) -> Decimal:
     return Decimal(f"{float(value):.{decimals}f}")
 
 
+@cache
+def _locale(language: str):  # noqa: ANN202 - babel.Locale, imported lazily
+    """The parsed Babel locale of `language`, once (a map formats tens of thousands of numbers)."""
+    from babel import Locale
+
+    return Locale.parse(language)
+
+
+@cache
+def _decimal_pattern(decimals: int):  # noqa: ANN202 - babel.numbers.NumberPattern
+    """The parsed pattern of a number with `decimals` decimals, once."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals else ""))
+
+
+@cache
+def _percent_pattern(language: str, decimals: int):  # noqa: ANN202 - NumberPattern
+    """The language's own percent pattern ("#,##0%", Spanish "#,##0 %") with `decimals`."""
+    from babel.numbers import parse_pattern
+
+    own = _locale(language).percent_formats[None].pattern.split(";")[0]
+    return parse_pattern(own.replace("#,##0", "#,##0" + ("." + "0" * decimals if decimals else ""),
+                                     1))
+
+
 def number(value: float, decimals: int = 0) -> str:
     """A number written the way the current language writes it (``1,234.5`` / ``1234,5``)."""
     from babel.numbers import format_decimal
 
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(_rounded(value, decimals), format=pattern, locale=current_language())
+    return format_decimal(_rounded(value, decimals), format=_decimal_pattern(decimals),
+                          locale=_locale(current_language()))
 
 
 def significant(value: float, digits: int = 3) -> str:
@@ -151,14 +177,11 @@ def significant(value: float, digits: int = 3) -> str:
 
 def percent(share: float, decimals: int = 0) -> str:
     """A share (0.25) as a percentage in the current language (``25%`` / ``25 %``)."""
-    from babel import Locale
     from babel.numbers import format_percent
 
-    # The language's own pattern ("#,##0%", Spanish "#,##0 %"), with `decimals` decimals.
-    own = Locale.parse(current_language()).percent_formats[None].pattern.split(";")[0]
-    pattern = own.replace("#,##0", "#,##0" + ("." + "0" * decimals if decimals else ""), 1)
-    return format_percent(_rounded(float(share) * 100, decimals) / 100, format=pattern,
-                          locale=current_language())
+    language = current_language()
+    return format_percent(_rounded(float(share) * 100, decimals) / 100,
+                          format=_percent_pattern(language, decimals), locale=_locale(language))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -7,10 +7,12 @@ test passed, `low_access` is low access where need is not high (or not assessed)
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
-from aiddeserts.i18n import N_, _, number, significant
+from aiddeserts.i18n import N_, _, current_language, number, significant
 
 #: Every value of `desert_class` (a public contract: extend, never rename).
 CLASSES = ("desert", "fragile", "low_access", "served", "strength", "insufficient_data")
@@ -23,6 +25,13 @@ METRES_PER_MILE = 1609.344
 
 def distance_words(metres: float) -> str:
     """A distance as people say it: metres below a mile, else miles ("800 m", "10 miles")."""
+    return _distance_words(float(metres), current_language())
+
+
+@cache
+def _distance_words(metres: float, language: str) -> str:
+    """:func:`distance_words` in `language` (the current one), once per distance: the map's
+    popups say the same few distances thousands of times."""
     if metres < 0.95 * METRES_PER_MILE:
         return _("{distance} m").format(distance=number(metres))
     miles = metres / METRES_PER_MILE
