@@ -106,21 +106,34 @@ def axe_violations(driver) -> list[dict]:
 
 def open_by_search(driver, text: str) -> str:
     """Type `text` in the search box, take the first result with Enter; the opened popup's text."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     box = driver.find_element(By.ID, "aid-q")
     box.clear()
     box.send_keys(text)
-    time.sleep(0.3)
+    # The results list and then the popup appear as the page gets to them (a loaded machine
+    # takes longer): wait for each, up to 20 s, instead of a fixed pause.
+    WebDriverWait(driver, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]"))
     box.send_keys(Keys.ENTER)
-    time.sleep(1)
-    return driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
+
+    def popups(d) -> list[str]:
+        return [p.text for p in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")]
+
+    try:  # the popup naming `text` (not the one open before it)
+        return WebDriverWait(driver, 20).until(
+            lambda d: next((t for t in popups(d) if text.lower() in t.lower()), None))
+    except TimeoutException:
+        return " | ".join(popups(driver))  # what did open, for the failing assertion
 
 
 def test_search_finds_a_non_ascii_name_typed_without_accents_and_opens_its_popup(tiny_map):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium() as driver:
         open_map(driver, tiny_map)
@@ -129,14 +142,15 @@ def test_search_finds_a_non_ascii_name_typed_without_accents_and_opens_its_popup
         assert driver.find_element(By.CSS_SELECTOR, "label[for=aid-q]").get_attribute(
             "textContent")
         box.send_keys("senora guada")
-        time.sleep(0.3)
-        options = driver.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]")
-        assert options and SENORA in options[0].text
+        options = WebDriverWait(driver, 20).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]"))
+        assert SENORA in options[0].text
         assert box.get_attribute("aria-expanded") == "true"
         box.send_keys(Keys.ARROW_DOWN)
         assert box.get_attribute("aria-activedescendant") == options[0].get_attribute("id")
         box.send_keys(Keys.ENTER)
-        time.sleep(1.5)
+        WebDriverWait(driver, 20).until(lambda d: SENORA in d.find_element(
+            By.CSS_SELECTOR, ".leaflet-popup-content").text)
         popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
         assert SENORA in popup.text and "Abierto los sábados" in popup.text
         # Focus moved into the popup, so a screen reader reads it.
@@ -315,6 +329,7 @@ def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
     its popup, and a tract found by id opens its Spanish popup."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium() as driver:
         open_map(driver, bilingual_map)
@@ -322,11 +337,12 @@ def test_search_and_list_read_packed_texts_in_a_spanish_map(bilingual_map):
         box = driver.find_element(By.ID, "aid-q")
         assert box.get_attribute("placeholder") == "Busque un lugar, tipo o sector"
         box.send_keys("senora")
-        time.sleep(0.3)
-        options = driver.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]")
-        assert options and SENORA in options[0].text
+        options = WebDriverWait(driver, 20).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#aid-results [role=option]"))
+        assert SENORA in options[0].text
         box.send_keys(Keys.ENTER)
-        time.sleep(1.5)
+        WebDriverWait(driver, 20).until(lambda d: SENORA in d.find_element(
+            By.CSS_SELECTOR, ".leaflet-popup-content").text)
         popup = driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text
         assert SENORA in popup and "Abierto los sábados" in popup
         popup = open_by_search(driver, "T15")

@@ -64,9 +64,10 @@ def test_slurm_profile_dry_runs_with_resources_from_input_sizes(tmp_path, tiny_r
     assert jobs["Asset density of tiny"] == (
         sizing.DENSITY_BASE_MB + round(sizing.DENSITY_BYTES_PER_CELL * int(cells**2) / 2**20),
         sizing.runtime_min("asset_density", density_in))
-    # Every rule of the region (ingest ×3, density, classify, inventory, stories, two maps, the
-    # data-walk posters, audit, summary, manifest, publish), resources all resolved.
-    assert len(jobs) == 14
+    # Every job of the region (ingest ×3, density, classify, inventory, stories, two maps, the
+    # data-walk posters, the audit's secrets, its 5 parts and verdict, summary, manifest,
+    # publish), resources all resolved.
+    assert len(jobs) == 20
 
 
 @pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,

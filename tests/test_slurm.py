@@ -110,8 +110,14 @@ def job_inputs(workdir: Path, env: dict[str, str]) -> dict[str, list[Path]]:
     text = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir,
                           check=True).stdout
     rows = csv.DictReader(text[text.index("output_file\t"):].splitlines(), delimiter="\t")
-    return {row["rule"]: [workdir / p for p in row["input-file(s)"].split(",") if p]
-            for row in rows}
+    return {job_name(row["rule"], row["output_file"]):
+            [workdir / p for p in row["input-file(s)"].split(",") if p] for row in rows}
+
+
+def job_name(rule: str, output: str) -> str:
+    """A job's name: its rule, and for a part of the privacy audit its part (the wildcard
+    besides the region: data/processed/tiny/audit/<part>.json)."""
+    return f"{rule}_{Path(output).stem}" if rule == "privacy_audit_part" else rule
 
 
 def expected_request(rule: str, inputs: list[Path], config: dict, attempt: int = 1
@@ -244,10 +250,13 @@ def test_region_runs_on_slurm_as_it_does_locally(cluster, tmp_path, tiny_region)
         rule = finished[job]
         record = cluster.job(slurm_id)
         assert record["JobState"] == "COMPLETED", record
-        assert record["Comment"] == f"rule_{rule}_wildcards_tiny"
+        # The executor names a job by its rule and wildcards: the region, and an audit part.
+        assert record["Comment"].startswith(f"rule_{rule}_wildcards_tiny"), record["Comment"]
+        part = record["Comment"].removeprefix(f"rule_{rule}_wildcards_tiny").lstrip("_")
+        name = f"{rule}_{part}" if part else rule
         assert record["Partition"] == PARTITION
         assert Path(record["WorkDir"]) == remote
-        assert request(record) == expected_request(rule, inputs[rule], config), rule
+        assert request(record) == expected_request(rule, inputs[name], config), name
     run_s = sum(slurm_seconds(cluster.job(i)["RunTime"]) for i in submitted.values())
     print(f"\nSLURM run: {len(submitted)} jobs in {elapsed:.0f} s; jobs ran {run_s} s in all "
           f"({run_s / len(submitted):.1f} s each)")

@@ -42,8 +42,8 @@ rule privacy_audit_secrets:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=mem("privacy_audit"),
-        runtime=runtime("privacy_audit"),
+        mem_mb=mem("privacy_audit_secrets"),
+        runtime=runtime("privacy_audit_secrets"),
     params:
         code=code("privacy_audit_secrets.py"),
         survey=region_key("survey"),
@@ -68,6 +68,13 @@ rule privacy_audit_part:
         staged=audited_files,
         secrets=processed("audit/secrets.json"),
         points=processed("audit/secret_points.npy"),
+        # The secrets' own sources, unread here: Snakemake remakes a missing intermediate only
+        # for a job that needs it, and a changed raw input always reruns the manifest's part.
+        # So when a cancelled ingest job left its outputs removed, the next run remakes them
+        # and the products from the new inputs, instead of publishing the old products.
+        tracts=processed("tracts.gpkg"),
+        assets=processed("assets_exact.gpkg"),
+        sources=survey_paths,
     output:
         part=processed("audit/{part}.json"),
     log:
@@ -77,8 +84,8 @@ rule privacy_audit_part:
     conda:
         "../envs/aiddeserts.yaml"
     resources:
-        mem_mb=mem("privacy_audit"),
-        runtime=runtime("privacy_audit"),
+        mem_mb=mem("privacy_audit_part"),
+        runtime=runtime("privacy_audit_part"),
     params:
         code=code("privacy_audit_part.py"),
         privacy=region_key("privacy"),
