@@ -243,3 +243,59 @@ def test_gi_star_p_values_and_fdr_equal_scipy_stats(nyc_case: dict):
     assert benjamini_hochberg(np.array([0.3])).tolist() == [0.3]
     _, adjusted, cold = cold_spots(access, weights, 0.05)
     assert cold.sum() > 5 and (adjusted[cold] <= 0.05).all()
+
+
+def _rendered(draw) -> tuple[bytes, bytes]:
+    """PNG and PDF bytes of a figure whose one axes `draw` fills."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from aiddeserts.maps.figure import PDF_METADATA, print_style
+
+    with print_style():
+        fig = Figure(figsize=(4, 4), dpi=100)
+        ax = fig.add_axes((0.05, 0.05, 0.9, 0.9))
+        draw(ax)
+        ax.set_aspect("equal", adjustable="box", anchor="C")
+        ax.set_axis_off()
+        png, pdf = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", metadata={"Software": None})
+        fig.savefig(pdf, format="pdf", metadata=PDF_METADATA)
+    return png.getvalue(), pdf.getvalue()
+
+
+def test_polygon_paths_draw_what_geopandas_plot_draws(nyc_case: dict):
+    """Paths built once and drawn per layer give geopandas' own bytes (PNG and vector PDF):
+    NYC's tracts, and polygons with holes, a mixed multipolygon, an empty and a missing
+    geometry, a subset drawn from the whole frame's paths, hatches and transparency."""
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    from aiddeserts.maps.figure import draw_polygons, polygon_paths
+
+    holed = Polygon([(0, 0), (10, 0), (10, 10), (0, 10)],
+                    [[(2, 2), (4, 2), (4, 4), (2, 4)], [(6, 6), (8, 6), (8, 8), (6, 8)]])
+    multi = MultiPolygon([box(12, 0, 14, 3), Polygon([(15, 0), (20, 0), (20, 5)],
+                                                     [[(18, 1), (19, 1), (19, 2)]])])
+    odd = gpd.GeoDataFrame({"k": [0, 1, 2, 3, 4]},
+                           geometry=[holed, multi, Polygon(), None, box(0, 12, 3, 15)],
+                           index=[10, 3, 7, 8, 1], crs=26918)
+    styles = [{"color": "#F2F2F2", "edgecolor": "#BBBBBB", "linewidth": 0.2},
+              {"color": "#D55E00", "edgecolor": "#555555", "linewidth": 0.6, "hatch": "xx",
+               "alpha": 0.6}]
+    for frame in (odd, nyc_case["tracts"]):
+        paths, subset = polygon_paths(frame), frame.iloc[::2]
+        assert paths is not None
+
+        def ours(ax, frame=frame, paths=paths, subset=subset):
+            draw_polygons(ax, frame, paths, **styles[0])
+            draw_polygons(ax, subset, paths, **styles[1])
+
+        def theirs(ax, frame=frame, subset=subset):
+            frame.plot(ax=ax, **styles[0])
+            subset.plot(ax=ax, **styles[1])
+
+        assert _rendered(ours) == _rendered(theirs)
+    # Points or a repeated index: geopandas draws them as before.
+    assert polygon_paths(odd.set_geometry(odd.centroid)) is None
+    assert polygon_paths(odd.set_index(np.zeros(len(odd), int))) is None

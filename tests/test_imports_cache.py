@@ -18,7 +18,7 @@ def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> manifest._ImportsCache:
     cache = manifest._ImportsCache(manifest.IMPORTS_CACHE_FILE)
     monkeypatch.setattr(manifest, "_IMPORTS_CACHE", cache)
     manifest._imported_modules.cache_clear()
-    manifest._parse_imports.cache_clear()
+    manifest._module_imports.cache_clear()
     code_version.cache_clear()
     return cache
 
@@ -43,17 +43,17 @@ def test_cached_closures_equal_parsed_ones_and_follow_edits(tmp_path, monkeypatc
 
     # A second start reads every module's imports from the file: no parse at all.
     fresh_cache(monkeypatch)
-    real_parse = manifest._parse_imports
+    real_parse = manifest._analyse_imports
 
     def no_parse(*args):
         raise AssertionError("parsed although cached")
 
-    monkeypatch.setattr(manifest, "_parse_imports", no_parse)
+    monkeypatch.setattr(manifest, "_analyse_imports", no_parse)
     assert module_closure(script, package) == parsed
     assert code_version(script, package) == version
 
     # An edited module is parsed again: its new import joins the closure.
-    monkeypatch.setattr(manifest, "_parse_imports", real_parse)
+    monkeypatch.setattr(manifest, "_analyse_imports", real_parse)
     fresh_cache(monkeypatch)
     script.write_text(script.read_text() + "from aiddeserts.sizing import mem_mb  # noqa\n")
     edited = module_closure(script, package)

@@ -160,6 +160,46 @@ def other():
     assert "aiddeserts.maps.webmap" in modules(frozenset({"CONSTANT"}))
 
 
+def test_imported_modules_found_in_every_kind_of_block():
+    """Imports in handlers, loops, with-blocks, match cases, methods and nested functions are
+    found; a function named only as an attribute (`obj.helper`) is not followed."""
+    from aiddeserts.manifest import _imported_modules
+
+    source = """
+class Thing:
+    def method(self):
+        with open("x"):
+            from aiddeserts import sizing
+
+def entry(obj):
+    try:
+        pass
+    except ImportError:
+        import aiddeserts.errors
+    finally:
+        for _ in ():
+            from aiddeserts import logs
+    match obj:
+        case 1:
+            from aiddeserts import paths
+    def inner():
+        while True:
+            from aiddeserts import check
+    obj.helper()
+    return [inner for _ in (lambda: other)()]
+
+def helper():
+    from aiddeserts.maps import webmap
+
+def other():
+    from aiddeserts import cli
+"""
+    found = {module for module, _ in _imported_modules(source, frozenset({"entry"}))}
+    assert found == {"aiddeserts.sizing", "aiddeserts.errors", "aiddeserts.logs",
+                     "aiddeserts.paths", "aiddeserts.check", "aiddeserts",
+                     "aiddeserts.cli"}
+
+
 def test_config_hash_is_canonical_and_sidecars_list_shapefile_parts(tmp_path):
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from importlib import metadata
@@ -81,36 +82,105 @@ def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
+#: Fields of the nodes that hold statements (an import is a statement, never in an expression).
+_STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
 def _imports_in(nodes: list[ast.stmt]) -> list[tuple[str, frozenset[str] | None]]:
     """Every package import in `nodes`, at any depth, except under `if TYPE_CHECKING:`."""
     found: list[tuple[str, frozenset[str] | None]] = []
     pending: list[ast.AST] = list(nodes)
     while pending:
         node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found += _package_imports(node)
+            continue
         if _is_type_checking(node):
             continue
-        found += _package_imports(node)
-        pending.extend(ast.iter_child_nodes(node))
+        for name in _STATEMENT_FIELDS:
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                pending.extend(children)
     return found
 
 
-Imports = tuple[tuple[str, frozenset[str] | None], ...]
+def _names_in(node: ast.AST) -> set[str]:
+    """The identifiers of every :class:`ast.Name` under `node` (as :func:`ast.walk` finds them)."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.__class__ is ast.Name:
+            found.add(current.id)  # type: ignore[attr-defined]
+            continue
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+    return found
+
+
+Import = tuple[str, frozenset[str] | None]
+Imports = tuple[Import, ...]
+
+
+def _entry_key(entry: Import) -> tuple[str, tuple[str, ...]]:
+    return entry[0], () if entry[1] is None else ("",) + tuple(sorted(entry[1]))
+
+
+def _unique(entries: Iterable[Import]) -> Imports:
+    """`entries` once each, in a fixed order."""
+    return tuple(sorted(set(entries), key=_entry_key))
+
+
+@dataclass(frozen=True)
+class ModuleImports:
+    """A module's `aiddeserts` imports, from one parse of its source: those outside its
+    top-level functions (`top`), and per top-level function its own imports and the module's
+    functions it names (`functions`: name -> (imports, names)). Imports under
+    ``if TYPE_CHECKING:`` never run and are left out."""
+
+    top: Imports
+    functions: Mapping[str, tuple[Imports, frozenset[str]]]
+    every: Imports
+
+    def to_json(self) -> dict[str, Any]:
+        def entries(imports: Imports) -> list[list[Any]]:
+            return [[m, None if w is None else sorted(w)] for m, w in imports]
+
+        return {"top": entries(self.top), "every": entries(self.every),
+                "functions": {name: [entries(found), sorted(refs)]
+                              for name, (found, refs) in sorted(self.functions.items())}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModuleImports:
+        """Raises TypeError, ValueError, KeyError or AttributeError on a damaged entry."""
+        def entries(items: Any) -> Imports:
+            return tuple((str(m), None if w is None else frozenset(map(str, w)))
+                         for m, w in items)
+
+        return cls(entries(data["top"]),
+                   {str(name): (entries(found), frozenset(map(str, refs)))
+                    for name, (found, refs) in data["functions"].items()},
+                   entries(data["every"]))
 
 
 class _ImportsCache:
-    """:func:`_parse_imports` results kept between Snakemake starts in
-    :data:`IMPORTS_CACHE_FILE`, keyed by the SHA-256 of the source text and the names taken,
-    so an edited module is parsed again and an unchanged one never is. Used only in a Snakemake
-    working directory (one holding `.snakemake/`); written at exit, atomically, with exactly the
-    entries this process used (so it never grows), and ignored when unreadable."""
+    """:func:`_analyse_imports` results kept between Snakemake starts in
+    :data:`IMPORTS_CACHE_FILE`, keyed by the SHA-256 of the source text, so an edited module is
+    parsed again and an unchanged one never is. Used only in a Snakemake working directory (one
+    holding `.snakemake/`); written at exit, atomically, with exactly the entries this process
+    used (so it never grows), and ignored when unreadable."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.loaded: dict[str, list[list[Any]]] | None = None
-        self.used: dict[str, list[list[Any]]] = {}
+        self.loaded: dict[str, Any] | None = None
+        self.used: dict[str, Any] = {}
         self.changed = False
 
-    def _load(self) -> dict[str, list[list[Any]]]:
+    def _load(self) -> dict[str, Any]:
         if self.loaded is None:
             self.loaded = {}
             try:
@@ -121,20 +191,18 @@ class _ImportsCache:
                 pass
         return self.loaded
 
-    def get(self, source: str, names: frozenset[str] | None) -> Imports:
+    def get(self, source: str) -> ModuleImports:
         if not self.path.parent.parent.is_dir():  # not in a Snakemake working directory
-            return _parse_imports(source, names)
-        key = hashlib.sha256(source.encode()).hexdigest() + (
-            "*" if names is None else "|" + ",".join(sorted(names)))
+            return _analyse_imports(source)
+        key = "v2:" + hashlib.sha256(source.encode()).hexdigest()
         entry = self._load().get(key)
         try:
-            result = tuple((str(m), None if w is None else frozenset(map(str, w)))
-                           for m, w in entry) if entry is not None else None
-        except (TypeError, ValueError):
+            result = ModuleImports.from_json(entry) if entry is not None else None
+        except (TypeError, ValueError, KeyError, AttributeError):
             result = None
         if result is None:
-            result = _parse_imports(source, names)
-            entry = [[m, None if w is None else sorted(w)] for m, w in result]
+            result = _analyse_imports(source)
+            entry = result.to_json()
         if key not in self.used:
             self.used[key] = entry
             self.changed = self.changed or key not in self._load()
@@ -157,14 +225,13 @@ atexit.register(_IMPORTS_CACHE.save)
 
 
 @cache
-def _imported_modules(source: str, names: frozenset[str] | None = None) -> Imports:
-    """:func:`_parse_imports`, cached in memory and between Snakemake starts (a parse of
-    every module costs about 0.4 s CPU at each start)."""
-    return _IMPORTS_CACHE.get(source, names)
+def _module_imports(source: str) -> ModuleImports:
+    """:func:`_analyse_imports`, cached in memory and between Snakemake starts."""
+    return _IMPORTS_CACHE.get(source)
 
 
 @cache
-def _parse_imports(source: str, names: frozenset[str] | None = None) -> Imports:
+def _imported_modules(source: str, names: frozenset[str] | None = None) -> Imports:
     """The `aiddeserts` imports `source` makes: (module, names taken or None for all of it).
 
     With `names` (the functions another module takes from this one), only the imports that
@@ -172,27 +239,43 @@ def _parse_imports(source: str, names: frozenset[str] | None = None) -> Imports:
     functions and inside the module's functions they refer to (followed transitively). Without,
     or when a name is not a top-level function, every import in the module (also inside
     functions). Imports under `if TYPE_CHECKING:` never run and are skipped.
-
-    Cached by source text: every rule's closure shares most modules, and parsing them once
-    instead of once per rule saves seconds of every Snakemake start.
     """
-    tree = ast.parse(source)
-    functions = {node.name: node for node in tree.body
-                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-    if names is None or not names <= functions.keys():
-        return tuple(_imports_in(tree.body))
-    found = _imports_in([node for node in tree.body if node.__class__ not in
-                         (ast.FunctionDef, ast.AsyncFunctionDef)])
-    reached, pending = set(), list(names)
+    module = _module_imports(source)
+    if names is None or not names <= module.functions.keys():
+        return module.every
+    found, reached, pending = list(module.top), set(), list(names)
     while pending:
         name = pending.pop()
         if name in reached:
             continue
         reached.add(name)
-        found += _imports_in([functions[name]])
-        pending += [node.id for node in ast.walk(functions[name])
-                    if isinstance(node, ast.Name) and node.id in functions]
-    return tuple(found)
+        imports, refs = module.functions[name]
+        found += imports
+        pending += refs
+    return _unique(found)
+
+
+def _analyse_imports(source: str) -> ModuleImports:
+    """One parse of `source` and one walk of its tree (see :class:`ModuleImports`).
+
+    Every rule's closure shares most modules: analysing each once, whatever names other modules
+    take from it, keeps a cold Snakemake start (no cache yet) from parsing them again per rule.
+    """
+    tree = ast.parse(source)
+    function_nodes = {node.name: node for node in tree.body
+                      if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    top: list[Import] = []
+    every: list[Import] = []
+    functions: dict[str, tuple[Imports, frozenset[str]]] = {}
+    for node in tree.body:
+        found = _imports_in([node])
+        every += found
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            top += found
+        elif function_nodes[node.name] is node:  # a name defined twice: the last definition
+            refs = frozenset(_names_in(node) & function_nodes.keys())
+            functions[node.name] = (_unique(found), refs)
+    return ModuleImports(_unique(top), functions, _unique(every))
 
 
 def module_closure(script: str | Path, package_dir: str | Path) -> list[Path]:
@@ -235,7 +318,12 @@ PACKAGE_DATA_DIRS = ("templates", "static")
 def package_data(script: str | Path, package_dir: str | Path) -> list[Path]:
     """Data files beside the modules `script` runs (a sub-package's templates/ and static/):
     an edit to the map's JavaScript reruns the map like an edit to its Python."""
-    folders = sorted({path.parent for path in module_closure(script, package_dir)})
+    return _data_beside(module_closure(script, package_dir))
+
+
+def _data_beside(modules: Iterable[Path]) -> list[Path]:
+    """The files of the templates/ and static/ folders beside `modules`."""
+    folders = sorted({path.parent for path in modules})
     return sorted(file for folder in folders for name in PACKAGE_DATA_DIRS
                   if (folder / name).is_dir()
                   for file in (folder / name).rglob("*") if file.is_file())
@@ -251,7 +339,8 @@ def code_version(script: str | Path, package_dir: str | Path) -> str:
     """
     package_dir = Path(package_dir)
     digest = hashlib.sha256()
-    for path in module_closure(script, package_dir) + package_data(script, package_dir):
+    modules = module_closure(script, package_dir)
+    for path in modules + _data_beside(modules):
         digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +31,8 @@ from aiddeserts.maps.figure import (
     draw_assets,
     draw_classes,
     draw_places,
+    draw_polygons,
+    polygon_paths,
     print_style,
 )
 from aiddeserts.maps.legends import class_counts, shown_classes
@@ -82,6 +85,11 @@ class WalkData:
     catchment_words: str
     id_col: str
     min_respondents: int
+
+    @cached_property
+    def tract_paths(self) -> pd.Series | None:
+        """The tracts' outlines as paths, built once for all the posters' map layers."""
+        return polygon_paths(self.tracts)
 
 
 # ---------------------------------------------------------------------------------- layout
@@ -142,8 +150,9 @@ def _bars(ax: Axes, labels: Sequence[str], values: Sequence[int], colours: Seque
         ax.set_title(title, fontsize=15, loc="left")
 
 
-def _base(ax: Axes, tracts: gpd.GeoDataFrame) -> None:
-    tracts.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.2)
+def _base(ax: Axes, data: WalkData) -> None:
+    draw_polygons(ax, data.tracts, data.tract_paths, color="#F2F2F2", edgecolor="#BBBBBB",
+                  linewidth=0.2)
 
 
 # ---------------------------------------------------------------------------------- posters
@@ -160,7 +169,7 @@ def _assets_page(data: WalkData) -> tuple[Poster, Drawer]:
                      _("Where do you go when you need food, help or company?")])
 
     def draw(map_ax: Axes, chart_ax: Axes) -> None:
-        _base(map_ax, data.tracts)
+        _base(map_ax, data)
         draw_places(map_ax, data.places, fontsize=11)
         handles = draw_assets(map_ax, data.assets, size=30)
         _frame(map_ax, data.tracts)
@@ -196,7 +205,7 @@ def _classes_page(data: WalkData) -> tuple[Poster, Drawer]:
                      _("Who is left out of these numbers?")])
 
     def draw(map_ax: Axes, chart_ax: Axes) -> None:
-        draw_classes(map_ax, data.tracts, linewidth=0.2)
+        draw_classes(map_ax, data.tracts, linewidth=0.2, paths=data.tract_paths)
         draw_places(map_ax, data.places, fontsize=11)
         _frame(map_ax, data.tracts)
         map_ax.legend(handles=class_handles(counts, shown), loc="upper left",
@@ -241,16 +250,18 @@ def _survey_page(data: WalkData, stories: Sequence[str]) -> tuple[Poster, Drawer
                     quotes=list(stories))
 
     def draw(map_ax: Axes, chart_ax: Axes) -> None:
-        _base(map_ax, data.tracts)
+        _base(map_ax, data)
         bins = rates[shown].map(survey_bin)
         for k, colour in enumerate(SURVEY_COLOURS):
             mine = data.tracts.loc[bins.index[bins == k]]
             if len(mine):
-                mine.plot(ax=map_ax, color=colour, edgecolor="#555555", linewidth=0.2)
+                draw_polygons(map_ax, mine, data.tract_paths, color=colour, edgecolor="#555555",
+                              linewidth=0.2)
         if hidden:
-            data.tracts[data.tracts["survey_suppressed"].fillna(False).astype(bool)].plot(
-                ax=map_ax, color=SUPPRESSED_COLOUR, edgecolor="#555555", linewidth=0.2,
-                hatch="xx")
+            draw_polygons(map_ax,
+                          data.tracts[data.tracts["survey_suppressed"].fillna(False).astype(bool)],
+                          data.tract_paths, color=SUPPRESSED_COLOUR, edgecolor="#555555",
+                          linewidth=0.2, hatch="xx")
         draw_places(map_ax, data.places, fontsize=11)
         _frame(map_ax, data.tracts)
         edges = [0, *SURVEY_BINS, 1]
@@ -301,8 +312,8 @@ def _changes_page(data: WalkData) -> tuple[Poster, Drawer]:
     def draw(map_ax: Axes, chart_ax: Axes) -> None:
         ids = set(tracts_changed["id"].astype(str))
         changed = data.tracts[data.tracts[data.id_col].astype(str).isin(ids)]
-        _base(map_ax, data.tracts)
-        draw_classes(map_ax, changed, edge="#000000", linewidth=1.2)
+        _base(map_ax, data)
+        draw_classes(map_ax, changed, edge="#000000", linewidth=1.2, paths=data.tract_paths)
         draw_places(map_ax, data.places, fontsize=11)
         _frame(map_ax, data.tracts)
         map_ax.legend(handles=[Patch(facecolor="white", edgecolor="#000000", linewidth=1.2,

@@ -20,14 +20,17 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+import shapely
 
 matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from aiddeserts.i18n import N_, _, number  # noqa: E402
 from aiddeserts.io.files import atomic_path  # noqa: E402
@@ -128,15 +131,70 @@ def read_places(places: Mapping[str, Any], crs: Any) -> gpd.GeoDataFrame:
 
 
 # --------------------------------------------------------------------------------- drawing
+def polygon_paths(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series | None:
+    """The matplotlib path of each (Multi)Polygon of `frame` (index: `frame`'s), exactly as
+    geopandas' ``plot()`` builds it (the normalised geometry's rings, each closed, in one
+    compound path), from one pass over all coordinates instead of one patch per geometry.
+    Missing and empty geometries get no path (they are not drawn). None when `frame` holds
+    other geometry types or its index repeats a label: draw it with ``plot()`` then."""
+    geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
+    if not geometry.index.is_unique:
+        return None
+    geoms = shapely.normalize(geometry.to_numpy())
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    kinds = shapely.get_type_id(geoms[keep])
+    if not np.isin(kinds, (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)).all():
+        return None
+    parts, part_of = shapely.get_parts(geoms[keep], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    sizes = shapely.get_num_coordinates(rings)
+    rings, ring_of, sizes = rings[sizes > 0], ring_of[sizes > 0], sizes[sizes > 0]
+    vertices = shapely.get_coordinates(rings)
+    ring_ends = np.cumsum(sizes)
+    ring_starts = ring_ends - sizes
+    codes = np.full(len(vertices), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[ring_starts] = MplPath.MOVETO
+    codes[ring_ends - 1] = MplPath.CLOSEPOLY  # as Path(closed=True): the last vertex closes
+    geometry_of_ring = part_of[ring_of]
+    ends = np.searchsorted(geometry_of_ring, np.arange(int(keep.sum())), side="right")
+    ends = ring_ends[ends - 1] if len(ring_ends) else np.zeros(0, int)
+    starts = np.concatenate(([0], ends[:-1])) if len(ends) else ends
+    paths = [MplPath(vertices[a:b], codes[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return pd.Series(paths, index=geometry.index[keep], dtype=object)
+
+
+def draw_polygons(ax: Axes, frame: gpd.GeoDataFrame, paths: pd.Series | None = None,
+                  **style: Any) -> None:
+    """`frame`'s polygons filled and outlined with `style` (matplotlib collection keywords:
+    color, edgecolor, linewidth, hatch, alpha, zorder), drawn as geopandas' ``plot()`` draws
+    them, byte for byte; `paths`: :func:`polygon_paths` of `frame` or of a frame it is a
+    subset of (built once, drawn in many layers)."""
+    if paths is None:
+        paths = polygon_paths(frame)
+    if paths is None:
+        frame.plot(ax=ax, **style)
+        return
+    mine = paths.reindex(frame.index).dropna()
+    if not len(mine):
+        return
+    style = dict(style)
+    collection = PathCollection(list(mine), facecolor=style.pop("color", None), **style)
+    ax.add_collection(collection, autolim=True)
+    ax.autoscale_view()
+
+
 def draw_classes(ax: Axes, tracts: gpd.GeoDataFrame, edge: str = "#555555",
-                 linewidth: float = 0.15, alpha: float = 1.0) -> None:
+                 linewidth: float = 0.15, alpha: float = 1.0,
+                 paths: pd.Series | None = None) -> None:
     """Tracts filled by class colour, deserts hatched and low access dotted (`alpha` < 1 lets
-    the asset markers on top stand out)."""
+    the asset markers on top stand out); `paths`: :func:`polygon_paths` of the tracts."""
+    if paths is None:
+        paths = polygon_paths(tracts)
     for cls in CLASSES:
         mine = tracts[tracts["desert_class"] == cls]
         if len(mine):
-            mine.plot(ax=ax, color=CLASS_COLOURS[cls], edgecolor=edge, linewidth=linewidth,
-                      hatch=class_hatch(cls), alpha=alpha)
+            draw_polygons(ax, mine, paths, color=CLASS_COLOURS[cls], edgecolor=edge,
+                          linewidth=linewidth, hatch=class_hatch(cls), alpha=alpha)
 
 
 def class_handles(counts: Mapping[str, int], classes: Sequence[str]) -> list[Patch]:
