@@ -205,7 +205,8 @@ def stop_server(handle: object, timeout: float = 10.0) -> None:
 def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
     """Import :data:`PRELOAD_FIRST`, then fork a child for each job until `alive_fd` closes,
     importing the modules `later` one at a time while no job is waiting."""
-    started = time.perf_counter()
+    global _STARTED
+    started = _STARTED = time.perf_counter()
     for name in PRELOAD_FIRST:
         _preload(name)
     later = list(later)
@@ -257,6 +258,14 @@ def _preload(name: str) -> None:
         print(f"warm server: not preloaded: {name} ({exc})", flush=True)
 
 
+#: When the server started (time.perf_counter()): the log's times are counted from it.
+_STARTED = 0.0
+
+
+def _since_start() -> str:
+    return f" at +{time.perf_counter() - _STARTED:.2f} s"
+
+
 def _reap(children: dict[int, float]) -> None:
     for pid in list(children):
         with contextlib.suppress(ChildProcessError):
@@ -264,8 +273,8 @@ def _reap(children: dict[int, float]) -> None:
             if done:
                 took = time.perf_counter() - children.pop(pid)
                 print(f"warm server: job process {pid} exited {os.waitstatus_to_exitcode(status)}"
-                      f" after {took:.2f} s, CPU {usage.ru_utime + usage.ru_stime:.2f} s",
-                      flush=True)
+                      f" after {took:.2f} s, CPU {usage.ru_utime + usage.ru_stime:.2f} s"
+                      f"{_since_start()}", flush=True)
 
 
 def _run_child(connection: socket.socket) -> None:
@@ -287,8 +296,8 @@ def _run_child(connection: socket.socket) -> None:
                 os._exit(1)
             body += chunk
         request = json.loads(body)
-        print(f"warm server: job process {os.getpid()} runs {os.path.basename(request['script'])}",
-              flush=True)
+        print(f"warm server: job process {os.getpid()} runs {os.path.basename(request['script'])}"
+              f"{_since_start()}", flush=True)
         if (len(fds) != 3 or request["executable"] != sys.executable
                 or request["prefix"] != sys.prefix):
             connection.sendall(_REFUSED)

@@ -16,7 +16,6 @@ rule asset_density:
     priority: 1
     conda:
         "../envs/aiddeserts.yaml"
-    threads: 2
     resources:
         mem_mb=density_mem,
         runtime=runtime("asset_density"),

@@ -18,9 +18,9 @@ rule web_map:
         logs("web_map"),
     benchmark:
         benchmarks("web_map")
-    # The longest job after classify, on the way to the audit: start it before the figure and
-    # the summary when cores are short.
-    priority: 1
+    # Long, and its audit part is the longest of the audit: start it with the posters, before
+    # the figure (priority 1), the summary and the audit's parts when cores are short.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -57,6 +57,9 @@ rule static_map:
         logs("static_map"),
     benchmark:
         benchmarks("static_map")
+    # After the posters and the map (priority 2), before the audit's parts, so the last
+    # product is not left to run alone at the end.
+    priority: 1
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -91,6 +94,9 @@ rule datawalk:
         logs("datawalk"),
     benchmark:
         benchmarks("datawalk")
+    # The longest product, on the way to the manifest: it starts first when cores are short,
+    # with the map, then the figure (priority 1), then the audit's parts.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:
