@@ -8,6 +8,7 @@ import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from aiddeserts.privacy.audit import ValueMatcher, text_variants, tokens
@@ -94,3 +95,24 @@ def test_tokens_equal_token_findall():
     page = planted_page(nyc_values())
     for text in text_variants(page):
         assert tokens(text) == TOKEN.findall(text)
+
+
+def test_near_with_a_bounded_search_equals_the_full_nearest_neighbour_test():
+    """The k-d tree search stops beyond the widest tolerance: the same answer as comparing
+    every point's true nearest distance, also for points exactly at their tolerance."""
+    from scipy.spatial import cKDTree
+
+    from aiddeserts.privacy.audit import _near
+
+    rng = np.random.default_rng(3)
+    targets = rng.random((5000, 2)) * 10_000
+    points = np.concatenate([rng.random((20_000, 2)) * 14_000 - 2_000,
+                             targets[:500] + [[3.0, 4.0]]])  # 5 m from a target
+    nearest = cKDTree(targets).query(points, k=1)[0]
+    # The last 500 points sit exactly at their tolerance (their own nearest distance).
+    tolerance = np.concatenate([rng.choice([0.5, 5.0, 50.0], 20_000), nearest[-500:]])
+    expected = nearest <= tolerance
+    got = _near(points, tolerance, targets)
+    assert (got == expected).all() and got[-500:].all() and not got[:20_000].all()
+    below = np.nextafter(nearest[-500:], 0)  # a hair short of each one's nearest target
+    assert not _near(points[-500:], below, targets).any()

@@ -417,9 +417,14 @@ def _tree(targets: np.ndarray) -> cKDTree:
 
 
 def _near(points: np.ndarray, tolerance: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Whether each point's nearest target is within its tolerance."""
     if len(points) == 0 or len(targets) == 0:
         return np.zeros(len(points), bool)
-    dist, _ = _tree(targets).query(points, k=1)
+    widest = float(np.max(tolerance))
+    # The search stops beyond the widest tolerance (a point farther off gets inf): the same
+    # answer, without walking the tree to the far nearest target of every pair in a table.
+    bound = widest * (1 + 1e-9) + 1e-9 if np.isfinite(widest) else np.inf
+    dist, _ = _tree(targets).query(points, k=1, distance_upper_bound=bound)
     return dist <= tolerance
 
 
