@@ -21,8 +21,11 @@ from aiddeserts.stages.ingest import ingest_assets, ingest_survey, ingest_tracts
 from aiddeserts.stages.summary import summarize
 
 
-def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
-    """ingest → density → classify for region `tiny`; returns the classified tracts."""
+def run_stages(config: dict, work: Path, zones: bool = False,
+               ledger_from: Path | None = None) -> gpd.GeoDataFrame:
+    """ingest → density → classify for region `tiny`; returns the classified tracts.
+    `zones`: classify reads the density stage's tract raster; `ledger_from`: the survey ledger
+    of an earlier run (the same survey release, so two runs can be compared)."""
     work.mkdir(parents=True, exist_ok=True)
     cfg = validate_config(config)
     region = cfg["regions"]["tiny"]
@@ -38,7 +41,12 @@ def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
     ingest_survey(region.get("survey"), region["tracts"]["id"],
                   region["survey_rules"]["min_respondents"], p["tracts.gpkg"], p["survey.gpkg"],
                   str(work / "r3.csv"), str(work / "c3.json"))
-    build_density(p["tracts.gpkg"], p["assets.gpkg"], region["density"], p["density.tif"])
+    zones_path = str(work / "zones.npy") if zones else None
+    build_density(p["tracts.gpkg"], p["assets.gpkg"], region["density"], p["density.tif"],
+                  out_zones=zones_path)
+    ledger = Path(p["out.gpkg"]).with_name("survey_ledger.json")
+    if ledger_from:
+        ledger.write_bytes(ledger_from.read_bytes())
     classify_tracts(p["tracts.gpkg"], p["assets.gpkg"], p["survey.gpkg"], p["density.tif"],
                     tract_id=region["tracts"]["id"], population=region["tracts"]["population"],
                     need=region["tracts"]["need"], survey_configured=bool(region.get("survey")),
@@ -47,8 +55,27 @@ def run_stages(config: dict, work: Path) -> gpd.GeoDataFrame:
                     out_tracts=p["out.gpkg"], region="tiny",
                     questions=(region.get("survey") or {}).get("questions"),
                     survey_rules=region["survey_rules"],
-                    ledger_path=str(Path(p["out.gpkg"]).with_name("survey_ledger.json")))
+                    ledger_path=str(ledger), zones_path=zones_path)
     return gpd.read_file(p["out.gpkg"], layer="tracts")
+
+
+def test_classify_from_the_density_stage_zones_writes_the_same_bytes(tmp_path, tiny_region):
+    """Classify reading the tract raster the density stage wrote gives the same file as
+    rasterising the tracts itself; a raster that does not fit the grid is not used."""
+    run_stages(tiny_region, tmp_path / "own")
+    run_stages(tiny_region, tmp_path / "shared", zones=True,
+               ledger_from=tmp_path / "own" / "survey_ledger.json")
+    assert (tmp_path / "shared" / "zones.npy").is_file()
+    assert ((tmp_path / "shared" / "out.gpkg").read_bytes()
+            == (tmp_path / "own" / "out.gpkg").read_bytes())
+    from aiddeserts.stages.density import read_zones, write_zones
+
+    zones = np.arange(12, dtype=np.int32).reshape(3, 4)
+    write_zones(zones, str(tmp_path / "z.npy"))
+    assert np.load(tmp_path / "z.npy").dtype == np.uint8
+    assert (read_zones(str(tmp_path / "z.npy"), (3, 4), 11) == zones).all()
+    assert read_zones(str(tmp_path / "z.npy"), (4, 3), 11) is None  # another grid
+    assert read_zones(str(tmp_path / "z.npy"), (3, 4), 10) is None  # other tracts
 
 
 def add_assets(config: dict, xy: list[tuple[float, float]], tag: str) -> dict:

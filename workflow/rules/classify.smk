@@ -7,6 +7,7 @@ rule classify_tracts:
         assets=processed("assets.gpkg"),
         survey=processed("survey.gpkg"),
         density=staged("density.tif"),
+        zones=processed("zones.npy"),
         network=network_cache,
     output:
         tracts=staged("tracts.gpkg"),

@@ -7,6 +7,8 @@ rule asset_density:
         assets=processed("assets.gpkg"),
     output:
         density=staged("density.tif"),
+        # The tracts rasterised on the density grid, for classify (a private intermediate).
+        zones=processed("zones.npy"),
     log:
         logs("asset_density"),
     benchmark:

@@ -9,4 +9,5 @@ from aiddeserts.stages.density import build_density
 
 run_logged(snakemake.log[0], lambda: build_density(
     tracts_path=snakemake.input.tracts, assets_path=snakemake.input.assets,
-    settings=snakemake.params.density, out_tif=snakemake.output.density), snakemake.rule)
+    settings=snakemake.params.density, out_tif=snakemake.output.density,
+    out_zones=snakemake.output.zones), snakemake.rule)

@@ -17,5 +17,6 @@ run_logged(snakemake.log[0], lambda: classify_tracts(
     network_path=(snakemake.input.network or [None])[0],
     speed_m_per_min=snakemake.params.speed_m_per_min, out_tracts=snakemake.output.tracts,
     region=snakemake.params.region, questions=snakemake.params.questions,
-    survey_rules=snakemake.params.survey_rules, out_release=snakemake.output.release),
+    survey_rules=snakemake.params.survey_rules, out_release=snakemake.output.release,
+    zones_path=snakemake.input.zones),
     snakemake.rule)

@@ -29,7 +29,8 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
                     speed_m_per_min: float | None = None, region: str = "",
                     questions: Sequence[Mapping[str, Any]] | None = None,
                     survey_rules: Mapping[str, Any] | None = None,
-                    out_release: str | None = None, ledger_path: str | None = None) -> None:
+                    out_release: str | None = None, ledger_path: str | None = None,
+                    zones_path: str | None = None) -> None:
     """Access, need, class and confidence per tract, written as the shareable tracts layer.
 
     `tract_id`, `population` and `need` are the region's `tracts.id`, `tracts.population` and
@@ -44,11 +45,13 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     `survey.questions`; `survey_rules`: the region's section) is released with differential
     privacy through the region's ledger (:func:`release_columns`); `out_release` gets the
     release record for summary.json; `ledger_path` overrides the ledger's place
-    (data/processed/<region>/survey_ledger.json).
+    (data/processed/<region>/survey_ledger.json); `zones_path`: the density stage's tract
+    raster of the same grid (else the tracts are rasterised here).
     """
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
     from aiddeserts.method.zonal import zone_raster
+    from aiddeserts.stages.density import read_zones
 
     cls = classification
     walk = walking_network(network_path, cls["distance"])
@@ -89,7 +92,9 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
         out["need_uncertain"] = False
 
     # Access: density, counts, distances, floating catchment, population beyond reach.
-    zones = zone_raster(tracts.geometry, grid)
+    zones = read_zones(zones_path, grid.shape, len(tracts)) if zones_path else None
+    if zones is None:
+        zones = zone_raster(tracts.geometry, grid)
     out["access_score"] = access.tract_density(tracts, np.nan_to_num(values), grid,
                                                zones).round(4)
     out = out.join(access.counts_by_type(assets, tract_id, tracts[tract_id]))

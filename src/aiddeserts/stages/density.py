@@ -12,13 +12,15 @@ from aiddeserts.sizing import check_density_grid
 
 
 def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any],
-                  out_tif: str) -> None:
+                  out_tif: str, out_zones: str | None = None) -> None:
     """Kernel density of all assets (assets per km²); cells outside every tract are nodata.
 
     `settings` is the region's `density` section (kernel, bandwidth_m, cell_size_m).
     `bandwidth_m: auto` is resolved here (`density.resolve_bandwidth`); the kernel and the
     bandwidth used are written to the GeoTIFF's tags, where later stages read them back
-    (:func:`aiddeserts.io.files.read_density_tags`).
+    (:func:`aiddeserts.io.files.read_density_tags`). `out_zones` gets the grid's tract
+    raster (:func:`aiddeserts.method.zonal.zone_raster`, :func:`write_zones`), which classify
+    reads instead of rasterising the tracts again.
     """
     from aiddeserts.method import density
     from aiddeserts.method.zonal import zone_raster
@@ -33,8 +35,29 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     bandwidth = density.resolve_bandwidth(settings["bandwidth_m"], x, y, kernel)
     grid = density.grid_for_bounds(tuple(tracts.total_bounds), settings["cell_size_m"])
     values = density.kernel_density(x, y, grid, kernel=kernel, bandwidth=bandwidth)
-    inside = zone_raster(tracts.geometry, grid) > 0
-    values = np.where(inside, values, np.nan)
+    zones = zone_raster(tracts.geometry, grid)
+    values = np.where(zones > 0, values, np.nan)
+    if out_zones:
+        write_zones(zones, out_zones)
     write_geotiff(values, grid, tracts.crs, out_tif, tags={
         "units": "assets per km2", "kernel": kernel, "bandwidth_m": bandwidth,
         "cell_size_m": settings["cell_size_m"]})
+
+
+def write_zones(zones: np.ndarray, path: str) -> None:
+    """The tract raster as a .npy file, in the smallest unsigned type that holds its ids."""
+    from aiddeserts.io.files import atomic_path
+
+    kind = np.min_scalar_type(int(zones.max()) if zones.size else 0)
+    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as handle:
+        np.save(handle, zones.astype(kind), allow_pickle=False)
+
+
+def read_zones(path: str, shape: tuple[int, int], n_zones: int) -> np.ndarray | None:
+    """:func:`write_zones`' raster as int32, or None when it does not fit the grid and tracts
+    (then rasterise again)."""
+    zones = np.load(path, allow_pickle=False)
+    if zones.shape != tuple(shape) or zones.dtype.kind != "u" or (
+            zones.size and int(zones.max()) > n_zones):
+        return None
+    return zones.astype(np.int32)
