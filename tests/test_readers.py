@@ -201,3 +201,26 @@ def test_geopoint_forms_and_column_autodetection():
     assert find_column(["id", "grp/_location_latitude"], ["latitude"]) == "grp/_location_latitude"
     assert find_column(["Y", "X"], ["latitude", "lat", "y"]) == "Y"
     assert find_column(["intro-location-Longitude"], ["longitude"]) == "intro-location-Longitude"
+
+
+def test_numeric_fields_are_taken_as_numbers_not_reread_as_text(tmp_path):
+    """A GeoPackage's number field keeps its values, also when every value has three decimals
+    (as text, 1.234 could be a thousands group); missing values and sentinels are noted as for
+    text, and any other numeric field reads as its text would."""
+    values, notes = acs_numbers(pd.Series([1.234, 5.678, 0.125, np.nan, -666666666.0]))
+    assert values.iloc[:3].tolist() == [1.234, 5.678, 0.125]
+    assert values.iloc[3:].isna().all()
+    assert notes.fillna("").tolist() == ["", "", "", "blank", "sentinel"]
+    rng = np.random.default_rng(5)
+    for column in (pd.Series(rng.random(50) * 1e4), pd.Series(rng.integers(0, 10**6, 50)),
+                   pd.Series([1, None, 3], dtype="Int64")):
+        as_text = column.astype("string")
+        for got, expected in zip(acs_numbers(column), acs_numbers(as_text), strict=True):
+            assert got.astype(object).where(got.notna(), None).tolist() == \
+                expected.astype(object).where(expected.notna(), None).tolist()
+    # Read from a real GeoPackage, as the tract stage reads it.
+    frame = gpd.GeoDataFrame({"rate": [0.125, 0.375]},
+                             geometry=gpd.points_from_xy([0, 1], [0, 1]), crs=4326)
+    frame.to_file(tmp_path / "t.gpkg", layer="t")
+    read = gpd.read_file(tmp_path / "t.gpkg", layer="t")
+    assert acs_numbers(read["rate"])[0].tolist() == [0.125, 0.375]

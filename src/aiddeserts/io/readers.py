@@ -233,8 +233,18 @@ def acs_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     digit-group spaces people type ($1,234, 12%, 1 234), a column written with decimal commas
     (1.234,5; 12,5) is read as such, and typographic minus signs (−5) count. Scientific notation
     (1.2E+03) is a number. Other text raises
-    ``ValueError(first_bad_index)``.
+    ``ValueError(first_bad_index)``. A column that is already numeric (a GeoPackage's or
+    Shapefile's number field) is taken as it is: only missing values and sentinels are noted
+    (read as text, a field whose values all had three decimals, 1.234, looked like digit
+    groups).
     """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        notes = pd.Series(pd.NA, index=values.index, dtype="string")
+        sentinel = numbers <= -111111111
+        notes[numbers.isna().to_numpy()] = "blank"
+        notes[sentinel.to_numpy()] = "sentinel"
+        return numbers.mask(sentinel), notes
     text = values.astype("string").fillna("").map(lambda v: v.translate(_TYPOGRAPHIC)).astype(
         "string").str.strip()
     # A column written with decimal commas (1.234,5; 12,5): dots group digits, commas are decimal.
