@@ -68,7 +68,7 @@ def test_classify_from_the_density_stage_zones_writes_the_same_bytes(tmp_path, t
     assert (tmp_path / "shared" / "zones.npy").is_file()
     assert ((tmp_path / "shared" / "out.gpkg").read_bytes()
             == (tmp_path / "own" / "out.gpkg").read_bytes())
-    from aiddeserts.stages.density import read_zones, write_zones
+    from aiddeserts.io.files import read_zones, write_zones
 
     zones = np.arange(12, dtype=np.int32).reshape(3, 4)
     write_zones(zones, str(tmp_path / "z.npy"))

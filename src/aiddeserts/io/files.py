@@ -148,6 +148,23 @@ def read_geotiff(path: str | Path) -> tuple[np.ndarray, Grid, CRS]:
         return data, grid, CRS(src.crs)
 
 
+def write_zones(zones: np.ndarray, path: str) -> None:
+    """The tract raster as a .npy file, in the smallest unsigned type that holds its ids."""
+    kind = np.min_scalar_type(int(zones.max()) if zones.size else 0)
+    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as handle:
+        np.save(handle, zones.astype(kind), allow_pickle=False)
+
+
+def read_zones(path: str, shape: tuple[int, int], n_zones: int) -> np.ndarray | None:
+    """:func:`write_zones`' raster as int32, or None when it does not fit the grid and tracts
+    (then rasterise again)."""
+    zones = np.load(path, allow_pickle=False)
+    if zones.shape != tuple(shape) or zones.dtype.kind != "u" or (
+            zones.size and int(zones.max()) > n_zones):
+        return None
+    return zones.astype(np.int32)
+
+
 def read_density_tags(path: str | Path) -> tuple[str, float]:
     """Kernel and bandwidth (metres) the density stage recorded in its GeoTIFF's tags."""
     import rasterio

@@ -48,10 +48,10 @@ def classify_tracts(tracts_path: str, assets_path: str, survey_path: str, densit
     (data/processed/<region>/survey_ledger.json); `zones_path`: the density stage's tract
     raster of the same grid (else the tracts are rasterised here).
     """
+    from aiddeserts.io.files import read_zones
     from aiddeserts.method import access, catchment, confidence, density
     from aiddeserts.method import classify as classes
     from aiddeserts.method.zonal import zone_raster
-    from aiddeserts.stages.density import read_zones
 
     cls = classification
     walk = walking_network(network_path, cls["distance"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from aiddeserts.io.files import read_gpkg, write_geotiff
+from aiddeserts.io.files import read_gpkg, write_geotiff, write_zones
 from aiddeserts.sizing import check_density_grid
 
 
@@ -19,8 +19,9 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
     `bandwidth_m: auto` is resolved here (`density.resolve_bandwidth`); the kernel and the
     bandwidth used are written to the GeoTIFF's tags, where later stages read them back
     (:func:`aiddeserts.io.files.read_density_tags`). `out_zones` gets the grid's tract
-    raster (:func:`aiddeserts.method.zonal.zone_raster`, :func:`write_zones`), which classify
-    reads instead of rasterising the tracts again.
+    raster (:func:`aiddeserts.method.zonal.zone_raster`, written by
+    :func:`aiddeserts.io.files.write_zones`), which classify reads instead of rasterising the
+    tracts again.
     """
     from aiddeserts.method import density
     from aiddeserts.method.zonal import zone_raster
@@ -43,21 +44,3 @@ def build_density(tracts_path: str, assets_path: str, settings: Mapping[str, Any
         "units": "assets per km2", "kernel": kernel, "bandwidth_m": bandwidth,
         "cell_size_m": settings["cell_size_m"]})
 
-
-def write_zones(zones: np.ndarray, path: str) -> None:
-    """The tract raster as a .npy file, in the smallest unsigned type that holds its ids."""
-    from aiddeserts.io.files import atomic_path
-
-    kind = np.min_scalar_type(int(zones.max()) if zones.size else 0)
-    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as handle:
-        np.save(handle, zones.astype(kind), allow_pickle=False)
-
-
-def read_zones(path: str, shape: tuple[int, int], n_zones: int) -> np.ndarray | None:
-    """:func:`write_zones`' raster as int32, or None when it does not fit the grid and tracts
-    (then rasterise again)."""
-    zones = np.load(path, allow_pickle=False)
-    if zones.shape != tuple(shape) or zones.dtype.kind != "u" or (
-            zones.size and int(zones.max()) > n_zones):
-        return None
-    return zones.astype(np.int32)
