@@ -262,11 +262,14 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
 
             def stop(signum: int, _frame: object) -> None:
                 # A supervisor (timeout, systemd, cron wrapper) signals only this process:
-                # Snakemake is asked to stop cleanly (it cancels its jobs, cluster jobs too)
-                # and waited for, so no orphan keeps the directory locked.
+                # Snakemake is interrupted as by Ctrl-C (it cancels its jobs, cluster jobs
+                # too) and waited for, so no orphan keeps the directory locked. Not SIGTERM:
+                # Snakemake's SIGTERM handler takes its scheduler's lock, and a SIGTERM that
+                # lands while the scheduler holds it (choosing jobs) hangs Snakemake for good.
                 stopped.append(signum)
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
+                if len(stopped) == 1:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.send_signal(signal.SIGINT)
 
             previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
             try:
