@@ -104,24 +104,6 @@ def _imports_in(nodes: list[ast.stmt]) -> list[tuple[str, frozenset[str] | None]
     return found
 
 
-def _names_in(node: ast.AST) -> set[str]:
-    """The identifiers of every :class:`ast.Name` under `node` (as :func:`ast.walk` finds them)."""
-    found: set[str] = set()
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if current.__class__ is ast.Name:
-            found.add(current.id)  # type: ignore[attr-defined]
-            continue
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                pending.append(value)
-    return found
-
-
 Import = tuple[str, frozenset[str] | None]
 Imports = tuple[Import, ...]
 
@@ -273,7 +255,8 @@ def _analyse_imports(source: str) -> ModuleImports:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             top += found
         elif function_nodes[node.name] is node:  # a name defined twice: the last definition
-            refs = frozenset(_names_in(node) & function_nodes.keys())
+            refs = frozenset(inner.id for inner in ast.walk(node)
+                             if isinstance(inner, ast.Name) and inner.id in function_nodes)
             functions[node.name] = (_unique(found), refs)
     return ModuleImports(_unique(top), functions, _unique(every))
 
