@@ -70,6 +70,7 @@ PRELOAD_BY_RULE = {
     "web_map": ("scipy.spatial", "jinja2", "branca.element", "branca", "xyzservices.providers",
                 "folium", "folium.plugins", "babel", "babel.numbers", "matplotlib",
                 "aiddeserts.maps.webmap", "aiddeserts.stages.maps"),
+    "map_shapes": ("aiddeserts.maps.shapes", "aiddeserts.stages.maps"),
     "static_map": _MAPS,
     "datawalk": (*_MAPS, "fontTools.ttLib", "fontTools.subset", "matplotlib.backends.backend_pdf",
                  "aiddeserts.maps.datawalk"),

@@ -1,5 +1,33 @@
-# Map: the interactive HTML map, the static figure (PNG, PDF) of the classification and the
-# data-walk posters (datawalk.pdf).
+# Map: the maps' shapes, the interactive HTML map, the static figure (PNG, PDF) of the
+# classification and the data-walk posters (datawalk.pdf).
+
+
+rule map_shapes:
+    input:
+        tracts=processed("tracts.gpkg"),
+    output:
+        # Simplified tract outlines (web map) and county outlines (static map): from the
+        # tracts alone, made while the classification runs instead of in the map jobs.
+        shapes=processed("map_shapes.gpkg"),
+    log:
+        logs("map_shapes"),
+    benchmark:
+        benchmarks("map_shapes")
+    # On a core the classification leaves idle, after the jobs on the way to it.
+    priority: -1
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("map_shapes"),
+        runtime=runtime("map_shapes"),
+    params:
+        code=code("map_shapes.py"),
+        tract_id=region_key("tracts", "id"),
+        places=region_key("map", "places"),
+    message:
+        "Drawing the map shapes of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/map_shapes.py"
 
 
 rule web_map:
@@ -12,6 +40,7 @@ rule web_map:
         asset_counts=processed("counts_assets.json"),
         asset_rejects=processed("rejects_assets.csv"),
         changes=staged("changes.csv"),
+        shapes=processed("map_shapes.gpkg"),
     output:
         html=staged("map.html"),
     log:
@@ -50,6 +79,7 @@ rule static_map:
         # The assets as published (assets.csv): the figure draws every one of them.
         assets=staged("assets.csv"),
         places=places_paths,
+        shapes=processed("map_shapes.gpkg"),
     output:
         png=staged("map.png"),
         pdf=staged("map.pdf"),

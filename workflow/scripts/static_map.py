@@ -12,5 +12,5 @@ run_logged(snakemake.log[0], lambda: make_figure(
     map_config=snakemake.params.map, assets=snakemake.params.assets,
     classification=snakemake.params.classification, tracts_path=snakemake.input.tracts,
     assets_csv_path=snakemake.input.assets, tract_id=snakemake.params.tract_id,
-    language=snakemake.params.language,
+    language=snakemake.params.language, shapes_path=snakemake.input.shapes,
     out_png=snakemake.output.png, out_pdf=snakemake.output.pdf), snakemake.rule)

@@ -17,5 +17,6 @@ run_logged(snakemake.log[0], lambda: make_map(
     density_path=snakemake.input.density, stories_path=snakemake.input.stories,
     asset_counts_path=snakemake.input.asset_counts,
     asset_rejects_path=snakemake.input.asset_rejects,
-    changes_path=snakemake.input.changes, out_html=snakemake.output.html,
+    changes_path=snakemake.input.changes, shapes_path=snakemake.input.shapes,
+    out_html=snakemake.output.html,
     survey_questions=snakemake.params.survey_questions), snakemake.rule)

@@ -40,6 +40,7 @@ from aiddeserts.maps.legends import (  # noqa: E402
     shown_classes,
 )
 from aiddeserts.maps.popups import type_label  # noqa: E402
+from aiddeserts.maps.shapes import MapShapes, county_outlines  # noqa: E402
 from aiddeserts.maps.styles import (  # noqa: E402
     ASSET_COLOURS,
     ASSET_SHAPES,
@@ -55,9 +56,6 @@ SHAPE_MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^"}
 PRINT_RC = {"pdf.fonttype": 42, "text.parse_math": False, "hatch.linewidth": 0.6}
 #: PDF metadata left out so the same inputs give the same bytes.
 PDF_METADATA = {"CreationDate": None, "Producer": None, "Creator": None}
-#: Digits of a US census tract GEOID (state 2, county 3, tract 6).
-GEOID_DIGITS = 11
-COUNTY_DIGITS = 5
 OUTLINE_COLOUR = "#222222"
 CLOSED_LABEL = N_("Closed (hollow marker)")
 
@@ -93,19 +91,6 @@ def asset_styles(types: Sequence[str]) -> dict[str, tuple[str, str]]:
     return {t: (ASSET_COLOURS[i % len(ASSET_COLOURS)],
                 SHAPE_MARKERS[ASSET_SHAPES[i % len(ASSET_SHAPES)]])
             for i, t in enumerate(sorted(set(map(str, types))))}
-
-
-def county_outlines(tracts: gpd.GeoDataFrame, id_col: str | None) -> gpd.GeoDataFrame | None:
-    """County (NYC: borough) outlines dissolved from the tracts by the county part of their
-    GEOID (its first five digits); None when the ids are not 11-digit census GEOIDs."""
-    if not id_col or id_col not in tracts.columns:
-        return None
-    ids = tracts[id_col].astype(str).str.strip()
-    if not (ids.str.fullmatch(rf"\d{{{GEOID_DIGITS}}}").all() and len(ids)):
-        return None
-    frame = gpd.GeoDataFrame({"county": ids.str[:COUNTY_DIGITS].to_numpy()},
-                             geometry=tracts.geometry.to_numpy(), crs=tracts.crs)
-    return frame.dissolve(by="county", sort=True).reset_index()
 
 
 def read_places(places: Mapping[str, Any], crs: Any) -> gpd.GeoDataFrame:
@@ -267,9 +252,15 @@ def draw_places(ax: Axes, places: gpd.GeoDataFrame | None, fontsize: float = 8.0
 
 
 def context_places(tracts: gpd.GeoDataFrame, id_col: str | None,
-                   places: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """The place context to draw: the user's places layer, else county outlines (unlabelled)."""
-    return places if places is not None else county_outlines(tracts, id_col)
+                   places: gpd.GeoDataFrame | None, shapes: MapShapes | None = None
+                   ) -> gpd.GeoDataFrame | None:
+    """The place context to draw: the user's places layer, else county outlines (unlabelled;
+    `shapes`' when made beforehand)."""
+    if places is not None:
+        return places
+    if shapes is not None and shapes.counties_made:
+        return shapes.counties
+    return county_outlines(tracts, id_col)
 
 
 def stack_legends(fig: Figure, groups: Sequence[tuple[str, Sequence[Any]]], *, left: float,
@@ -297,7 +288,8 @@ def stack_legends(fig: Figure, groups: Sequence[tuple[str, Sequence[Any]]], *, l
 def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequence[str],
                           credit: str, definitions: Mapping[str, str], assessed: bool = True,
                           assets: gpd.GeoDataFrame | None = None, id_col: str | None = None,
-                          places: gpd.GeoDataFrame | None = None) -> Figure:
+                          places: gpd.GeoDataFrame | None = None,
+                          shapes: MapShapes | None = None) -> Figure:
     """The static map on a US Letter page: tract classes (deserts hatched, low access dotted),
     the assets on top (one marker per asset, shape and colour by type), place context (the
     user's `places` with labels, else county outlines from the `id_col` GEOIDs), and under the
@@ -305,6 +297,7 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
     sources and credit.
 
     `assets`: as assets.csv lists them, in the tracts' CRS (:func:`assets_from_table`);
+    `shapes`: the county outlines made beforehand (:mod:`aiddeserts.maps.shapes`);
     `definitions`: the class definitions naming the region's distances; `assessed`: whether
     need was assessed (if not, the figure says so and how to add it, and lists no desert class).
     """
@@ -314,7 +307,7 @@ def classification_figure(tracts: gpd.GeoDataFrame, *, title: str, sources: Sequ
         fig = Figure(figsize=(8.5, 11), dpi=150)
         ax = fig.add_axes((0.03, 0.40, 0.94, 0.53))
         draw_classes(ax, tracts, alpha=0.6 if assets is not None and len(assets) else 1.0)
-        place_handles = draw_places(ax, context_places(tracts, id_col, places))
+        place_handles = draw_places(ax, context_places(tracts, id_col, places, shapes))
         asset_handles = draw_assets(ax, assets) if assets is not None else []
         minx, miny, maxx, maxy = tracts.total_bounds
         pad = 0.01 * max(maxx - minx, maxy - miny)

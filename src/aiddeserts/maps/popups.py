@@ -26,11 +26,10 @@ from aiddeserts.i18n import (
 from aiddeserts.maps.inventory import with_inventory_lines
 from aiddeserts.maps.legends import definitions_for
 from aiddeserts.maps.rendering import esc, html_macros
+from aiddeserts.maps.shapes import COORD_DECIMALS
 from aiddeserts.maps.styles import CLASS_PATTERNS, swatch_css
 from aiddeserts.method.classify import CLASS_COLOURS, class_label, distance_words
 
-#: Decimals of the coordinates written to the page (~1 m).
-COORD_DECIMALS = 5
 #: Why a tract's survey result is hidden. Primary and complementary suppression read the same,
 #: so the map never tells which tracts hold fewer than `min_respondents` (privacy.suppression_mask).
 SUPPRESSED_TEXT = N_("hidden to protect privacy (too few respondents here, counted with "

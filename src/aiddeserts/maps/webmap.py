@@ -59,7 +59,6 @@ from aiddeserts.maps.legends import (
 )
 from aiddeserts.maps.packing import gzip_base64, unpacked_texts  # noqa: F401 (public here)
 from aiddeserts.maps.popups import (
-    COORD_DECIMALS,
     asset_marker_data,
     stories_popup_html,
     survey_popup_html,
@@ -70,6 +69,7 @@ from aiddeserts.maps.popups import (
 )
 from aiddeserts.maps.raster import density_image, palette_png
 from aiddeserts.maps.rendering import LEAFLET_CDN, esc, leaflet_inline, static_text
+from aiddeserts.maps.shapes import SIMPLIFY_M, simplified_tracts  # noqa: F401 (public here)
 from aiddeserts.maps.styles import (
     ASSET_COLOURS,
     ASSET_SHAPES,
@@ -96,8 +96,6 @@ from aiddeserts.method.classify import (
 if TYPE_CHECKING:  # only for annotations
     from aiddeserts.method.density import Grid
 
-#: Tolerance (metres) of the tract outlines' simplification.
-SIMPLIFY_M = 10.0
 # A run of exactly 32 hex digits. The "no hex digit before" test follows the first digit (as a
 # 2-wide lookbehind), so the regex engine can skip ahead to hex digits: 3x faster on 17 MB.
 _ELEMENT_ID = re.compile(r"[0-9a-f](?<![0-9a-f]{2})[0-9a-f]{31}(?![0-9a-f])")
@@ -106,15 +104,6 @@ LayerWithLegend = tuple[folium.map.Layer, str, str]
 
 
 # ------------------------------------------------------------------------------------- tracts
-def simplified_tracts(tracts: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M
-                      ) -> gpd.GeoSeries:
-    """Tract outlines simplified as one coverage (no gaps or overlaps), in EPSG:4326, rounded."""
-    geoms = shapely.coverage_simplify(tracts.geometry.to_numpy(), tolerance_m)
-    geoms = gpd.GeoSeries(geoms, crs=tracts.crs, index=tracts.index).to_crs(4326)
-    return gpd.GeoSeries(shapely.set_precision(geoms.to_numpy(), 10**-COORD_DECIMALS,
-                                               mode="pointwise"), crs=4326, index=tracts.index)
-
-
 def stories_by_tract(stories: pd.DataFrame | None, id_col: str) -> dict[str, list[str]]:
     """Consented stories grouped by tract id (order kept, blanks dropped)."""
     if stories is None or stories.empty:
@@ -218,10 +207,14 @@ def tract_properties(tracts: gpd.GeoDataFrame, id_col: str, *, thresholds: Mappi
     return props
 
 
-def tract_collection(tracts: gpd.GeoDataFrame, props: list[dict[str, Any]]) -> dict[str, Any]:
-    """The tracts' simplified outlines with their properties, as a GeoJSON FeatureCollection."""
+def tract_collection(tracts: gpd.GeoDataFrame, props: list[dict[str, Any]],
+                     outlines: gpd.GeoSeries | None = None) -> dict[str, Any]:
+    """The tracts' simplified outlines (`outlines`, else :func:`simplified_tracts`) with their
+    properties, as a GeoJSON FeatureCollection."""
+    if outlines is None:
+        outlines = simplified_tracts(tracts)
     features = [{"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g)}
-                for p, g in zip(props, simplified_tracts(tracts), strict=True)]
+                for p, g in zip(props, outlines, strict=True)]
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -356,8 +349,8 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
               need: Sequence[Mapping[str, Any]] | None = None, dropped: Sequence[str] = (),
               stories: pd.DataFrame | None = None, bandwidth_m: float | None = None,
               changes: pd.DataFrame | None = None,
-              survey_questions: Sequence[Mapping[str, Any]] = ()
-              ) -> folium.Map:
+              survey_questions: Sequence[Mapping[str, Any]] = (),
+              outlines: gpd.GeoSeries | None = None) -> folium.Map:
     """Assemble the folium map.
 
     `thresholds` are the classification settings (named in the popups' "why" lines, the class
@@ -371,8 +364,11 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
     `bandwidth_m` (the density's kernel radius) is named in the density legend. `assets`: as
     displayed, in any CRS. `changes` (changes.csv's table) adds the "What changed since
     <date>" layer. `survey_questions` (the region's `survey.questions`) make the community
-    connections layer (connection theme) and are listed in the About panel.
+    connections layer (connection theme) and are listed in the About panel. `outlines`: the
+    tracts' simplified outlines made beforehand (:mod:`aiddeserts.maps.shapes`), else made here.
     """
+    if outlines is None:
+        outlines = simplified_tracts(tracts)
     primary = map_config.get("language") or SOURCE_LANGUAGE
     languages = list(dict.fromkeys([primary, *(map_config.get("languages") or [])]))
     # English alone is rendered as it always was; any other language, or several, have their
@@ -388,7 +384,7 @@ def build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_values
                               map_config=map_config, region_name=region_name, need=need,
                               dropped=dropped, stories=stories, bandwidth_m=bandwidth_m,
                               changes=changes, survey_questions=survey_questions,
-                              collect=collect)
+                              outlines=outlines, collect=collect)
         fmap = page if fmap is None else fmap
         if collect is not None:
             built[language] = collect
@@ -422,7 +418,8 @@ def embed_languages(built: Mapping[str, Mapping[str, Any]], languages: Sequence[
         if "st" in prop:
             prop["st"] = 1
         prop["i"] = i
-    main["tracts_script"].data = tract_collection(main["tracts"], main["props"])
+    main["tracts_script"].data = tract_collection(main["tracts"], main["props"],
+                                                  main["outlines"])
     for index, layer in enumerate(main["asset_layers"]):
         layer.data = [row[:2] for row in layer.data]
         layer.texts_index = index
@@ -455,6 +452,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
                stories: pd.DataFrame | None, bandwidth_m: float | None,
                changes: pd.DataFrame | None,
                survey_questions: Sequence[Mapping[str, Any]] = (),
+               outlines: gpd.GeoSeries | None = None,
                collect: dict[str, Any] | None = None) -> folium.Map:
     """:func:`build_map` in the current language. `collect` (several languages): gets the
     page's parts :func:`embed_languages` makes multilingual."""
@@ -474,7 +472,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
         for colour, pattern in _patterns()]), name="aid_patterns")
-    tracts_script = Script("tracts_data.js", data=tract_collection(tracts, props))
+    tracts_script = Script("tracts_data.js", data=tract_collection(tracts, props, outlines))
     fmap.add_child(tracts_script, name="aid_tracts")
 
     assets, closed = inventory.split_closed(assets)
@@ -523,7 +521,8 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     control.add_to(fmap)
     if collect is not None:
         collect.update(
-            props=props, tracts=tracts, tracts_script=tracts_script, panel_script=panel_script,
+            props=props, tracts=tracts, outlines=outlines, tracts_script=tracts_script,
+            panel_script=panel_script,
             legend_scripts=legend_scripts, layers=[layer for layer, _l, _h in layers],
             asset_layers=[layer for layer, _l, _h in layers if isinstance(layer, AssetLayer)],
             tract_layers=[layer for layer, _l, _h in layers if isinstance(layer, TractLayer)],

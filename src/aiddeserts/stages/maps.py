@@ -1,8 +1,10 @@
-"""Map stage (workflow/rules/map.smk): the interactive HTML map and the static figure."""
+"""Map stage (workflow/rules/map.smk): the maps' shapes, the interactive HTML map, the static
+figure and the data-walk posters."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 from aiddeserts.io.files import atomic_path, read_density_tags, read_geotiff, read_gpkg
+
+log = logging.getLogger(__name__)
 
 
 def map_title(title: str | None, map_config: Mapping[str, Any], region_name: str) -> str:
@@ -25,6 +29,30 @@ def source_labels(map_config: Mapping[str, Any], assets: Sequence[Mapping[str, A
     return sources or sorted({s.get("label", s["path"].rsplit("/", 1)[-1]) for s in assets})
 
 
+def make_map_shapes(tracts_path: str, tract_id: str | None, places: Any, out_path: str) -> None:
+    """map_shapes.gpkg: the prepared tracts' simplified outlines for the web map and, unless the
+    region draws its own places (`places`: its `map.places`), county outlines for the static
+    map (:mod:`aiddeserts.maps.shapes`)."""
+    from aiddeserts.maps import shapes
+
+    tracts = read_gpkg(tracts_path)
+    made = shapes.map_shapes(tracts, tract_id, counties=not places)
+    shapes.write_map_shapes(made, shapes.tracts_fingerprint(tracts, tract_id), out_path)
+
+
+def _shapes(shapes_path: str | None, tracts: Any, tract_id: str | None) -> Any:
+    """map_shapes.gpkg's shapes when they were made from `tracts`, else None (the map makes
+    them itself)."""
+    from aiddeserts.maps.shapes import read_map_shapes
+
+    if not shapes_path:
+        return None
+    made = read_map_shapes(shapes_path, tracts, tract_id)
+    if made is None:
+        log.info("%s was made from other tracts; drawing the shapes again", shapes_path)
+    return made
+
+
 def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              tract_id: str, classification: Mapping[str, Any], min_respondents: int,
              privacy: Mapping[str, Any], tracts_path: str, assets_path: str,
@@ -33,7 +61,8 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
              stories: pd.DataFrame | None = None, stories_path: str | None = None,
              inventory: Mapping[str, Any] | None = None,
              changes_path: str | None = None,
-             survey_questions: Sequence[Mapping[str, Any]] | None = None) -> None:
+             survey_questions: Sequence[Mapping[str, Any]] | None = None,
+             shapes_path: str | None = None) -> None:
     """Render the interactive map to a single HTML file (offline unless `map.offline` is false).
 
     `need` (the region's `tracts.need`) is named in the About panel. The asset stage's counts
@@ -45,6 +74,7 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
     each popup with its "Suggest a correction" link when `map.corrections_url` is set;
     `changes_path` (changes.csv) adds the "What changed" layer; `survey_questions` (the
     region's `survey.questions`) the community connections layer and the About panel's list.
+    `shapes_path` (map_shapes.gpkg): the tract outlines made beforehand.
     """
     from aiddeserts.maps import webmap
     from aiddeserts.maps.inventory import add_correction_urls, drawn_assets
@@ -73,7 +103,9 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
                             bandwidth_m=read_density_tags(density_path)[1],
                             changes=pd.read_csv(changes_path, dtype=str, keep_default_na=False)
                             if changes_path else None,
-                            survey_questions=survey_questions or ())
+                            survey_questions=survey_questions or (),
+                            outlines=getattr(_shapes(shapes_path, tracts, tract_id), "outlines",
+                                             None))
     with atomic_path(out_html) as tmp:
         tmp.write_text(webmap.render_deterministic(fmap), encoding="utf-8")
 
@@ -96,11 +128,13 @@ def _language(language: str | None) -> str:
 def make_figure(region_name: str, title: str | None, map_config: Mapping[str, Any],
                 assets: Sequence[Mapping[str, Any]], classification: Mapping[str, Any],
                 tracts_path: str, out_png: str, out_pdf: str, assets_csv_path: str | None = None,
-                tract_id: str | None = None, language: str | None = None) -> None:
+                tract_id: str | None = None, language: str | None = None,
+                shapes_path: str | None = None) -> None:
     """The static map (PNG for screens, PDF for print): the assets of assets.csv
     (`assets_csv_path`), tract classes, place context (`map.places`, else county outlines from
     the `tract_id` GEOIDs) and legends outside the map frame; without need data it says need was
-    not assessed and how to add it. Rendered in `language` (None: English)."""
+    not assessed and how to add it. Rendered in `language` (None: English). `shapes_path`
+    (map_shapes.gpkg): the county outlines made beforehand."""
     from aiddeserts.i18n import use_language
     from aiddeserts.maps import figure
     from aiddeserts.maps.legends import definitions_for, need_assessed
@@ -115,7 +149,8 @@ def make_figure(region_name: str, title: str | None, map_config: Mapping[str, An
             tracts, title=map_title(title, map_config, region_name),
             sources=source_labels(map_config, assets), credit=map_config["credit"],
             definitions=definitions_for(classification, assessed), assessed=assessed,
-            assets=drawn, id_col=tract_id, places=_places(map_config, tracts.crs))
+            assets=drawn, id_col=tract_id, places=_places(map_config, tracts.crs),
+            shapes=_shapes(shapes_path, tracts, tract_id))
     figure.save_figure(fig, out_png, out_pdf)
 
 
