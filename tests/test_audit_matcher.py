@@ -116,3 +116,73 @@ def test_near_with_a_bounded_search_equals_the_full_nearest_neighbour_test():
     assert (got == expected).all() and got[-500:].all() and not got[:20_000].all()
     below = np.nextafter(nearest[-500:], 0)  # a hair short of each one's nearest target
     assert not _near(points[-500:], below, targets).any()
+
+
+def reference_table_pairs(table: pd.DataFrame):
+    """`table_pairs` before the finite-number prefilter: every cell through `pd.to_numeric`."""
+    from aiddeserts.privacy.audit import Candidates, _decimals
+
+    out = Candidates()
+    numeric = []
+    for column in table.columns:
+        text = table[column].astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        if values.notna().any():
+            keep = values.notna().to_numpy()
+            numeric.append((np.where(keep, values.to_numpy(dtype=float, na_value=np.nan), np.nan),
+                            np.where(keep, _decimals(text.fillna("")), 0)))
+    for i, (va, da) in enumerate(numeric):
+        for j, (vb, db) in enumerate(numeric):
+            if i != j:
+                ok = np.isfinite(va) & np.isfinite(vb)
+                if ok.any():
+                    out.add(va[ok], vb[ok], np.minimum(da, db)[ok])
+    return out.arrays()
+
+
+def test_table_pairs_equal_parsing_every_cell():
+    """The same pairs (values, decimals, order) as parsing every cell, on odd numeric texts
+    (signs, exponents, inf, nan, huge and 2^53+ integers, hex, commas, Unicode digits, line
+    breaks inside a value) mixed
+    with ids and names as published tables hold them."""
+    from aiddeserts.privacy.audit import Candidates, finite_numbers, table_pairs
+
+    odd = ["1e5", " 5", "5 ", "+.5", "-0", "5.", ".5", "00012", "1E+05", "-73.98765", "40.7",
+           "inf", "-Inf", "infinity", "nan", "NaN", "", " ", "0x10", "1,5", "1_000", "١٢٣", "１２",
+           "1e", "e5", "+-1", "1.2.3", "--5", "12345678901234567890", "9007199254740993",
+           "-9223372036854775809", "1e400", "-1e-400", "3f2a9c1e-0b7d-5e1a-9f00-1a2b3c4d5e6f",
+           "Fridge 12", "12 Main St", "2026-12-01", "1.5f", "True", "4e-3", "0.125",
+           "12\n34", "x\n5.5", "5.5\nx", "\n", "7\n"]
+    rng = random.Random(7)
+    for trial in range(60):
+        rows = rng.randrange(0, 40)
+        table = pd.DataFrame({
+            f"c{k}": [rng.choice(odd) if rng.random() < 0.6 else
+                      f"{rng.uniform(-200, 200):.{rng.randrange(0, 8)}f}" for _ in range(rows)]
+            for k in range(rng.randrange(1, 6))})
+        if trial % 7 == 0 and rows:  # a whole column of one kind of text
+            table["same"] = rng.choice(odd)
+        ours = Candidates()
+        table_pairs(table, ours)
+        for got, want in zip(ours.arrays(), reference_table_pairs(table), strict=True):
+            assert np.array_equal(got, want), table
+    text = pd.Series(odd, dtype="string")
+    want = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    got = finite_numbers(text.str.strip())
+    assert np.array_equal(got, np.where(np.isfinite(want), want, np.nan), equal_nan=True)
+
+
+def test_text_pairs_parse_numbers_as_float_does():
+    from aiddeserts.privacy.audit import NUMBER_PAIR, Candidates, text_pairs
+
+    rng = random.Random(3)
+    text = ", ".join(f"{rng.uniform(-1e6, 1e6):.{rng.randrange(0, 17)}f}" for _ in range(3000))
+    text += " 9007199254740993 -0 00012 12345678901234567890123"
+    found = NUMBER_PAIR.findall(text)
+    out = Candidates()
+    text_pairs(text, out)
+    a, b, decimals = out.arrays()
+    assert len(a) == len(found) > 3000
+    assert a.tolist() == [float(f[0]) for f in found]
+    assert b.tolist() == [float(f[2]) for f in found]
+    assert decimals.tolist() == [min(len(f[1]), len(f[3])) for f in found]

@@ -168,6 +168,22 @@ def public_table(city) -> pd.DataFrame:
     return public_inventory(assets, tracts, "TRACT_CODE", privacy)
 
 
+def test_hsds_ids_are_the_name_based_uuids_of_uuid5():
+    """The batched ids equal `uuid.uuid5` of the namespace and "kind:key", key by key."""
+    import random
+    import uuid
+
+    from aiddeserts.io.hsds import _NAMESPACE, _uids
+
+    rng = random.Random(5)
+    keys = ["", "a", "osm:node/1", "ñandú café 冰箱", "x" * 300, *(
+        "".join(rng.choice("abc:/-_0123456789é冰") for _ in range(rng.randrange(1, 40)))
+        for _ in range(500))]
+    for kind in ("service", "location", "service_at_location"):
+        assert _uids(kind, keys) == [str(uuid.uuid5(_NAMESPACE, f"{kind}:{k}")) for k in keys]
+    assert _uids("service", []) == []
+
+
 def test_hsds_package_validates_and_round_trips(city, tmp_path):
     import frictionless
 

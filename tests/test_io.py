@@ -18,3 +18,35 @@ def test_read_gpkg_reads_only_the_columns_asked_for(tmp_path):
     points = read_gpkg(path, columns=[])
     assert list(points.columns) == ["geometry"] and points.crs.to_epsg() == 32618
     assert points.geometry.x.tolist() == [1.0, 3.0] and points.geometry.y.tolist() == [2.0, 4.0]
+
+
+def test_an_intermediate_geopackage_holds_the_same_rows_without_a_spatial_index(tmp_path):
+    import sqlite3
+
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    rng = np.random.default_rng(2)
+    frame = gpd.GeoDataFrame(
+        {"asset_id": [f"a{i}" for i in range(500)], "capacity": rng.uniform(0, 9, 500),
+         "community_reported": rng.random(500) < 0.5},
+        geometry=gpd.points_from_xy(rng.uniform(5e5, 6e5, 500), rng.uniform(4.5e6, 4.6e6, 500)),
+        crs=32618)
+    write_gpkg(frame, tmp_path / "published.gpkg", layer="assets")
+    write_gpkg(frame, tmp_path / "scratch.gpkg", layer="assets", intermediate=True)
+    write_gpkg(frame, tmp_path / "scratch2.gpkg", layer="assets", intermediate=True)
+    published, scratch = (read_gpkg(tmp_path / n) for n in ("published.gpkg", "scratch.gpkg"))
+    assert scratch.drop(columns="geometry").equals(published.drop(columns="geometry"))
+    assert (shapely.to_wkb(scratch.geometry.values)
+            == shapely.to_wkb(published.geometry.values)).all() and scratch.crs == published.crs
+
+    def tables(name):
+        with sqlite3.connect(tmp_path / name) as db:
+            return {row[0] for row in db.execute("select name from sqlite_master")}
+
+    assert any(t.startswith("rtree_") for t in tables("published.gpkg"))
+    assert not any(t.startswith("rtree_") for t in tables("scratch.gpkg"))
+    # Deterministic, and the SQLite setting does not outlive the write.
+    assert (tmp_path / "scratch.gpkg").read_bytes() == (tmp_path / "scratch2.gpkg").read_bytes()
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None

@@ -200,7 +200,7 @@ def test_prepare_assets_writes_exactly_the_protected_layer(tmp_path, tiny_region
     # The analysis layer is the exact layer with protected assets moved, written as such;
     # with every asset public (copied, not written again) it is the exact file byte for byte.
     write_gpkg(protected_locations(exact, read_gpkg(out["t.gpkg"]), "TRACT_CODE", "tract", 500.0),
-               tmp_path / "expected.gpkg", layer="assets")
+               tmp_path / "expected.gpkg", layer="assets", intermediate=True)
     written = Path(out["a.gpkg"]).read_bytes()
     assert written == (tmp_path / "expected.gpkg").read_bytes()
     assert (written == Path(out["exact.gpkg"]).read_bytes()) is (visibility is None)

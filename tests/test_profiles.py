@@ -38,6 +38,13 @@ def test_sizing_grows_with_input_and_attempt():
 
 @pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,
                     reason="snakemake-executor-plugin-slurm is not installed (pip install .[slurm])")
+def test_the_figure_starts_first_only_with_large_asset_files():
+    limit = sizing.FIGURE_FIRST_ASSET_MB
+    assert sizing.figure_priority(limit * 2, default=1, first=3) == 3
+    assert sizing.figure_priority(limit, default=1, first=3) == 1
+    assert sizing.figure_priority(0.0, default=1, first=3) == 1
+
+
 def test_slurm_profile_dry_runs_with_resources_from_input_sizes(tmp_path, tiny_region):
     work = tmp_path / "run"
     assert run_snakemake(work, tiny_region).returncode == 0
@@ -64,10 +71,10 @@ def test_slurm_profile_dry_runs_with_resources_from_input_sizes(tmp_path, tiny_r
     assert jobs["Asset density of tiny"] == (
         sizing.DENSITY_BASE_MB + round(sizing.DENSITY_BYTES_PER_CELL * int(cells**2) / 2**20),
         sizing.runtime_min("asset_density", density_in))
-    # Every job of the region (ingest ×3, density, classify, inventory, stories, two maps, the
-    # data-walk posters, the audit's secrets, its 5 parts and verdict, summary, manifest,
-    # publish), resources all resolved.
-    assert len(jobs) == 20
+    # Every job of the region (ingest ×3, density, classify, inventory, changes, stories, the
+    # map shapes, two maps, the data-walk posters, the audit's secrets, its 6 parts and
+    # verdict, summary, manifest, publish), resources all resolved.
+    assert len(jobs) == 23
 
 
 @pytest.mark.skipif(importlib.util.find_spec("snakemake_executor_plugin_slurm") is None,

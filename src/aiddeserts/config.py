@@ -25,8 +25,10 @@ PRODUCTS = ("density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.c
 #: Staged files the privacy audit examines: the products and the consented stories.
 AUDITED = (*PRODUCTS, "stories.csv")
 #: The audit's parts, each started as soon as its files exist (the rest: the part "tables").
+#: The inventory's files exist before the classes: their part runs beside the maps.
 AUDIT_PARTS = {"map": ("map.html",), "figure": ("map.png", "map.pdf"),
-               "datawalk": ("datawalk.pdf",), "manifest": ("manifest.json",)}
+               "datawalk": ("datawalk.pdf",), "manifest": ("manifest.json",),
+               "inventory": ("assets.csv", *(p for p in PRODUCTS if p.startswith("hsds/")))}
 AUDIT_PARTS["tables"] = tuple(p for p in AUDITED
                               if not any(p in files for files in AUDIT_PARTS.values()))
 SECTIONS = ("density", "classification", "survey_rules", "privacy", "map", "inventory", "history")

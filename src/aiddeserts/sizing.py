@@ -67,6 +67,18 @@ def runtime_min(rule: str, input_mb: float, attempt: int = 1) -> int:
     return int(min(MAX_RUNTIME_MIN, round(estimate)))
 
 
+#: Asset source files above this size (MB, ~50,000 rows of CSV) make the static figure, with
+#: one vector marker per asset (0.1–0.2 ms each in the PDF), the longest product of a run.
+FIGURE_FIRST_ASSET_MB = 4.0
+
+
+def figure_priority(asset_source_mb: float, default: int, first: int) -> int:
+    """The static figure's job priority: `first` (ahead of the map and the posters) when the
+    region's asset sources are large, else `default`; on two cores the longest job should
+    start first, and a cold run knows only its raw inputs' sizes."""
+    return first if asset_source_mb > FIGURE_FIRST_ASSET_MB else default
+
+
 #: Density memory per grid cell (bytes): measured ≈ 47 B/cell (bench/SCALE.md), with head-room.
 DENSITY_BYTES_PER_CELL = 64
 DENSITY_BASE_MB = 1000

@@ -66,6 +66,7 @@ PRELOAD_BY_RULE = {
                         "scipy.spatial", "scipy.sparse.csgraph", "opendp.mod", "opendp.domains",
                         "opendp.metrics", "opendp.measurements", "aiddeserts.stages.classify"),
     "inventory": ("aiddeserts.stages.inventory",),
+    "changes": ("aiddeserts.stages.inventory",),
     "summarize": ("aiddeserts.stages.summary",),
     "web_map": ("scipy.spatial", "jinja2", "branca.element", "branca", "xyzservices.providers",
                 "folium", "folium.plugins", "babel", "babel.numbers", "matplotlib",

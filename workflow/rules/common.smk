@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir, "src").resolve()))
 from aiddeserts import paths  # noqa: E402
 from aiddeserts.config import AUDIT_PARTS, AUDITED, PRODUCTS, SECTIONS, validate_config  # noqa: E402
 from aiddeserts.manifest import RUN_STARTED_FILE, code_version, sidecars, utc_now  # noqa: E402
-from aiddeserts.sizing import density_mem_mb, mem_mb, runtime_min  # noqa: E402
+from aiddeserts.sizing import density_mem_mb, figure_priority, mem_mb, runtime_min  # noqa: E402
 
 CONFIG = validate_config(config, source="configuration")
 REGIONS = sorted(CONFIG["regions"])
@@ -103,6 +103,13 @@ def asset_paths(wildcards):
     sources = CONFIG["regions"][wildcards.region]["assets"]
     return [p for source in sources for p in (
         package_files(source["path"]) if source["format"] == "hsds" else sidecars(source["path"]))]
+
+
+def static_map_priority(wildcards):
+    """The figure's priority (sizing.figure_priority): 3, before the map and the posters (2),
+    when the region's asset files are large, else 1 (after them)."""
+    size = sum(os.path.getsize(p) for p in asset_paths(wildcards) if os.path.isfile(p))
+    return figure_priority(size / 1e6, default=1, first=3)
 
 
 def correction_paths(wildcards):

@@ -1,24 +1,20 @@
-# Inventory: the public list of assets (assets.csv, an Open Referral HSDS 3 package), each
-# tract's class, and what changed since the previously published run.
+# Inventory: the public list of assets (assets.csv, an Open Referral HSDS 3 package), then each
+# tract's class and what changed since the previously published run.
 
 
 rule inventory:
     input:
         inventory=processed("inventory.gpkg"),
         tracts=processed("tracts.gpkg"),
-        classified=staged("tracts.gpkg"),
     output:
         assets=staged("assets.csv"),
         hsds=staged("hsds/datapackage.json"),
         hsds_tables=[staged(f"hsds/{name}") for name in HSDS_TABLES],
-        classes=staged("tract_classes.csv"),
-        changes=staged("changes.csv"),
     log:
         logs("inventory"),
     benchmark:
         benchmarks("inventory")
-    # The map waits for changes.csv: start it before the figure and the summary.
-    priority: 1
+    # No need of the classes: it runs beside the classification (100,000 assets: 10 s).
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -30,9 +26,36 @@ rule inventory:
         title=region_key("title"),
         tract_id=region_key("tracts", "id"),
         privacy=region_key("privacy"),
+    message:
+        "The public inventory of {wildcards.region} [{resources.mem_mb} MB, {resources.runtime} min]"
+    script:
+        "../scripts/inventory.py"
+
+
+rule changes:
+    input:
+        classified=staged("tracts.gpkg"),
+        assets=staged("assets.csv"),
+    output:
+        classes=staged("tract_classes.csv"),
+        changes=staged("changes.csv"),
+    log:
+        logs("changes"),
+    benchmark:
+        benchmarks("changes")
+    # The map and the posters (priority 2) wait for changes.csv: it starts before them.
+    priority: 3
+    conda:
+        "../envs/aiddeserts.yaml"
+    resources:
+        mem_mb=mem("changes"),
+        runtime=runtime("changes"),
+    params:
+        code=code("changes.py"),
+        tract_id=region_key("tracts", "id"),
         # The run published before this one: read if it exists, never an input (a cycle).
         previous=lambda wildcards: paths.for_region(paths.PUBLISHED, wildcards.region),
     message:
-        "The public inventory of {wildcards.region} and its changes [{resources.mem_mb} MB, {resources.runtime} min]"
+        "The classes of {wildcards.region} and what changed [{resources.mem_mb} MB, {resources.runtime} min]"
     script:
-        "../scripts/inventory.py"
+        "../scripts/changes.py"

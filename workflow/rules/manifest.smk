@@ -22,6 +22,9 @@ rule manifest:
         logs("manifest"),
     benchmark:
         benchmarks("manifest")
+    # The end of the run waits on it (its audit part, the verdict, publish): it goes before
+    # the audit's other parts.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -13,8 +13,7 @@ rule map_shapes:
         logs("map_shapes"),
     benchmark:
         benchmarks("map_shapes")
-    # On a core the classification leaves idle, after the jobs on the way to it.
-    priority: -1
+    # Needs only the tracts: it runs on a core the ingest or the classification leaves idle.
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -88,8 +87,9 @@ rule static_map:
     benchmark:
         benchmarks("static_map")
     # After the posters and the map (priority 2), before the audit's parts, so the last
-    # product is not left to run alone at the end.
-    priority: 1
+    # product is not left to run alone at the end; first when the region has very many assets
+    # (one vector marker each: then the longest product).
+    priority: static_map_priority
     conda:
         "../envs/aiddeserts.yaml"
     resources:

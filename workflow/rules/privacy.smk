@@ -81,6 +81,8 @@ rule privacy_audit_part:
         logs("privacy_audit_{part}"),
     benchmark:
         benchmarks("privacy_audit_{part}")
+    # The manifest's part is the last one ready and the verdict waits for it: it goes first.
+    priority: lambda wildcards: 1 if wildcards.part == "manifest" else 0
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -17,6 +17,9 @@ rule summarize:
         logs("summarize"),
     benchmark:
         benchmarks("summarize")
+    # Short, and the audit's tables part waits for summary.json: it starts with the products
+    # instead of last, so that part does not run alone at the end.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:

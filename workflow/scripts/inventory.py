@@ -1,4 +1,4 @@
-"""Snakemake script: the public inventory and changes. Logic: aiddeserts.stages.inventory."""
+"""Snakemake script: the public inventory. Logic: aiddeserts.stages.inventory.make_inventory."""
 
 from aiddeserts.warmstart import hand_off
 
@@ -11,7 +11,4 @@ run_logged(snakemake.log[0], lambda: make_inventory(
     title=snakemake.params.title, region_name=snakemake.params.region_name,
     tract_id=snakemake.params.tract_id, privacy=snakemake.params.privacy,
     inventory_path=snakemake.input.inventory, tracts_path=snakemake.input.tracts,
-    classified_path=snakemake.input.classified, previous_dir=snakemake.params.previous,
-    out_assets=snakemake.output.assets, out_hsds=snakemake.output.hsds,
-    out_classes=snakemake.output.classes, out_changes=snakemake.output.changes),
-    snakemake.rule)
+    out_assets=snakemake.output.assets, out_hsds=snakemake.output.hsds), snakemake.rule)

@@ -64,13 +64,25 @@ def copy_file(source: str | Path, path: str | Path) -> None:
         shutil.copyfile(source, tmp)
 
 
-def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str) -> None:
-    """Write one layer to a new GeoPackage, with a fixed timestamp."""
+def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str,
+               intermediate: bool = False) -> None:
+    """Write one layer to a new GeoPackage, with a fixed timestamp.
+
+    `intermediate`: a file only the next jobs read, and always whole (data/processed/): no
+    spatial index and no SQLite syncs, which take a third of the time of writing 100,000
+    assets (the same rows; a lost intermediate is made again by the next run)."""
     import pyogrio
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
-    with atomic_path(path) as tmp:
-        frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+    options = {"SPATIAL_INDEX": "NO"} if intermediate else {}
+    if intermediate:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        with atomic_path(path) as tmp:
+            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", **options)
+    finally:
+        if intermediate:
+            pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
 
 
 def read_gpkg(path: str | Path, layer: str | None = None,

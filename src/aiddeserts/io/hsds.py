@@ -11,8 +11,10 @@ from the asset_id (UUID 5), so the same inventory gives the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,19 @@ def _uid(kind: str, key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key}"))
 
 
+def _uids(kind: str, keys: Iterable[str]) -> list[str]:
+    """``_uid(kind, key)`` for each key: the same name-based UUIDs (version 5, RFC 4122:
+    SHA-1 of the namespace and the name), with the namespace and kind hashed once instead of
+    once per key (the inventory's 100,000 assets took 5 s in `uuid.uuid5`)."""
+    prefix = hashlib.sha1(_NAMESPACE.bytes + f"{kind}:".encode())
+    out = []
+    for key in keys:
+        digest = prefix.copy()
+        digest.update(key.encode())
+        out.append(str(uuid.UUID(bytes=digest.digest()[:16], version=5)))
+    return out
+
+
 def datapackage(title: str) -> dict[str, Any]:
     """The package descriptor: HSDS 3's tabular profile for the four resources written."""
     resources = []
@@ -106,11 +121,12 @@ def write_hsds(inventory: pd.DataFrame, folder: str | Path, title: str) -> list[
     sources = sorted(inventory["source"].astype(str).unique())
     org_id = {s: _uid("organization", s) for s in sources}
     ids = inventory["asset_id"].astype(str)
+    service_ids, location_ids = _uids("service", ids), _uids("location", ids)
     tables = {
         "organization": pd.DataFrame({"id": [org_id[s] for s in sources], "name": sources,
                                       "description": [f"Asset source: {s}" for s in sources]}),
         "service": pd.DataFrame({
-            "id": [_uid("service", i) for i in ids],
+            "id": service_ids,
             "organization_id": [org_id[s] for s in inventory["source"].astype(str)],
             "name": inventory["name"].astype(str).where(inventory["name"].astype(str) != "",
                                                         "Unnamed").to_numpy(),
@@ -119,16 +135,15 @@ def write_hsds(inventory: pd.DataFrame, folder: str | Path, title: str) -> list[
             "status": inventory["status"].map(_SERVICE_STATUS).to_numpy(),
             "assured_date": inventory["last_verified"].astype(str).to_numpy()}),
         "location": pd.DataFrame({
-            "id": [_uid("location", i) for i in ids], "location_type": "physical",
+            "id": location_ids, "location_type": "physical",
             "organization_id": [org_id[s] for s in inventory["source"].astype(str)],
             "name": inventory["name"].astype(str).to_numpy(),
             "latitude": inventory["lat"].to_numpy(), "longitude": inventory["lon"].to_numpy(),
             "external_identifier": ids.to_numpy(),
             "external_identifier_type": "aiddeserts asset_id"}),
         "service_at_location": pd.DataFrame({
-            "id": [_uid("service_at_location", i) for i in ids],
-            "service_id": [_uid("service", i) for i in ids],
-            "location_id": [_uid("location", i) for i in ids]}),
+            "id": _uids("service_at_location", ids),
+            "service_id": service_ids, "location_id": location_ids}),
     }
     written = [folder / "datapackage.json"]
     written[0].write_text(json.dumps(datapackage(title), indent=2, sort_keys=True) + "\n",

@@ -148,7 +148,8 @@ def text_pairs(text: str, out: Candidates) -> None:
     found = NUMBER_PAIR.findall(text)
     if found:
         first, first_dec, second, second_dec = zip(*found, strict=True)
-        out.add(np.array(list(map(float, first))), np.array(list(map(float, second))),
+        # numpy parses the matched decimals as float() does (the same doubles), 7x faster.
+        out.add(np.array(first, dtype=float), np.array(second, dtype=float),
                 np.minimum(np.array(list(map(len, first_dec)), int),
                            np.array(list(map(len, second_dec)), int)))
 
@@ -157,16 +158,48 @@ def _decimals(text: pd.Series) -> np.ndarray:
     return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(dtype=int)
 
 
+#: A superset of the texts `pd.to_numeric` reads as a finite number (an ASCII digit, or a dot
+#: and a digit, after an optional sign; then only digits, dots, exponents and signs), as lines.
+_MAYBE_FINITE = re.compile(r"^[-+]?\.?[0-9][0-9.eE+-]*$", re.MULTILINE)
+
+
+def _maybe_finite(text: pd.Series) -> np.ndarray:
+    """Which texts may be finite numbers (a superset): the column is searched as one text, a
+    value per line; a match inside a value that holds a line break only adds a candidate."""
+    values = text.fillna("").tolist()
+    starts = np.zeros(len(values), np.int64)
+    np.cumsum(np.fromiter(map(len, values), np.int64, len(values))[:-1] + 1, out=starts[1:])
+    hits = np.fromiter((m.start() for m in _MAYBE_FINITE.finditer("\n".join(values))), np.int64)
+    maybe = np.zeros(len(values), bool)
+    maybe[np.searchsorted(starts, hits, side="right") - 1] = True
+    return maybe
+
+
+def finite_numbers(text: pd.Series) -> np.ndarray:
+    """The finite numbers `pd.to_numeric(text, errors="coerce")` reads (stripped text), NaN
+    elsewhere (its inf and NaN too). Only the texts that may be numbers are parsed: parsing a
+    name or an id fails slowly, and published tables hold millions of them."""
+    maybe = _maybe_finite(text)
+    out = np.full(len(text), np.nan)
+    if maybe.any():
+        values = pd.to_numeric(text[maybe], errors="coerce").to_numpy(dtype=float,
+                                                                     na_value=np.nan)
+        out[maybe] = np.where(np.isfinite(values), values, np.nan)
+    return out
+
+
 def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
-    """Every ordered pair of numeric columns, row by row (a CSV may keep lat and lon apart)."""
+    """Every ordered pair of numeric columns, row by row (a CSV may keep lat and lon apart).
+    Only finite numbers make pairs."""
     numeric: list[tuple[np.ndarray, np.ndarray]] = []
     for column in table.columns:
         text = table[column].astype("string").str.strip()
-        values = pd.to_numeric(text, errors="coerce")
-        if values.notna().any():
-            keep = values.notna().to_numpy()
-            numeric.append((np.where(keep, values.to_numpy(dtype=float, na_value=np.nan), np.nan),
-                            np.where(keep, _decimals(text.fillna("")), 0)))
+        values = finite_numbers(text)
+        keep = ~np.isnan(values)
+        if keep.any():
+            decimals = np.zeros(len(text), int)
+            decimals[keep] = _decimals(text[keep])
+            numeric.append((values, decimals))
     for i, (va, da) in enumerate(numeric):
         for j, (vb, db) in enumerate(numeric):
             if i != j:

@@ -31,7 +31,7 @@ def ingest_tracts(tracts: Mapping[str, Any], working_crs: str | None, out_tracts
 
     frame, rejects, read = load_tracts(tracts)
     crs = projected_crs(frame, working_crs)
-    write_gpkg(frame.to_crs(crs), out_tracts, layer="tracts")
+    write_gpkg(frame.to_crs(crs), out_tracts, layer="tracts", intermediate=True)
     write_csv(rejects, out_rejects)
     counts: dict[str, Any] = {"working_crs": crs.to_string()}
     for source, n in read.items():
@@ -64,14 +64,14 @@ def ingest_assets(sources: Sequence[Mapping[str, Any]], corrections: Sequence[Ma
     assets, fixes, fixes_read = apply_corrections(assets, corrections, tracts, tract_id)
     assets["status"] = inventory_status(assets, inventory["stale_after_days"],
                                         inventory["as_of"]).to_numpy()
-    write_gpkg(assets, out_exact, layer="assets")
+    write_gpkg(assets, out_exact, layer="assets", intermediate=True)
     make_private(out_exact)  # hidden assets' exact places
     if privacy.any_protected(assets):
         assets = privacy.protected_locations(assets, tracts, tract_id, approximate_to,
                                              approximate_grid_m)
-    write_gpkg(assets, out_inventory, layer="inventory")
+    write_gpkg(assets, out_inventory, layer="inventory", intermediate=True)
     counted = assets.loc[assets["status"] != "closed"].reset_index(drop=True)
-    write_gpkg(counted, out_assets, layer="assets")
+    write_gpkg(counted, out_assets, layer="assets", intermediate=True)
     write_csv(concat_rejects([rejects, fixes]), out_rejects)
     counts = {"assets": count_rows(read, rejects)}
     if corrections:
@@ -95,7 +95,7 @@ def ingest_survey(survey: Mapping[str, Any] | None, tract_id: str, min_responden
             story=pd.Series(dtype=str))
         rejects = empty_rejects()
         counts = count_rows({}, rejects)
-    write_gpkg(answers, out_survey, layer="survey")
+    write_gpkg(answers, out_survey, layer="survey", intermediate=True)
     # Respondents' places: owner only, and so is the region's folder of intermediate files.
     make_private(out_survey, Path(out_survey).parent)
     write_csv(rejects, out_rejects)

@@ -87,17 +87,23 @@ def changes(previous_classes: pd.DataFrame | None, classes: pd.DataFrame,
 
 def make_inventory(title: str | None, region_name: str, tract_id: str,
                    privacy: Mapping[str, Any], inventory_path: str, tracts_path: str,
-                   classified_path: str, previous_dir: str, out_assets: str, out_hsds: str,
-                   out_classes: str, out_changes: str) -> None:
-    """assets.csv, the HSDS package (folder of `out_hsds`, its datapackage.json),
-    tract_classes.csv and changes.csv (against the run published in `previous_dir`, read only
-    if it exists: it is no input of the workflow)."""
+                   out_assets: str, out_hsds: str) -> None:
+    """assets.csv and the HSDS package (folder of `out_hsds`, its datapackage.json): from the
+    ingested inventory and tracts alone, so this runs beside the classification."""
     from aiddeserts.io.hsds import write_hsds
 
     tracts = read_gpkg(tracts_path)
     table = public_inventory(read_gpkg(inventory_path), tracts, tract_id, privacy)
     _write_csv(table[ASSET_COLUMNS], out_assets)
     write_hsds(table, Path(out_hsds).parent, title or region_name)
+
+
+def make_changes(tract_id: str, classified_path: str, assets_path: str, previous_dir: str,
+                 out_classes: str, out_changes: str) -> None:
+    """tract_classes.csv and changes.csv: the classes, and what changed against the run
+    published in `previous_dir` (read only if it exists: it is no input of the workflow) in
+    the classes and in assets.csv's assets (`assets_path`)."""
+    read = {"dtype": str, "keep_default_na": False}
     classified = read_gpkg(classified_path, columns=[tract_id, "desert_class"])
     classes = pd.DataFrame({"id": classified[tract_id].astype(str),
                             "desert_class": classified["desert_class"].astype(str)})
@@ -109,7 +115,8 @@ def make_inventory(title: str | None, region_name: str, tract_id: str,
         old_classes = pd.DataFrame({"id": old[tract_id].astype(str),
                                     "desert_class": old["desert_class"].astype(str)})
     if (previous / "assets.csv").exists():
-        old_assets = pd.read_csv(previous / "assets.csv", dtype=str, keep_default_na=False)
-    _write_csv(changes(old_classes, classes, old_assets, table,
+        old_assets = pd.read_csv(previous / "assets.csv", **read)
+    assets = pd.read_csv(assets_path, usecols=["asset_id", "status"], **read)
+    _write_csv(changes(old_classes, classes, old_assets, assets,
                        previous_run_utc(previous) if old_classes is not None else ""),
                out_changes)
