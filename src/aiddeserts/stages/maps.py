@@ -7,11 +7,16 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from aiddeserts.io.files import atomic_path, read_density_tags, read_geotiff, read_gpkg
+
+if TYPE_CHECKING:  # only for annotations
+    import geopandas as gpd
+
+    from aiddeserts.maps.shapes import MapShapes
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,8 @@ def make_map_shapes(tracts_path: str, tract_id: str | None, places: Any, out_pat
     shapes.write_map_shapes(made, shapes.tracts_fingerprint(tracts, tract_id), out_path)
 
 
-def _shapes(shapes_path: str | None, tracts: Any, tract_id: str | None) -> Any:
+def _shapes(shapes_path: str | None, tracts: gpd.GeoDataFrame, tract_id: str | None
+            ) -> MapShapes | None:
     """map_shapes.gpkg's shapes when they were made from `tracts`, else None (the map makes
     them itself)."""
     from aiddeserts.maps.shapes import read_map_shapes
