@@ -119,8 +119,9 @@ def test_near_with_a_bounded_search_equals_the_full_nearest_neighbour_test():
 
 
 def reference_table_pairs(table: pd.DataFrame):
-    """`table_pairs` before the finite-number prefilter: every cell through `pd.to_numeric`."""
-    from aiddeserts.privacy.audit import Candidates, _decimals
+    """`table_pairs` before the finite-number prefilter: every cell through `pd.to_numeric`
+    (inf kept as a value until the pairing drops it)."""
+    from aiddeserts.privacy.audit import Candidates, _decimals, column_pairs
 
     out = Candidates()
     numeric = []
@@ -131,12 +132,7 @@ def reference_table_pairs(table: pd.DataFrame):
             keep = values.notna().to_numpy()
             numeric.append((np.where(keep, values.to_numpy(dtype=float, na_value=np.nan), np.nan),
                             np.where(keep, _decimals(text.fillna("")), 0)))
-    for i, (va, da) in enumerate(numeric):
-        for j, (vb, db) in enumerate(numeric):
-            if i != j:
-                ok = np.isfinite(va) & np.isfinite(vb)
-                if ok.any():
-                    out.add(va[ok], vb[ok], np.minimum(da, db)[ok])
+    column_pairs(numeric, out)  # the pairing itself is unchanged
     return out.arrays()
 
 

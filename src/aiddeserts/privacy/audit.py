@@ -200,6 +200,11 @@ def table_pairs(table: pd.DataFrame, out: Candidates) -> None:
             decimals = np.zeros(len(text), int)
             decimals[keep] = _decimals(text[keep])
             numeric.append((values, decimals))
+    column_pairs(numeric, out)
+
+
+def column_pairs(numeric: Sequence[tuple[np.ndarray, np.ndarray]], out: Candidates) -> None:
+    """Every ordered pair of the (values, decimals) columns, row by row, where both are finite."""
     for i, (va, da) in enumerate(numeric):
         for j, (vb, db) in enumerate(numeric):
             if i != j:

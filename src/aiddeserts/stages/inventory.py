@@ -98,22 +98,25 @@ def make_inventory(title: str | None, region_name: str, tract_id: str,
     write_hsds(table, Path(out_hsds).parent, title or region_name)
 
 
+def _classes(tracts_path: str | Path, tract_id: str) -> pd.DataFrame:
+    """A classified tracts file's classes: columns id, desert_class (text)."""
+    tracts = read_gpkg(tracts_path, columns=[tract_id, "desert_class"])
+    return pd.DataFrame({"id": tracts[tract_id].astype(str),
+                         "desert_class": tracts["desert_class"].astype(str)})
+
+
 def make_changes(tract_id: str, classified_path: str, assets_path: str, previous_dir: str,
                  out_classes: str, out_changes: str) -> None:
     """tract_classes.csv and changes.csv: the classes, and what changed against the run
     published in `previous_dir` (read only if it exists: it is no input of the workflow) in
     the classes and in assets.csv's assets (`assets_path`)."""
     read = {"dtype": str, "keep_default_na": False}
-    classified = read_gpkg(classified_path, columns=[tract_id, "desert_class"])
-    classes = pd.DataFrame({"id": classified[tract_id].astype(str),
-                            "desert_class": classified["desert_class"].astype(str)})
+    classes = _classes(classified_path, tract_id)
     _write_csv(classes, out_classes)
     previous = Path(previous_dir)
     old_classes = old_assets = None
     if (previous / "tracts.gpkg").exists():
-        old = read_gpkg(previous / "tracts.gpkg", columns=[tract_id, "desert_class"])
-        old_classes = pd.DataFrame({"id": old[tract_id].astype(str),
-                                    "desert_class": old["desert_class"].astype(str)})
+        old_classes = _classes(previous / "tracts.gpkg", tract_id)
     if (previous / "assets.csv").exists():
         old_assets = pd.read_csv(previous / "assets.csv", **read)
     assets = pd.read_csv(assets_path, usecols=["asset_id", "status"], **read)
