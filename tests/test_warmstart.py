@@ -134,6 +134,96 @@ def test_a_cancelled_job_stops_its_fork(tmp_path, server):
     assert _wait(lambda: not _alive(fork)), "the job's fork outlived its cancelled job"
 
 
+HIDDEN_SITECUSTOMIZE = "import os\nopen(os.environ['HIDDEN_MARK'], 'w').write(str(os.getpid()))\n"
+
+
+def _snakemake_job(tmp_path: Path, socket_path: str, body: str) -> subprocess.CompletedProcess:
+    """Run `body` as Snakemake runs a job's script (.snakemake/scripts/tmp….py), with the
+    variables the run sets for its jobs, over a PYTHONPATH holding another sitecustomize."""
+    work = tmp_path / "work"
+    scripts = work / ".snakemake" / "scripts"
+    scripts.mkdir(parents=True, exist_ok=True)
+    script = scripts / "tmpabc123.some_rule.py"
+    script.write_text(body)
+    hidden = tmp_path / "hidden"
+    hidden.mkdir(exist_ok=True)
+    (hidden / "sitecustomize.py").write_text(HIDDEN_SITECUSTOMIZE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), *sys.path[1:]]),
+           "HIDDEN_MARK": str(tmp_path / "hidden_ran")}
+    env.pop(warmstart.SOCKET_ENV, None)
+    env.update(warmstart.job_environment(socket_path, env))
+    assert env["PYTHONPATH"].startswith(warmstart.JOB_HOOK_FOLDER + os.pathsep + str(hidden))
+    return subprocess.run([sys.executable, str(script.relative_to(work))], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_job_script_is_handed_over_as_python_starts(tmp_path, server):
+    socket_path, _, log = server
+    result = _snakemake_job(tmp_path, socket_path, textwrap.dedent("""\
+        import os, sys
+        from aiddeserts import warmstart
+        print("first line in", "server" if warmstart._in_server_child else "own process",
+              os.getpid())
+        raise SystemExit(5)
+        """))
+    assert result.returncode == 5, result.stderr
+    place, pid = result.stdout.split()[-2:]
+    assert place == "server" and int(pid) != os.getpid()
+    # The sitecustomize the hook hides ran first, in the job's own process.
+    hidden_pid = int((tmp_path / "hidden_ran").read_text())
+    assert hidden_pid != int(pid)
+    assert _wait(lambda: "tmpabc123.some_rule.py" in log.read_text())
+    assert "some_rule.py at +" in log.read_text() and ", from its start" in log.read_text()
+
+
+def test_when_the_hook_finds_no_server_the_script_runs_and_does_not_wait_again(tmp_path):
+    folder = tmp_path / "starting"  # the server's folder, but its socket never appears
+    folder.mkdir()
+    result = _snakemake_job(tmp_path, str(folder / "jobs.sock"), textwrap.dedent("""\
+        from aiddeserts import warmstart
+        assert warmstart._tried and not warmstart._in_server_child
+        def no_second_wait(seconds):
+            raise AssertionError("hand_off waited for the server a second time")
+        warmstart.time.sleep = no_second_wait
+        warmstart.hand_off()
+        print("ran in its own process")
+        """))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ran in its own process"
+    assert (tmp_path / "hidden_ran").exists()
+
+
+def test_a_script_not_written_by_snakemake_is_left_to_itself():
+    assert warmstart.is_job_script("/w/.snakemake/scripts/tmpk1.classify_tracts.py")
+    assert warmstart.is_job_script(".snakemake/scripts/tmpk1.classify_tracts.py")
+    for path in ("/w/scripts/classify.py", "/w/.snakemake/scripts/notes.txt", "-c", "",
+                 "/w/.snakemake/log/x.py"):
+        assert not warmstart.is_job_script(path)
+
+
+def test_the_run_end_cancels_snakemakes_rescheduling_timers():
+    import threading
+    from types import SimpleNamespace
+
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    scheduler = SimpleNamespace(_open_jobs=threading.Semaphore(0))
+    JobScheduler._schedule_reevalutation(scheduler, 60)  # Snakemake's own code starts it
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    assert timers
+    assert warmstart.cancel_rescheduling_timers() >= 1
+    for timer in timers:
+        timer.join(5)
+        assert not timer.is_alive()
+    assert not scheduler._open_jobs.acquire(blocking=False)  # cancelled, not fired
+    other = threading.Timer(60, lambda: None)  # anyone else's timer is left alone
+    other.start()
+    try:
+        assert warmstart.cancel_rescheduling_timers() == 0 and other.is_alive()
+    finally:
+        other.cancel()
+
+
 def test_the_server_stops_when_its_run_ends_without_stopping_it(tmp_path):
     owner = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""\
         import time
@@ -187,6 +277,9 @@ def test_pipeline_outputs_are_the_same_bytes_with_and_without_the_warm_server(
                         "publish"):
                 assert f".{job}.py" in served, served
             assert "exited 1" not in served
+            # Every job was handed over as its Python started, before Snakemake's preamble.
+            runs = [line for line in served.splitlines() if " runs " in line]
+            assert runs and all(line.endswith(", from its start") for line in runs), served
         else:
             assert not log.exists()
         published = work / "outputs" / "tiny"

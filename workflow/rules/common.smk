@@ -188,6 +188,7 @@ def density_mem(wildcards, input, attempt):
 # --- run hooks: the run's start time for the manifest, and the warm server that lets a local
 # run import the libraries once instead of once per job (src/aiddeserts/warmstart.py).
 WARM_SERVER = []
+JOBS_ENV_BEFORE = {}
 
 
 def warm_start_wanted():
@@ -205,21 +206,35 @@ onstart:
     if warm_start_wanted() and len(scripted) >= warmstart.MIN_JOBS:
         socket_path, handle = warmstart.start_server(
             paths.WARM_SERVER_LOG, warmstart.preload_for(set(scripted)))
-        os.environ[warmstart.SOCKET_ENV] = socket_path  # inherited by every job's process
+        # Inherited by every job's process: the socket, and the hook that hands the job over.
+        job_environment = warmstart.job_environment(socket_path, os.environ)
+        JOBS_ENV_BEFORE.update({name: os.environ.get(name) for name in job_environment})
+        os.environ.update(job_environment)
         WARM_SERVER.append(handle)
 
 
 def stop_warm_server():
     from aiddeserts import warmstart
 
-    os.environ.pop(warmstart.SOCKET_ENV, None)
+    for name, value in JOBS_ENV_BEFORE.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     while WARM_SERVER:
         warmstart.stop_server(WARM_SERVER.pop())
 
 
-onsuccess:
+def end_run():
+    from aiddeserts import warmstart
+
     stop_warm_server()
+    warmstart.cancel_rescheduling_timers()  # the run is over: exit now, not a second later
+
+
+onsuccess:
+    end_run()
 
 
 onerror:
-    stop_warm_server()
+    end_run()
