@@ -865,6 +865,27 @@ def test_42_full_processed_disk_stops_the_stage_and_keeps_the_old_outputs(tmp_pa
         filler.unlink()
 
 
+def test_42_a_geopackage_that_gdal_cannot_finish_on_a_full_disk_is_a_full_disk(tmp_path):
+    """GDAL may say only "no such table" when SQLite ran out of space: the writer probes the
+    folder and reports ENOSPC for the file, and leaves no partial file."""
+    import errno
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from aiddeserts.io.files import write_gpkg
+
+    frame = gpd.GeoDataFrame({"name": [f"asset {i}" for i in range(20_000)]},
+                             geometry=[Point(i, i) for i in range(20_000)], crs="EPSG:32618")
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        _fill(disk, ALMOST_FULL)
+        with pytest.raises(OSError) as caught:
+            write_gpkg(frame, disk / "assets.gpkg", "assets", intermediate=True)
+        assert caught.value.errno == errno.ENOSPC
+        assert caught.value.filename == str(disk / "assets.gpkg")
+        assert sorted(p.name for p in disk.iterdir()) == ["filler.bin"]
+
+
 # ------------------------------------------------- encodings, notations, geometry dimensions
 def test_43_utf16_export_with_bom_is_read(tmp_path):
     tracts = grid_tracts(2)

@@ -82,7 +82,10 @@ def test_sigterm_stops_snakemake_too_and_the_next_run_completes(tmp_path, tiny_r
     while time.time() < deadline and not any(
             "snakemake" in " ".join(c.cmdline()) for c in parent.children()):
         time.sleep(0.2)
-    time.sleep(3)  # let a job start
+    # Stop it once its first job runs (a job's log exists), while most jobs are still to come.
+    job_logs = work / "logs" / "tiny"
+    while time.time() < deadline and not (job_logs.is_dir() and any(job_logs.iterdir())):
+        time.sleep(0.05)
     children = parent.children(recursive=True)
     assert children, "Snakemake never started"
     proc.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -79,10 +80,36 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, layer: str,
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
     try:
         with atomic_path(path) as tmp:
-            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", **options)
+            try:
+                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", **options)
+            except Exception as exc:  # pyogrio's errors, in GDAL's words
+                raise_if_disk_full(Path(tmp).parent, path, exc)
+                raise
     finally:
         if intermediate:
             pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+
+
+#: What a folder must still take for a failed write not to count as a full disk.
+SPACE_PROBE_BYTES = 1 << 20
+
+
+def raise_if_disk_full(folder: Path, path: str | Path, exc: BaseException) -> None:
+    """Raise ENOSPC (or EDQUOT) for `path`, from `exc`, when `folder` cannot take
+    :data:`SPACE_PROBE_BYTES` more. GDAL reports a full disk in its own words, or not at all
+    (SQLite could not create a table, then "no such table"): call this before the failed
+    write's partial file is removed, which would free the space again."""
+    probe = folder / f".space-probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * SPACE_PROBE_BYTES)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as refused:
+        if refused.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise OSError(refused.errno, os.strerror(refused.errno), str(path)) from exc
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def read_gpkg(path: str | Path, layer: str | None = None,
