@@ -186,3 +186,44 @@ def test_a_source_that_keeps_nothing_is_never_a_pass(tmp_path, tiny_region):
     assert result.returncode == 3, result.stdout
     assert "keeps 0 of 5 rows" in result.stdout
     assert "all inputs pass" not in result.stdout
+
+
+COUNTS_INTERRUPTS = """\
+import signal, sys, time
+seen = []
+def interrupted(*_):
+    seen.append(1)
+    if len(seen) == 2:
+        sys.exit(130)
+signal.signal(signal.SIGINT, interrupted)
+print("ready", flush=True)
+while True:
+    time.sleep(0.02)
+"""
+
+
+def test_an_interrupt_snakemake_swallowed_is_sent_again_and_a_heard_one_is_not(monkeypatch):
+    """Snakemake's log handler swallows a KeyboardInterrupt that lands while it writes: the CLI
+    interrupts again until Snakemake says it stops (here a process that ignores the first)."""
+    import threading
+
+    from aiddeserts import cli
+
+    monkeypatch.setattr(cli, "INTERRUPT_AGAIN_S", 0.2)
+    for heard in (False, True):
+        child = subprocess.Popen([sys.executable, "-c", COUNTS_INTERRUPTS],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            child.send_signal(signal.SIGINT)  # the first one, lost
+            said = threading.Event()
+            if heard:
+                said.set()
+            cli._interrupt_until_heard(child, said)
+            if heard:
+                assert child.poll() is None  # not interrupted again
+            else:
+                assert child.wait(10) == 130
+        finally:
+            child.kill()
+            child.wait()

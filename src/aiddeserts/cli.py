@@ -41,6 +41,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -247,6 +248,26 @@ def region_targets(regions: Sequence[str]) -> list[str]:
     return [f"outputs/{region}/manifest.json" for region in regions]
 
 
+#: What Snakemake prints once its scheduler has taken an interrupt (and cancels its jobs).
+SNAKEMAKE_STOPPING = "Terminating processes on user request"
+#: How long the CLI waits for that line before it interrupts Snakemake again, and how many
+#: times at most (with ``--quiet`` the line may never come, and an interrupt that lands while
+#: Snakemake cancels its jobs could cut that short).
+INTERRUPT_AGAIN_S = 2.0
+INTERRUPTS_AGAIN = 2
+
+
+def _interrupt_until_heard(proc: subprocess.Popen, heard: threading.Event) -> None:
+    """Interrupt Snakemake again while it runs on without saying it stops: its log handler
+    swallows a KeyboardInterrupt that lands while it writes a line (snakemake/logging.py), and
+    the run would then go on to the end."""
+    for _ in range(INTERRUPTS_AGAIN):
+        if heard.wait(INTERRUPT_AGAIN_S) or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+
+
 def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, str]:
     """Run `cmd`, echoing its combined output to stderr (and `log_path`); return code and text."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -256,6 +277,7 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
     stopped: list[int] = []
+    heard = threading.Event()
     try:
         with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
@@ -270,11 +292,15 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
                 if len(stopped) == 1:
                     with contextlib.suppress(ProcessLookupError):
                         proc.send_signal(signal.SIGINT)
+                    threading.Thread(target=_interrupt_until_heard, args=(proc, heard),
+                                     daemon=True).start()
 
             previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
             try:
                 assert proc.stdout is not None
                 for line in proc.stdout:
+                    if stopped and SNAKEMAKE_STOPPING in line:
+                        heard.set()
                     lines.append(line)
                     sys.stderr.write(line)
                     if log:
