@@ -205,8 +205,6 @@ def cancel_rescheduling_timers() -> int:
     """Cancel the re-evaluation timers Snakemake's scheduler left (one a second while jobs ran,
     for its job rate limit): Python waits for such a thread at exit, up to a second after the
     last job. For the run's end hooks only, once every job is done; returns how many."""
-    import threading
-
     cancelled = 0
     for thread in threading.enumerate():
         function = getattr(thread, "function", None)
