@@ -68,12 +68,23 @@ def test_passthrough_flags_keep_their_values(tmp_path, tiny_region):
     assert not (work / "outputs" / "tiny" / "map.html").exists()  # stopped before publish
 
 
-def test_sigterm_stops_snakemake_too_and_the_next_run_completes(tmp_path, tiny_region):
-    """`timeout -s TERM` signals only the main process: its Snakemake must stop with it."""
+#: Starts a program with SIGINT ignored, as a shell starts a background job (`cmd &`).
+SIGINT_IGNORED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                  "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
+@pytest.mark.parametrize("started_in_background", [False, True],
+                         ids=["foreground", "sigint-ignored"])
+def test_sigterm_stops_snakemake_too_and_the_next_run_completes(tmp_path, tiny_region,
+                                                                started_in_background):
+    """`timeout -s TERM` signals only the main process: its Snakemake must stop with it, also
+    when the CLI was started with SIGINT ignored (a background job of a script or cron)."""
     work = tmp_path / "run"
     cfg = write_config(work, tiny_region)
     cmd = [sys.executable, "-m", "aiddeserts.cli", "run", "--configfile", str(cfg),
            "--cores", "1", "-d", str(work)]
+    if started_in_background:
+        cmd = [sys.executable, "-c", SIGINT_IGNORED, *cmd[1:]]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -278,39 +278,51 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
         log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
     stopped: list[int] = []
     heard = threading.Event()
+    running: list[subprocess.Popen] = []
+    interrupted: list[bool] = []
+
+    def interrupt(proc: subprocess.Popen) -> None:
+        if interrupted:  # once: the thread below sends it again if need be
+            return
+        interrupted.append(True)
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+        threading.Thread(target=_interrupt_until_heard, args=(proc, heard), daemon=True).start()
+
+    def stop(signum: int, _frame: object) -> None:
+        # A supervisor (timeout, systemd, cron wrapper) signals only this process: Snakemake
+        # is interrupted as by Ctrl-C (it cancels its jobs, cluster jobs too) and waited for,
+        # so no orphan keeps the directory locked. Not SIGTERM: Snakemake's SIGTERM handler
+        # takes its scheduler's lock, and a SIGTERM that lands while the scheduler holds it
+        # (choosing jobs) hangs Snakemake for good.
+        stopped.append(signum)
+        if running:
+            interrupt(running[0])
+
+    # Caught before Snakemake starts: a caught signal is reset to its default in a new program,
+    # an ignored one stays ignored. A shell starts a background job (`aiddeserts run &` in a
+    # script, a cron wrapper) with SIGINT ignored, and a Snakemake started from it would then
+    # never hear the interrupt and run on to the end.
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
-
-            def stop(signum: int, _frame: object) -> None:
-                # A supervisor (timeout, systemd, cron wrapper) signals only this process:
-                # Snakemake is interrupted as by Ctrl-C (it cancels its jobs, cluster jobs
-                # too) and waited for, so no orphan keeps the directory locked. Not SIGTERM:
-                # Snakemake's SIGTERM handler takes its scheduler's lock, and a SIGTERM that
-                # lands while the scheduler holds it (choosing jobs) hangs Snakemake for good.
-                stopped.append(signum)
-                if len(stopped) == 1:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.send_signal(signal.SIGINT)
-                    threading.Thread(target=_interrupt_until_heard, args=(proc, heard),
-                                     daemon=True).start()
-
-            previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-            try:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    if stopped and SNAKEMAKE_STOPPING in line:
-                        heard.set()
-                    lines.append(line)
-                    sys.stderr.write(line)
-                    if log:
-                        log.write(line)
-                        log.flush()
-                returncode = proc.wait()
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
+            running.append(proc)
+            if stopped:  # signalled while Snakemake was starting
+                interrupt(proc)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if stopped and SNAKEMAKE_STOPPING in line:
+                    heard.set()
+                lines.append(line)
+                sys.stderr.write(line)
+                if log:
+                    log.write(line)
+                    log.flush()
+            returncode = proc.wait()
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if log:
             log.close()
     if stopped:
