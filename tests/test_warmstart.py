@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_snakemake
+from test_cli import aiddeserts, write_config
 
 from aiddeserts import warmstart
 
@@ -239,6 +240,52 @@ def test_the_server_stops_when_its_run_ends_without_stopping_it(tmp_path):
     assert _wait(lambda: not os.path.exists(socket_path))
     assert "stopped after 0 jobs" in (tmp_path / "server.log").read_text()
     assert _wait(lambda: not _alive(int(pid)) or _zombie(int(pid)))
+
+
+def test_a_server_started_before_snakemake_serves_once_its_run_takes_it(tmp_path):
+    """`aiddeserts run` starts the server first; the run's onstart confirms it (naming the
+    log, from the server's start) and its end stops it."""
+    variables, descriptor, early = warmstart.start_early()
+    adopted = warmstart.adopt_early(dict(variables))  # as the Snakefile's onstart does
+    assert adopted is not None
+    socket_path, handle = adopted
+    assert _wait(lambda: os.path.exists(socket_path))
+    log = tmp_path / "logs" / "warm_server.log"
+    warmstart.confirm_early(handle, log, ["json"])
+    result = _job(tmp_path, socket_path, "3")
+    assert result.returncode == 3 and "in server numpy preloaded" in result.stdout
+    warmstart.stop_server(handle)  # the run's end: only asks
+    warmstart.end_early(early)  # `aiddeserts run`, once Snakemake has ended: waits
+    assert early[0].returncode == 0
+    text = log.read_text()
+    assert text.index("ready in") < text.index("taken by its run") < text.index("job.py")
+    assert "stopped after 1 jobs" in text
+    assert not os.path.exists(os.path.dirname(socket_path))
+
+
+def test_a_server_started_before_snakemake_that_no_run_takes_writes_nothing(tmp_path):
+    variables, descriptor, early = warmstart.start_early()
+    socket_path = variables[warmstart.EARLY_ENV].partition(os.pathsep)[2]
+    assert _wait(lambda: os.path.exists(socket_path))
+    os.close(descriptor)  # Snakemake ended without a job to run (or before its onstart)
+    warmstart.end_early(early, timeout=10)
+    assert early[0].returncode == 0
+    assert not os.path.exists(os.path.dirname(socket_path))
+    # A variable without an inherited descriptor is no server.
+    assert warmstart.adopt_early(dict(variables)) is None
+
+
+def test_aiddeserts_run_hands_its_early_server_to_the_run(tmp_path, tiny_region):
+    del tiny_region["regions"]["tiny"]["survey"]
+    work = tmp_path / "run"
+    cfg = write_config(work, tiny_region)
+    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = (work / "logs" / "warm_server.log").read_text()
+    assert "started before Snakemake, taken by its run" in served, served
+    runs = [line for line in served.splitlines() if " runs " in line]
+    assert len(runs) > 10 and all(line.endswith(", from its start") for line in runs), served
+    assert "exited 1" not in served and "stopped after" in served
 
 
 def _zombie(pid: int) -> bool:

@@ -42,7 +42,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,9 +268,12 @@ def _interrupt_until_heard(proc: subprocess.Popen, heard: threading.Event) -> No
             proc.send_signal(signal.SIGINT)
 
 
-def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, str]:
-    """Run `cmd`, echoing its combined output to stderr (and `log_path`); return code and text."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None,
+           extra_env: Mapping[str, str] | None = None, handed_fds: Sequence[int] = ()
+           ) -> tuple[int, str]:
+    """Run `cmd`, echoing its combined output to stderr (and `log_path`); return code and text.
+    `handed_fds`: descriptors `cmd` inherits, closed here once it has them."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     lines: list[str] = []
     log = None
     if log_path is not None:
@@ -306,8 +309,12 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+                              stderr=subprocess.STDOUT, text=True, errors="replace",
+                              pass_fds=handed_fds) as proc:
             running.append(proc)
+            for fd in handed_fds:
+                os.close(fd)
+            handed_fds = ()
             if stopped:  # signalled while Snakemake was starting
                 interrupt(proc)
             assert proc.stdout is not None
@@ -321,6 +328,9 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
                     log.flush()
             returncode = proc.wait()
     finally:
+        for fd in handed_fds:  # Snakemake could not be started
+            with contextlib.suppress(OSError):
+                os.close(fd)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if log:
@@ -332,14 +342,25 @@ def stream(cmd: Sequence[str], cwd: Path, log_path: Path | None) -> tuple[int, s
     return returncode, "".join(lines)
 
 
+def config_path(inv: Invocation) -> Path:
+    """The config file the run reads (its --configfile, else config/config.yaml)."""
+    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
+    return path if path.is_absolute() else inv.workdir / path
+
+
+def warm_start_configured(inv: Invocation) -> bool:
+    """Whether the config asks for a warm server (`warm_start`), on a system that has one."""
+    from aiddeserts.config import load_config
+
+    return os.name == "posix" and bool(load_config(config_path(inv)).get("warm_start"))
+
+
 def validate_regions(inv: Invocation) -> int:
     """Validate the config (schema) and the requested region names before starting Snakemake."""
     from aiddeserts.config import load_config
     from aiddeserts.errors import InputError
 
-    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
-    if not path.is_absolute():
-        path = inv.workdir / path
+    path = config_path(inv)
     try:
         config = load_config(path)
     except InputError as exc:
@@ -471,9 +492,23 @@ def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: 
             flags += ["--cores", cores]
         elif not profile:
             flags += ["--cores", "all"]
-        returncode, output = stream(
-            snakemake_command(inv, *flags, *extra, targets=region_targets(inv.regions)),
-            inv.workdir, log_path)
+        extra_env: dict[str, str] = {}
+        handed: list[int] = []
+        early = None
+        if not profile and not extra and warm_start_configured(inv):
+            from aiddeserts import warmstart
+
+            # A plain local run: its warm server starts now and preloads while Snakemake
+            # starts; the Snakefile's onstart takes it (or stops it: no job to run).
+            extra_env, descriptor, early = warmstart.start_early()
+            handed = [descriptor]
+        try:
+            returncode, output = stream(
+                snakemake_command(inv, *flags, *extra, targets=region_targets(inv.regions)),
+                inv.workdir, log_path, extra_env, handed)
+        finally:
+            if early is not None:
+                warmstart.end_early(early)
         if returncode > 128:  # stopped by a signal: say so (128 + its number), not "failure"
             return returncode
         return classify_failure(returncode, output)

@@ -11,6 +11,10 @@ the script as ``__main__`` exactly as Python would, with the libraries already i
 the job's process exits with the child's status. A fork shares nothing back: each job starts
 from the same freshly imported state, whatever the jobs before it did.
 
+``aiddeserts run`` starts the server before Snakemake instead (:func:`start_early`), so that it
+imports while Snakemake imports and plans; the ``onstart`` hook takes it over
+(:func:`adopt_early`, :func:`confirm_early`) or stops it.
+
 The job's process need not even import Snakemake: the run puts :data:`JOB_HOOK_FOLDER` first
 on the jobs' ``PYTHONPATH`` (:func:`job_environment`), and its ``sitecustomize`` calls
 :func:`hand_off` as Python starts, before the script's preamble unpickles Snakemake's objects
@@ -42,6 +46,10 @@ from pathlib import Path
 
 #: Environment variable holding the server's socket path (set for the jobs by the Snakefile).
 SOCKET_ENV = "AIDDESERTS_WARM_SOCKET"
+#: Set by ``aiddeserts run`` for its Snakemake when it started a server first
+#: (:func:`start_early`): the server's socket path and the descriptor of the pipe by which the
+#: run confirms the server (:func:`confirm_early`) or, closing it, stops it.
+EARLY_ENV = "AIDDESERTS_WARM_EARLY"
 
 #: What the server imports before it serves: Snakemake's script preamble and the stack of the
 #: first jobs (ingest). The server then answers jobs, and imports what the run's other jobs
@@ -242,10 +250,15 @@ def start_server(log_path: str | Path, later: Sequence[str] = ()) -> tuple[str, 
 
 
 def stop_server(handle: object, timeout: float = 10.0) -> None:
-    """Ask the server to stop, wait for it (so its jobs' CPU time counts as this run's)."""
+    """Ask the server to stop, wait for it (so its jobs' CPU time counts as this run's).
+
+    A handle of :func:`adopt_early` only asks (``aiddeserts run`` waits for that server)."""
     process, alive_write, folder = handle
-    with contextlib.suppress(OSError):
-        os.close(alive_write)
+    if alive_write is not None:
+        with contextlib.suppress(OSError):
+            os.close(alive_write)
+    if process is None:
+        return
     try:
         process.wait(timeout)
     except Exception:  # noqa: BLE001 - a server that does not stop is killed, never waited on forever
@@ -257,9 +270,75 @@ def stop_server(handle: object, timeout: float = 10.0) -> None:
         os.rmdir(folder)
 
 
-def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
+def start_early() -> tuple[dict[str, str], int, object]:
+    """Start a server before Snakemake, for ``aiddeserts run``: while Snakemake imports and
+    plans (~3 s, on one core), the server imports what every rule's jobs import, so the run's
+    first job is taken at once and no import competes with the jobs. Until the run confirms it
+    (:func:`confirm_early`, from the Snakefile's ``onstart``) the server writes no file of the
+    run, and a run that never starts a job (nothing to do, an error) stops it by ending.
+
+    Returns the variables to set for Snakemake, the descriptor Snakemake must inherit (close
+    it here once Snakemake has it) and the handle for :func:`end_early`."""
+    import subprocess
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="aiddeserts-warm-")  # 0700: only this user connects
+    socket_path = os.path.join(folder, "jobs.sock")
+    early_log = os.path.join(folder, "server.log")
+    alive_read, alive_write = os.pipe()
+    environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+    environment.pop(SOCKET_ENV, None)
+    environment.pop(EARLY_ENV, None)
+    with open(early_log, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
+             ",".join(preload_for(PRELOAD_BY_RULE)), early_log],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
+            pass_fds=[alive_read], start_new_session=True)
+    os.close(alive_read)
+    return ({EARLY_ENV: f"{alive_write}{os.pathsep}{socket_path}"}, alive_write,
+            (process, None, folder))
+
+
+def end_early(handle: object, timeout: float = 30.0) -> None:
+    """After the run: wait for the early server to stop (it stops once the run's Snakemake has
+    ended), killing it if it does not, and remove its folder."""
+    stop_server(handle, timeout)
+
+
+def adopt_early(environ: dict[str, str]) -> tuple[str, object] | None:
+    """In Snakemake: the server ``aiddeserts run`` started first (its socket path and a handle
+    for :func:`confirm_early` and :func:`stop_server`), or None; the variable is removed from
+    `environ` so that no job sees it."""
+    value = environ.pop(EARLY_ENV, "")
+    descriptor, _, socket_path = value.partition(os.pathsep)
+    if not descriptor.isdigit() or not socket_path:
+        return None
+    try:
+        os.fstat(int(descriptor))
+    except OSError:  # not inherited (a Snakemake started some other way)
+        return None
+    return socket_path, (None, int(descriptor), None)
+
+
+def confirm_early(handle: object, log_path: str | Path, later: Sequence[str]) -> None:
+    """Make the early server this run's: it writes its log (from its start) to `log_path` and
+    keeps of its preloading only `later` (:func:`preload_for` the run's jobs)."""
+    _, alive_write, _ = handle
+    log_path = Path(log_path).absolute()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    message = json.dumps({"log": str(log_path), "later": list(later)}).encode() + b"\n"
+    os.write(alive_write, message)
+
+
+def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
+          early_log: str | None = None) -> None:
     """Import :data:`PRELOAD_FIRST`, then fork a child for each job until `alive_fd` closes,
-    importing the modules `later` one at a time while no job is waiting."""
+    importing the modules `later` one at a time while no job is waiting.
+
+    With `early_log` (the log it writes to, :func:`start_early`) the server is provisional: the
+    run's confirmation on `alive_fd` (:func:`confirm_early`) names its log and its remaining
+    preloads; closed unconfirmed, it just stops."""
     global _STARTED
     started = _STARTED = time.perf_counter()
     for name in PRELOAD_FIRST:
@@ -273,6 +352,7 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
           f"{time.process_time():.2f} s", flush=True)
     children: dict[int, float] = {}
     served = 0
+    pending = b""
     while True:
         ready, _, _ = select.select([listener, alive_fd], [], [], 0 if later else 1.0)
         _reap(children)
@@ -283,7 +363,15 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
                       f" CPU {time.process_time():.2f} s", flush=True)
             continue
         if alive_fd in ready:
-            break
+            received = os.read(alive_fd, 1 << 16)
+            if not received:
+                break
+            if early_log is not None:
+                pending += received
+                if b"\n" in pending:
+                    later = _confirmed(pending, early_log, later)
+                    early_log = None
+            continue
         if listener in ready:
             connection, _ = listener.accept()
             sys.stdout.flush()
@@ -304,6 +392,22 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = ()) -> None:
         time.sleep(0.05)
         _reap(children)
     print(f"warm server: stopped after {served} jobs", flush=True)
+
+
+def _confirmed(message: bytes, early_log: str, later: list[str]) -> list[str]:
+    """Act on the run's confirmation: the log from here on (holding all written so far) and
+    what is left to preload, in the run's order."""
+    request = json.loads(message.split(b"\n", 1)[0])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(early_log, "rb") as written, open(request["log"], "wb") as log:
+        log.write(written.read())
+        log.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    print(f"warm server: started before Snakemake, taken by its run{_since_start()}",
+          flush=True)
+    return [name for name in request["later"] if name not in sys.modules]
 
 
 def _preload(name: str) -> None:
@@ -418,7 +522,8 @@ if __name__ == "__main__":
     # Through the imported module, not this __main__ copy: the jobs' hand_off() reads its flag.
     from aiddeserts import warmstart
 
-    warmstart.serve(sys.argv[1], int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m])
+    warmstart.serve(sys.argv[1], int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m],
+                    sys.argv[4] if len(sys.argv) > 4 else None)
     # Nothing is left to clean up: skip tearing down the imported libraries (~1 s that the run
     # would wait for in stop_server).
     sys.stdout.flush()
