@@ -31,6 +31,9 @@ JOB = textwrap.dedent("""\
     print("cwd", os.getcwd(), "env", os.environ.get("JOB_VALUE"), "argv", sys.argv[1:],
           "umask", oct(os.umask(0)))
     print("stdin", sys.stdin.read().strip(), "parent", os.getppid())
+    import gc
+    print("gc", "on" if gc.isenabled() else "off",
+          "frozen" if gc.get_freeze_count() else "unfrozen")
     print("to stderr", file=sys.stderr)
     Path = __import__("pathlib").Path
     Path("pid").write_text(str(os.getpid()))
@@ -89,6 +92,8 @@ def test_a_job_runs_in_a_fork_of_the_server_with_its_streams_folder_and_status(t
     result = _job(tmp_path, socket_path, "7")
     assert result.returncode == 7
     assert "in server numpy preloaded" in result.stdout
+    # The server's objects are frozen before the fork, so the job's collector skips them.
+    assert "gc on frozen" in result.stdout
     assert f"cwd {tmp_path / 'work'} env seven argv ['7'] umask 0o27" in result.stdout
     # The fork's parent is the server, not this test (which started the job's own process).
     assert "stdin hello parent" in result.stdout
@@ -115,6 +120,7 @@ def test_without_a_server_the_script_runs_in_its_own_process(tmp_path):
         result = _job(tmp_path, socket_path, "0")
         assert result.returncode == 0
         assert "in own process nothing preloaded" in result.stdout
+        assert "gc on unfrozen" in result.stdout
         assert f"parent {os.getpid()}" in result.stdout
 
 

@@ -31,6 +31,7 @@ Stdlib only: the job's process imports nothing heavy before it knows whether it 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -341,6 +342,10 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
     preloads; closed unconfirmed, it just stops."""
     global _STARTED
     started = _STARTED = time.perf_counter()
+    # The collector stays off here and the imported objects are frozen before each fork
+    # (gc.freeze): a job's collections then never walk (nor write to, copying their pages)
+    # the million objects it shares with the server; each job turns it back on.
+    gc.disable()
     for name in PRELOAD_FIRST:
         _preload(name)
     later = list(later)
@@ -376,6 +381,7 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
             connection, _ = listener.accept()
             sys.stdout.flush()
             sys.stderr.flush()
+            gc.freeze()
             pid = os.fork()
             if pid == 0:
                 listener.close()
@@ -440,6 +446,7 @@ def _run_child(connection: socket.socket) -> None:
     """In the forked child: become the job's process, run its script, report its status."""
     global _in_server_child
     _in_server_child = True
+    gc.enable()
     status = 1
     reported = threading.Event()
     try:
