@@ -142,10 +142,16 @@ def test_privacy_audit_reads_the_packed_texts_of_a_multilingual_map(tmp_path):
 
 
 def test_numbers_and_percentages_are_babels_own_with_the_locale_and_patterns_parsed_once():
-    """number() and percent() reuse one parsed locale and pattern (a map writes tens of
-    thousands of numbers); the text is what Babel gives from the locale name and pattern text."""
+    """number() and percent() reuse one parsed locale and pattern and write each number once
+    (a map writes tens of thousands of numbers); the text is what Babel gives from the locale
+    name and pattern text, the value rounded as Python's formatting rounds it."""
+    from decimal import Decimal
+
     from babel import Locale
     from babel.numbers import format_decimal, format_percent
+
+    def rounded(value: float, decimals: int) -> Decimal:
+        return Decimal(f"{value:.{decimals}f}")
 
     rng = random.Random(3)
     for language in i18n.available_languages():
@@ -155,8 +161,11 @@ def test_numbers_and_percentages_are_babels_own_with_the_locale_and_patterns_par
                 decimals = rng.randint(0, 3)
                 places = "." + "0" * decimals if decimals else ""
                 assert i18n.number(value, decimals) == format_decimal(
-                    i18n._rounded(value, decimals), format="#,##0" + places, locale=language)
+                    rounded(value, decimals), format="#,##0" + places, locale=language)
                 own = Locale.parse(language).percent_formats[None].pattern.split(";")[0]
                 assert i18n.percent(value, decimals) == format_percent(
-                    i18n._rounded(value * 100, decimals) / 100,
+                    rounded(value * 100, decimals) / 100,
                     format=own.replace("#,##0", "#,##0" + places, 1), locale=language)
+                hits = i18n._written_number.cache_info().hits
+                assert i18n.number(value, decimals) == i18n.number(value, decimals)
+                assert i18n._written_number.cache_info().hits > hits

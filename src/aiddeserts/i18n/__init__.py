@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 SOURCE_LANGUAGE = "en"
@@ -128,11 +128,6 @@ def _(message: str) -> str:
 gettext = _
 
 
-def _rounded(value: float, decimals: int) -> Decimal:
-    """`value` rounded as Python's own formatting rounds it (so English text stays as it was)."""
-    return Decimal(f"{float(value):.{decimals}f}")
-
-
 @cache
 def _locale(language: str):  # noqa: ANN202 - babel.Locale, imported lazily
     """The parsed Babel locale of `language`, once (a map formats tens of thousands of numbers)."""
@@ -160,11 +155,19 @@ def _percent_pattern(language: str, decimals: int):  # noqa: ANN202 - NumberPatt
 
 
 def number(value: float, decimals: int = 0) -> str:
-    """A number written the way the current language writes it (``1,234.5`` / ``1234,5``)."""
+    """A number written the way the current language writes it (``1,234.5`` / ``1234,5``),
+    rounded as Python's own formatting rounds it (so English text stays as it was)."""
+    return _written_number(current_language(), f"{float(value):.{decimals}f}", decimals)
+
+
+@lru_cache(maxsize=1 << 16)
+def _written_number(language: str, rounded: str, decimals: int) -> str:
+    """Babel's writing of the rounded number `rounded`, once per language and text (a map
+    writes the same few thousand numbers tens of thousands of times)."""
     from babel.numbers import format_decimal
 
-    return format_decimal(_rounded(value, decimals), format=_decimal_pattern(decimals),
-                          locale=_locale(current_language()))
+    return format_decimal(Decimal(rounded), format=_decimal_pattern(decimals),
+                          locale=_locale(language))
 
 
 def significant(value: float, digits: int = 3) -> str:
@@ -177,11 +180,16 @@ def significant(value: float, digits: int = 3) -> str:
 
 def percent(share: float, decimals: int = 0) -> str:
     """A share (0.25) as a percentage in the current language (``25%`` / ``25 %``)."""
+    return _written_percent(current_language(), f"{float(share) * 100:.{decimals}f}", decimals)
+
+
+@lru_cache(maxsize=1 << 16)
+def _written_percent(language: str, rounded: str, decimals: int) -> str:
+    """Babel's writing of the percentage `rounded` (already times 100), once per text."""
     from babel.numbers import format_percent
 
-    language = current_language()
-    return format_percent(_rounded(float(share) * 100, decimals) / 100,
-                          format=_percent_pattern(language, decimals), locale=_locale(language))
+    return format_percent(Decimal(rounded) / 100, format=_percent_pattern(language, decimals),
+                          locale=_locale(language))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
