@@ -38,6 +38,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import threading
@@ -316,8 +317,10 @@ def adopt_early(environ: dict[str, str]) -> tuple[str, object] | None:
     if not descriptor.isdigit() or not socket_path:
         return None
     try:
-        os.fstat(int(descriptor))
-    except OSError:  # not inherited (a Snakemake started some other way)
+        inherited = stat.S_ISFIFO(os.fstat(int(descriptor)).st_mode)
+    except OSError:
+        inherited = False
+    if not inherited:  # no pipe there: a Snakemake started some other way
         return None
     return socket_path, (None, int(descriptor), None)
 
@@ -344,7 +347,8 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
     started = _STARTED = time.perf_counter()
     # The collector stays off here and the imported objects are frozen before each fork
     # (gc.freeze): a job's collections then never walk (nor write to, copying their pages)
-    # the million objects it shares with the server; each job turns it back on.
+    # the hundreds of thousands of objects it shares with the server; each job turns
+    # it back on.
     gc.disable()
     for name in PRELOAD_FIRST:
         _preload(name)
