@@ -402,6 +402,11 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
         time.sleep(0.05)
         _reap(children)
     print(f"warm server: stopped after {served} jobs", flush=True)
+    # Its folder goes with it, also when nobody is left to remove it (a killed Snakemake).
+    with contextlib.suppress(OSError):
+        if early_log is not None:  # never confirmed: its log was the run's to keep or not
+            os.unlink(early_log)
+        os.rmdir(os.path.dirname(socket_path))
 
 
 def _confirmed(message: bytes, early_log: str, later: list[str]) -> list[str]:
@@ -415,6 +420,7 @@ def _confirmed(message: bytes, early_log: str, later: list[str]) -> list[str]:
         log.flush()
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+    os.unlink(early_log)
     print(f"warm server: started before Snakemake, taken by its run{_since_start()}",
           flush=True)
     return [name for name in request["later"] if name not in sys.modules]
