@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import csv
 import fcntl
+import functools
 import io
 import os
 import re
@@ -348,21 +349,31 @@ def config_path(inv: Invocation) -> Path:
     return path if path.is_absolute() else inv.workdir / path
 
 
-def warm_start_configured(inv: Invocation) -> bool:
-    """Whether the config asks for a warm server (`warm_start`), on a system that has one."""
+@functools.cache
+def _loaded_config(path: Path) -> dict:
+    """The config at `path`, read and validated once per command (InputError if invalid)."""
     from aiddeserts.config import load_config
 
-    return os.name == "posix" and bool(load_config(config_path(inv)).get("warm_start"))
+    return load_config(path)
+
+
+def run_config(inv: Invocation) -> dict:
+    """The run's config (:func:`config_path`), validated."""
+    return _loaded_config(config_path(inv))
+
+
+def warm_start_configured(inv: Invocation) -> bool:
+    """Whether the config asks for a warm server (`warm_start`), on a system that has one."""
+    return os.name == "posix" and bool(run_config(inv).get("warm_start"))
 
 
 def validate_regions(inv: Invocation) -> int:
     """Validate the config (schema) and the requested region names before starting Snakemake."""
-    from aiddeserts.config import load_config
     from aiddeserts.errors import InputError
 
     path = config_path(inv)
     try:
-        config = load_config(path)
+        config = run_config(inv)
     except InputError as exc:
         print(f"aiddeserts: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -418,10 +429,7 @@ def unwritable_folder(folders: Sequence[Path]) -> str | None:
 
 def configured_regions(inv: Invocation) -> list[str]:
     """The requested regions, or every region of the (valid) config."""
-    from aiddeserts.config import load_config
-
-    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
-    return list(inv.regions) or sorted(load_config(inv.workdir / path)["regions"])
+    return list(inv.regions) or sorted(run_config(inv)["regions"])
 
 
 def print_maps(inv: Invocation) -> None:
@@ -579,10 +587,7 @@ def cmd_status(inv: Invocation, extra: list[str]) -> int:
     code = validate_regions(inv)
     if code != EXIT_OK:
         return code
-    from aiddeserts.config import load_config
-
-    path = Path(inv.configfile) if inv.configfile else inv.workdir / "config" / "config.yaml"
-    regions = inv.regions or sorted(load_config(inv.workdir / path)["regions"])
+    regions = inv.regions or sorted(run_config(inv)["regions"])
     result = subprocess.run(
         snakemake_command(inv, "--summary", "--cores", "1", *extra,
                           targets=region_targets(regions)),
