@@ -19,6 +19,8 @@ rule classify_tracts:
         logs("classify_tracts"),
     benchmark:
         benchmarks("classify_tracts")
+    # On the critical path: as soon as its inputs exist, before the jobs that wait for the maps.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:

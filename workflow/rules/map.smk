@@ -13,7 +13,10 @@ rule map_shapes:
         logs("map_shapes"),
     benchmark:
         benchmarks("map_shapes")
-    # Needs only the tracts: it runs on a core the ingest or the classification leaves idle.
+    # Needs only the tracts: it runs on a core the ingest or the classification leaves idle,
+    # after the jobs on the way to classify (priority 2) and before the stories, the inventory
+    # and the secrets audit (0), so the maps do not wait for it.
+    priority: 1
     conda:
         "../envs/aiddeserts.yaml"
     resources:
