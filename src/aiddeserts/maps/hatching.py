@@ -44,13 +44,21 @@ SNAP_VERTEX_LIMIT = 1024
 def may_snap(vertices: np.ndarray, codes: np.ndarray) -> bool:
     """Whether Agg's automatic snapping could snap this path (display coordinates): at most
     1,024 vertices and no line segment that is neither horizontal nor vertical."""
-    if len(vertices) > SNAP_VERTEX_LIMIT:
-        return False
-    if not np.isin(codes, (MplPath.MOVETO, MplPath.LINETO, MplPath.CLOSEPOLY)).all():
-        return False  # curves never snap
-    line_to = np.flatnonzero(codes[1:] == MplPath.LINETO) + 1
-    step = np.abs(vertices[line_to] - vertices[line_to - 1])
-    return not bool(((step[:, 0] >= 1e-4) & (step[:, 1] >= 1e-4)).any())
+    return bool(snappable(vertices, codes, np.array([0]))[0])
+
+
+def snappable(vertices: np.ndarray, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """:func:`may_snap` of each path of `vertices` and `codes` (display coordinates, the paths
+    one after another, each non-empty, starting at `starts`)."""
+    sizes = np.diff(np.append(starts, len(vertices)))
+    first = np.zeros(len(vertices), bool)
+    first[starts] = True
+    step = np.abs(np.diff(vertices, axis=0, prepend=vertices[:1]))
+    # Agg's should_snap reads a path's first vertex unchecked, then every LINETO's segment.
+    diagonal = (codes == MplPath.LINETO) & ~first & (step[:, 0] >= 1e-4) & (step[:, 1] >= 1e-4)
+    curved = ~np.isin(codes, (MplPath.MOVETO, MplPath.LINETO, MplPath.CLOSEPOLY))
+    return ((sizes <= SNAP_VERTEX_LIMIT) & (np.add.reduceat(diagonal, starts) == 0)
+            & (np.add.reduceat(curved, starts) == 0))
 
 
 def hatch_layers(boxes: np.ndarray, reach: float) -> np.ndarray:
@@ -106,18 +114,19 @@ class LayeredHatchCollection(PathCollection):
                 or not self.get_transform().is_affine
                 or any(path.codes is None or not len(path.vertices) for path in paths)):
             return None
-        to_display = self.get_transform().frozen()
-        shown = [to_display.transform(path.vertices) for path in paths]
-        if any(not np.isfinite(points).all() for points in shown):
+        sizes = np.fromiter((len(path.vertices) for path in paths), np.int64, len(paths))
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        shown = self.get_transform().frozen().transform(
+            np.concatenate([path.vertices for path in paths]))
+        if not np.isfinite(shown).all():
             return None
         linewidth = float(np.max(self._linewidths)) if len(self._linewidths) else 0.0
         width = renderer.points_to_pixels(linewidth)
         # The outline's reach: half its width, or Agg's miter limit times that for a sharp join.
         reach = 1.0 + width / 2 * max(1.0, width)
-        boxes = np.array([[p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()]
-                          for p in shown])
-        alone = np.array([may_snap(points, path.codes) for points, path in zip(
-            shown, paths, strict=True)])
+        boxes = np.column_stack([np.minimum.reduceat(shown, starts),
+                                 np.maximum.reduceat(shown, starts)])
+        alone = snappable(shown, np.concatenate([path.codes for path in paths]), starts)
         return merged_layers(paths, hatch_layers(boxes, reach), alone)
 
 
