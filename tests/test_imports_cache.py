@@ -64,3 +64,55 @@ def test_cached_closures_equal_parsed_ones_and_follow_edits(tmp_path, monkeypatc
     manifest.IMPORTS_CACHE_FILE.write_text("{not json", encoding="utf-8")
     fresh_cache(monkeypatch)
     assert module_closure(script, package) == edited
+
+
+def test_installed_imports_spare_a_first_run_every_parse(tmp_path, monkeypatch):
+    """The file written at install (`python -m aiddeserts.manifest`) is read where no
+    .snakemake/ exists yet (a first run): the same closures and code versions, no parse; an
+    edited module is parsed, and a damaged file is ignored."""
+    package = tmp_path / "src" / "aiddeserts"
+    shutil.copytree(REPO / "src" / "aiddeserts", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = tmp_path / "web_map.py"
+    shutil.copy(REPO / "workflow" / "scripts" / "web_map.py", script)
+    monkeypatch.chdir(tmp_path)
+    fresh_cache(monkeypatch)
+    parsed, version = module_closure(script, package), code_version(script, package)
+
+    installed = tmp_path / "installed.json"
+    count = manifest.write_installed_imports(package, installed)
+    assert count == len(list(package.rglob("*.py")))
+
+    def with_installed(path: Path) -> None:
+        fresh_cache(monkeypatch)
+        monkeypatch.setattr(manifest, "_IMPORTS_CACHE",
+                            manifest._ImportsCache(manifest.IMPORTS_CACHE_FILE, path))
+
+    with_installed(installed)
+    real_parse = manifest._analyse_imports
+    parses: list[str] = []
+
+    def counted(source: str):
+        parses.append(source)
+        return real_parse(source)
+
+    monkeypatch.setattr(manifest, "_analyse_imports", counted)
+    assert module_closure(script, package) == parsed
+    assert code_version(script, package) == version
+    assert parses == [script.read_text()]  # the script is no module of the package
+    assert not manifest.IMPORTS_CACHE_FILE.exists()
+
+    # An edited module is not in the installed file: it is parsed, and its change counts.
+    parses.clear()
+    stages = package / "stages" / "maps.py"
+    stages.write_text(stages.read_text() + "\nfrom aiddeserts.sizing import mem_mb  # noqa\n")
+    with_installed(installed)
+    assert package / "sizing.py" in module_closure(script, package)
+    assert stages.read_text() in parses
+
+    # A damaged installed file is ignored: everything is parsed, with the same result.
+    installed.write_text("[1, 2", encoding="utf-8")
+    with_installed(installed)
+    parses.clear()
+    assert package / "sizing.py" in module_closure(script, package)
+    assert len(parses) > 10

@@ -28,6 +28,10 @@ PACKAGE = "aiddeserts"
 RUN_STARTED_FILE = Path(".snakemake") / "aiddeserts" / "run_started_utc.txt"
 #: Parsed imports of each package source, keyed by a hash of its text (see :func:`_imported_modules`).
 IMPORTS_CACHE_FILE = Path(".snakemake") / "aiddeserts" / "imports_cache.json"
+#: The same, for every module of the installed package, written once at install (``make``
+#: runs :func:`write_installed_imports`, as it byte-compiles): a first run in a new working
+#: directory then parses no module either. Read only, and ignored when absent or damaged.
+INSTALLED_IMPORTS_FILE = Path(__file__).parent / "__pycache__" / "aiddeserts-imports.json"
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -152,32 +156,35 @@ class ModuleImports:
 class _ImportsCache:
     """:func:`_analyse_imports` results kept between Snakemake starts in
     :data:`IMPORTS_CACHE_FILE`, keyed by the SHA-256 of the source text, so an edited module is
-    parsed again and an unchanged one never is. Used only in a Snakemake working directory (one
+    parsed again and an unchanged one never is. Kept only in a Snakemake working directory (one
     holding `.snakemake/`); written at exit, atomically, with exactly the entries this process
-    used (so it never grows), and ignored when unreadable."""
+    used (so it never grows), and ignored when unreadable. An entry it lacks is looked up in
+    `installed` (:data:`INSTALLED_IMPORTS_FILE`) before the source is parsed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, installed: Path | None = None) -> None:
         self.path = path
+        self.installed = installed
         self.loaded: dict[str, Any] | None = None
+        self.shipped: dict[str, Any] | None = None
         self.used: dict[str, Any] = {}
         self.changed = False
 
     def _load(self) -> dict[str, Any]:
         if self.loaded is None:
-            self.loaded = {}
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if isinstance(data, dict):
-                    self.loaded = data
-            except (OSError, ValueError):
-                pass
+            self.loaded = _read_entries(self.path)
         return self.loaded
 
+    def _installed(self) -> dict[str, Any]:
+        if self.shipped is None:
+            self.shipped = _read_entries(self.installed) if self.installed else {}
+        return self.shipped
+
     def get(self, source: str) -> ModuleImports:
-        if not self.path.parent.parent.is_dir():  # not in a Snakemake working directory
-            return _analyse_imports(source)
-        key = "v2:" + hashlib.sha256(source.encode()).hexdigest()
-        entry = self._load().get(key)
+        key = _cache_key(source)
+        in_workdir = self.path.parent.parent.is_dir()  # a Snakemake working directory
+        entry = self._load().get(key) if in_workdir else None
+        if entry is None:
+            entry = self._installed().get(key)
         try:
             result = ModuleImports.from_json(entry) if entry is not None else None
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -185,7 +192,7 @@ class _ImportsCache:
         if result is None:
             result = _analyse_imports(source)
             entry = result.to_json()
-        if key not in self.used:
+        if in_workdir and key not in self.used:
             self.used[key] = entry
             self.changed = self.changed or key not in self._load()
         return result
@@ -202,7 +209,36 @@ class _ImportsCache:
             pass
 
 
-_IMPORTS_CACHE = _ImportsCache(IMPORTS_CACHE_FILE)
+def _cache_key(source: str) -> str:
+    return "v2:" + hashlib.sha256(source.encode()).hexdigest()
+
+
+def _read_entries(path: Path) -> dict[str, Any]:
+    """A cache file's entries; none when it is missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_installed_imports(package_dir: str | Path = Path(__file__).parent,
+                            out: str | Path = INSTALLED_IMPORTS_FILE) -> int:
+    """Parse every module of the package once and write :data:`INSTALLED_IMPORTS_FILE`
+    (atomically); returns the number of modules. Run at install: ``python -m
+    aiddeserts.manifest``."""
+    out = Path(out)
+    entries = {_cache_key(text): _analyse_imports(text).to_json()
+               for text in (path.read_text(encoding="utf-8")
+                            for path in sorted(Path(package_dir).rglob("*.py")))}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, out)
+    return len(entries)
+
+
+_IMPORTS_CACHE = _ImportsCache(IMPORTS_CACHE_FILE, INSTALLED_IMPORTS_FILE)
 atexit.register(_IMPORTS_CACHE.save)
 
 
@@ -418,3 +454,7 @@ def write_region_manifest(region_name: str, region: Mapping[str, Any],
                               code_versions, started_utc=read_run_started(),
                               finished_utc=utc_now())
     write_manifest(manifest, out_path)
+
+
+if __name__ == "__main__":
+    print(f"{write_installed_imports()} modules' imports written to {INSTALLED_IMPORTS_FILE}")
