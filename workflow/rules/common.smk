@@ -105,11 +105,17 @@ def asset_paths(wildcards):
         package_files(source["path"]) if source["format"] == "hsds" else sidecars(source["path"]))]
 
 
+def audit_part_priority(wildcards):
+    """An audit part's priority: 1 for the manifest's (the last ready), the map's and the
+    inventory's (the longest), 0 for the others; all after the products (2 to 5)."""
+    return 1 if wildcards.part in ("manifest", "map", "inventory") else 0
+
+
 def static_map_priority(wildcards):
-    """The figure's priority (sizing.figure_priority): 3, before the map and the posters (2),
-    when the region's asset files are large, else 1 (after them)."""
+    """The figure's priority (sizing.figure_priority): 5, before the map and the posters (3),
+    when the region's asset files are large, else 2 (after them, before the audit's parts)."""
     size = sum(os.path.getsize(p) for p in asset_paths(wildcards) if os.path.isfile(p))
-    return figure_priority(size / 1e6, default=1, first=3)
+    return figure_priority(size / 1e6, default=2, first=5)
 
 
 def correction_paths(wildcards):

@@ -13,9 +13,9 @@ rule asset_density:
         logs("asset_density"),
     benchmark:
         benchmarks("asset_density")
-    # On the critical path (ingest -> density -> classify -> map -> audit, priority 2): when
-    # both cores free up, start it before the map shapes (1) and the consented stories (0).
-    priority: 2
+    # On the critical path (ingest -> density -> classify -> map -> audit, priority 3): when
+    # both cores free up, start it before the map shapes and the consented stories (2).
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -43,9 +43,9 @@ rule ingest_assets:
         logs("ingest_assets"),
     benchmark:
         benchmarks("ingest_assets")
-    # On the critical path (ingest -> density -> classify, priority 2): when the tracts are
-    # read, both ingests start before the map shapes (priority 1), which wait for the maps.
-    priority: 2
+    # On the critical path (ingest -> density -> classify, priority 3): when the tracts are
+    # read, both ingests start before the map shapes (priority 2), which wait for the maps.
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -77,9 +77,9 @@ rule ingest_survey:
         logs("ingest_survey"),
     benchmark:
         benchmarks("ingest_survey")
-    # On the critical path (ingest -> density -> classify, priority 2): when the tracts are
-    # read, both ingests start before the map shapes (priority 1), which wait for the maps.
-    priority: 2
+    # On the critical path (ingest -> density -> classify, priority 3): when the tracts are
+    # read, both ingests start before the map shapes (priority 2), which wait for the maps.
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -14,6 +14,9 @@ rule inventory:
         logs("inventory"),
     benchmark:
         benchmarks("inventory")
+    # The map and the posters wait for changes.csv, which waits for it: short, and on their
+    # critical path (priority 3), before the map shapes, the stories and the secrets audit (2).
+    priority: 3
     # No need of the classes: it runs beside the classification (100,000 assets: 10 s).
     conda:
         "../envs/aiddeserts.yaml"
@@ -43,8 +46,8 @@ rule changes:
         logs("changes"),
     benchmark:
         benchmarks("changes")
-    # The map and the posters (priority 2) wait for changes.csv: it starts before them.
-    priority: 3
+    # The map and the posters (priority 3) wait for changes.csv: it starts before them.
+    priority: 4
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -24,7 +24,7 @@ rule manifest:
         benchmarks("manifest")
     # The end of the run waits on it (its audit part, the verdict, publish): it goes before
     # the audit's other parts.
-    priority: 2
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -14,9 +14,9 @@ rule map_shapes:
     benchmark:
         benchmarks("map_shapes")
     # Needs only the tracts: it runs on a core the ingest or the classification leaves idle,
-    # after the jobs on the way to classify (priority 2) and before the stories, the inventory
-    # and the secrets audit (0), so the maps do not wait for it.
-    priority: 1
+    # after the jobs on the way to classify and the inventory (priority 3), with the stories and
+    # the secrets audit (2), before the audit's parts (1, 0), so the maps do not wait for it.
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -50,8 +50,8 @@ rule web_map:
     benchmark:
         benchmarks("web_map")
     # Long, and its audit part is the longest of the audit: start it with the posters, before
-    # the figure (priority 1), the summary and the audit's parts when cores are short.
-    priority: 2
+    # the figure (priority 2) and the audit's parts (1, 0) when cores are short.
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -89,7 +89,7 @@ rule static_map:
         logs("static_map"),
     benchmark:
         benchmarks("static_map")
-    # After the posters and the map (priority 2), before the audit's parts, so the last
+    # After the posters and the map (priority 3), before the audit's parts (1, 0), so the last
     # product is not left to run alone at the end; first when the region has very many assets
     # (one vector marker each: then the longest product).
     priority: static_map_priority
@@ -128,8 +128,8 @@ rule datawalk:
     benchmark:
         benchmarks("datawalk")
     # The longest product, on the way to the manifest: it starts first when cores are short,
-    # with the map, then the figure (priority 1), then the audit's parts.
-    priority: 2
+    # with the map, then the figure (priority 2), then the audit's parts (1, 0).
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:

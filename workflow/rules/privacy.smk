@@ -11,6 +11,8 @@ rule stories:
         logs("stories"),
     benchmark:
         benchmarks("stories")
+    # The map and the posters need it: beside the classification (priority 2).
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -39,6 +41,9 @@ rule privacy_audit_secrets:
         logs("privacy_audit_secrets"),
     benchmark:
         benchmarks("privacy_audit_secrets")
+    # Every audit part waits for it: beside the density and the classification, with the map
+    # shapes and the stories (priority 2), before the audit's parts (1, 0).
+    priority: 2
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -82,7 +87,9 @@ rule privacy_audit_part:
     benchmark:
         benchmarks("privacy_audit_{part}")
     # The manifest's part is the last one ready and the verdict waits for it: it goes first.
-    priority: lambda wildcards: 1 if wildcards.part == "manifest" else 0
+    # The map's and the inventory's parts, the longest (the map's HTML, every asset), go before
+    # the others, so the last product's short parts, not a long one, end the run.
+    priority: audit_part_priority
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -19,7 +19,7 @@ rule summarize:
         benchmarks("summarize")
     # Short, and the audit's tables part waits for summary.json: it starts with the products
     # instead of last, so that part does not run alone at the end.
-    priority: 2
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:
