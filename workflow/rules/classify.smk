@@ -19,9 +19,9 @@ rule classify_tracts:
         logs("classify_tracts"),
     benchmark:
         benchmarks("classify_tracts")
-    # On the critical path (priority 3): as soon as its inputs exist, before the jobs that only
-    # the maps and the audit wait for (2).
-    priority: 3
+    # On the critical path: as soon as its inputs exist, before the jobs that only the maps and
+    # the audit wait for (3, 2).
+    priority: 4
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -13,9 +13,9 @@ rule asset_density:
         logs("asset_density"),
     benchmark:
         benchmarks("asset_density")
-    # On the critical path (ingest -> density -> classify -> map -> audit, priority 3): when
-    # both cores free up, start it before the map shapes and the consented stories (2).
-    priority: 3
+    # On the critical path (ingest -> density -> classify -> map -> audit): when the assets
+    # are read, before the inventory and the stories (3) and the map shapes (2).
+    priority: 4
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -43,8 +43,8 @@ rule ingest_assets:
         logs("ingest_assets"),
     benchmark:
         benchmarks("ingest_assets")
-    # On the critical path (ingest -> density -> classify, priority 3): when the tracts are
-    # read, both ingests start before the map shapes (priority 2), which wait for the maps.
+    # On the critical path (ingest -> density -> classify): when the tracts are read, both
+    # ingests start before the map shapes (priority 2), which only the maps wait for.
     priority: 3
     conda:
         "../envs/aiddeserts.yaml"
@@ -77,8 +77,8 @@ rule ingest_survey:
         logs("ingest_survey"),
     benchmark:
         benchmarks("ingest_survey")
-    # On the critical path (ingest -> density -> classify, priority 3): when the tracts are
-    # read, both ingests start before the map shapes (priority 2), which wait for the maps.
+    # On the critical path (ingest -> density -> classify): when the tracts are read, both
+    # ingests start before the map shapes (priority 2), which only the maps wait for.
     priority: 3
     conda:
         "../envs/aiddeserts.yaml"

@@ -14,8 +14,8 @@ rule inventory:
         logs("inventory"),
     benchmark:
         benchmarks("inventory")
-    # The map and the posters wait for changes.csv, which waits for it: short, and on their
-    # critical path (priority 3), before the map shapes, the stories and the secrets audit (2).
+    # The map and the posters wait for changes.csv, which waits for it: short, beside the
+    # classification, with the stories (3), before the map shapes and the secrets audit (2).
     priority: 3
     # No need of the classes: it runs beside the classification (100,000 assets: 10 s).
     conda:

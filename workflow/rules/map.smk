@@ -14,8 +14,8 @@ rule map_shapes:
     benchmark:
         benchmarks("map_shapes")
     # Needs only the tracts: it runs on a core the ingest or the classification leaves idle,
-    # after the jobs on the way to classify and the inventory (priority 3), with the stories and
-    # the secrets audit (2), before the audit's parts (1, 0), so the maps do not wait for it.
+    # after the jobs on the way to classify (4, 3), the inventory and the stories (3), with the
+    # secrets audit (2), before the audit's parts (1, 0), so the maps do not wait for it.
     priority: 2
     conda:
         "../envs/aiddeserts.yaml"

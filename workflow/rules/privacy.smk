@@ -11,8 +11,9 @@ rule stories:
         logs("stories"),
     benchmark:
         benchmarks("stories")
-    # The map and the posters need it: beside the classification (priority 2).
-    priority: 2
+    # The map and the posters need it: short, beside the classification, before the map shapes
+    # and the secrets audit (2), so the maps never wait for it.
+    priority: 3
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -41,8 +42,8 @@ rule privacy_audit_secrets:
         logs("privacy_audit_secrets"),
     benchmark:
         benchmarks("privacy_audit_secrets")
-    # Every audit part waits for it: beside the density and the classification, with the map
-    # shapes and the stories (priority 2), before the audit's parts (1, 0).
+    # Every audit part waits for it: beside the classification, with the map shapes (priority
+    # 2), before the audit's parts (1, 0).
     priority: 2
     conda:
         "../envs/aiddeserts.yaml"
