@@ -23,14 +23,22 @@ def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> manifest._ImportsCache:
     return cache
 
 
-def test_cached_closures_equal_parsed_ones_and_follow_edits(tmp_path, monkeypatch):
+def package_and_script(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+                       ) -> tuple[Path, Path]:
+    """A copy of the package (no bytecode) and of workflow/scripts/`name`, in a new folder
+    that is the working directory, with nothing parsed yet."""
     package = tmp_path / "src" / "aiddeserts"
     shutil.copytree(REPO / "src" / "aiddeserts", package,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    script = tmp_path / "summarize.py"
-    shutil.copy(REPO / "workflow" / "scripts" / "summarize.py", script)
+    script = tmp_path / name
+    shutil.copy(REPO / "workflow" / "scripts" / name, script)
     monkeypatch.chdir(tmp_path)
     fresh_cache(monkeypatch)
+    return package, script
+
+
+def test_cached_closures_equal_parsed_ones_and_follow_edits(tmp_path, monkeypatch):
+    package, script = package_and_script(tmp_path, "summarize.py", monkeypatch)
     parsed = module_closure(script, package)  # no .snakemake/ here: nothing cached on disk
     version = code_version(script, package)
     assert not manifest.IMPORTS_CACHE_FILE.exists()
@@ -70,13 +78,7 @@ def test_installed_imports_spare_a_first_run_every_parse(tmp_path, monkeypatch):
     """The file written at install (`python -m aiddeserts.manifest`) is read where no
     .snakemake/ exists yet (a first run): the same closures and code versions, no parse; an
     edited module is parsed, and a damaged file is ignored."""
-    package = tmp_path / "src" / "aiddeserts"
-    shutil.copytree(REPO / "src" / "aiddeserts", package,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    script = tmp_path / "web_map.py"
-    shutil.copy(REPO / "workflow" / "scripts" / "web_map.py", script)
-    monkeypatch.chdir(tmp_path)
-    fresh_cache(monkeypatch)
+    package, script = package_and_script(tmp_path, "web_map.py", monkeypatch)
     parsed, version = module_closure(script, package), code_version(script, package)
 
     installed = tmp_path / "installed.json"

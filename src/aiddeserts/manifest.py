@@ -165,7 +165,7 @@ class _ImportsCache:
         self.path = path
         self.installed = installed
         self.loaded: dict[str, Any] | None = None
-        self.shipped: dict[str, Any] | None = None
+        self.installed_entries: dict[str, Any] | None = None
         self.used: dict[str, Any] = {}
         self.changed = False
 
@@ -175,9 +175,9 @@ class _ImportsCache:
         return self.loaded
 
     def _installed(self) -> dict[str, Any]:
-        if self.shipped is None:
-            self.shipped = _read_entries(self.installed) if self.installed else {}
-        return self.shipped
+        if self.installed_entries is None:
+            self.installed_entries = _read_entries(self.installed) if self.installed else {}
+        return self.installed_entries
 
     def get(self, source: str) -> ModuleImports:
         key = _cache_key(source)
@@ -228,14 +228,14 @@ def write_installed_imports(package_dir: str | Path = Path(__file__).parent,
     (atomically); returns the number of modules. Run at install: ``python -m
     aiddeserts.manifest``."""
     out = Path(out)
+    modules = sorted(Path(package_dir).rglob("*.py"))
     entries = {_cache_key(text): _analyse_imports(text).to_json()
-               for text in (path.read_text(encoding="utf-8")
-                            for path in sorted(Path(package_dir).rglob("*.py")))}
+               for text in (path.read_text(encoding="utf-8") for path in modules)}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
     os.replace(tmp, out)
-    return len(entries)
+    return len(modules)
 
 
 _IMPORTS_CACHE = _ImportsCache(IMPORTS_CACHE_FILE, INSTALLED_IMPORTS_FILE)
