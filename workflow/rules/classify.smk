@@ -19,9 +19,7 @@ rule classify_tracts:
         logs("classify_tracts"),
     benchmark:
         benchmarks("classify_tracts")
-    # On the critical path: as soon as its inputs exist, before the jobs that only the maps and
-    # the audit wait for (3, 2).
-    priority: 4
+    priority: PRIORITY["classify_tracts"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

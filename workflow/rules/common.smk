@@ -105,15 +105,43 @@ def asset_paths(wildcards):
         package_files(source["path"]) if source["format"] == "hsds" else sidecars(source["path"]))]
 
 
+# --- job priorities: on a few cores Snakemake starts the ready job of highest priority first
+# (local runs pick by these alone: profiles/default, scheduler: greedy). The classification's
+# path goes first and what the maps need is made beside it; after it come changes.csv, the
+# products, longest first, then the audit's parts, so the run ends on a short job.
+PRIORITY = {
+    # Before the classification: its own path (ingests, density, classify), then the small
+    # inputs of the map and the posters, then the map shapes and what every audit part needs.
+    "asset_density": 4,
+    "classify_tracts": 4,
+    "ingest_assets": 3,
+    "ingest_survey": 3,
+    "inventory": 3,
+    "stories": 3,
+    "map_shapes": 2,
+    "privacy_audit_secrets": 2,
+    # After it: changes.csv (the map and the posters wait for it), the map, the posters, the
+    # summary (the audit's tables part waits for it) and the manifest (the end waits for it),
+    # then the figure (static_map_priority), then the audit's parts (audit_part_priority).
+    "changes": 4,
+    "web_map": 3,
+    "datawalk": 3,
+    "summarize": 3,
+    "manifest": 3,
+}
+
+
 def audit_part_priority(wildcards):
-    """An audit part's priority: 1 for the manifest's (the last ready), the map's and the
-    inventory's (the longest), 0 for the others; all after the products (2 to 5)."""
+    """An audit part's priority: 1 for the manifest's (the last ready, the verdict waits for
+    it), the map's and the inventory's (the longest: the map's HTML, every asset); 0 for the
+    others. All after the products, so a product's short parts, not a long one, end the run."""
     return 1 if wildcards.part in ("manifest", "map", "inventory") else 0
 
 
 def static_map_priority(wildcards):
-    """The figure's priority (sizing.figure_priority): 5, before the map and the posters (3),
-    when the region's asset files are large, else 2 (after them, before the audit's parts)."""
+    """The figure's priority (sizing.figure_priority): 2, after the map and the posters (3) and
+    before the audit's parts; 5, first, when the region's asset files are large (one vector
+    marker per asset: then the longest product)."""
     size = sum(os.path.getsize(p) for p in asset_paths(wildcards) if os.path.isfile(p))
     return figure_priority(size / 1e6, default=2, first=5)
 

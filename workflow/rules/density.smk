@@ -13,9 +13,7 @@ rule asset_density:
         logs("asset_density"),
     benchmark:
         benchmarks("asset_density")
-    # On the critical path (ingest -> density -> classify -> map -> audit): when the assets
-    # are read, before the inventory and the stories (3) and the map shapes (2).
-    priority: 4
+    priority: PRIORITY["asset_density"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

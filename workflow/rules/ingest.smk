@@ -43,9 +43,7 @@ rule ingest_assets:
         logs("ingest_assets"),
     benchmark:
         benchmarks("ingest_assets")
-    # On the critical path (ingest -> density -> classify): when the tracts are read, both
-    # ingests start before the map shapes (priority 2), which only the maps wait for.
-    priority: 3
+    priority: PRIORITY["ingest_assets"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -77,9 +75,7 @@ rule ingest_survey:
         logs("ingest_survey"),
     benchmark:
         benchmarks("ingest_survey")
-    # On the critical path (ingest -> density -> classify): when the tracts are read, both
-    # ingests start before the map shapes (priority 2), which only the maps wait for.
-    priority: 3
+    priority: PRIORITY["ingest_survey"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

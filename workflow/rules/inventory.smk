@@ -14,9 +14,7 @@ rule inventory:
         logs("inventory"),
     benchmark:
         benchmarks("inventory")
-    # The map and the posters wait for changes.csv, which waits for it: short, beside the
-    # classification, with the stories (3), before the map shapes and the secrets audit (2).
-    priority: 3
+    priority: PRIORITY["inventory"]
     # No need of the classes: it runs beside the classification (100,000 assets: 10 s).
     conda:
         "../envs/aiddeserts.yaml"
@@ -46,8 +44,7 @@ rule changes:
         logs("changes"),
     benchmark:
         benchmarks("changes")
-    # The map and the posters (priority 3) wait for changes.csv: it starts before them.
-    priority: 4
+    priority: PRIORITY["changes"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

@@ -22,9 +22,7 @@ rule manifest:
         logs("manifest"),
     benchmark:
         benchmarks("manifest")
-    # The end of the run waits on it (its audit part, the verdict, publish): it goes before
-    # the audit's other parts.
-    priority: 3
+    priority: PRIORITY["manifest"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

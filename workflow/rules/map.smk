@@ -13,10 +13,7 @@ rule map_shapes:
         logs("map_shapes"),
     benchmark:
         benchmarks("map_shapes")
-    # Needs only the tracts: it runs on a core the ingest or the classification leaves idle,
-    # after the jobs on the way to classify (4, 3), the inventory and the stories (3), with the
-    # secrets audit (2), before the audit's parts (1, 0), so the maps do not wait for it.
-    priority: 2
+    priority: PRIORITY["map_shapes"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -49,9 +46,7 @@ rule web_map:
         logs("web_map"),
     benchmark:
         benchmarks("web_map")
-    # Long, and its audit part is the longest of the audit: start it with the posters, before
-    # the figure (priority 2) and the audit's parts (1, 0) when cores are short.
-    priority: 3
+    priority: PRIORITY["web_map"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -89,9 +84,6 @@ rule static_map:
         logs("static_map"),
     benchmark:
         benchmarks("static_map")
-    # After the posters and the map (priority 3), before the audit's parts (1, 0), so the last
-    # product is not left to run alone at the end; first when the region has very many assets
-    # (one vector marker each: then the longest product).
     priority: static_map_priority
     conda:
         "../envs/aiddeserts.yaml"
@@ -127,9 +119,7 @@ rule datawalk:
         logs("datawalk"),
     benchmark:
         benchmarks("datawalk")
-    # The longest product, on the way to the manifest: it starts first when cores are short,
-    # with the map, then the figure (priority 2), then the audit's parts (1, 0).
-    priority: 3
+    priority: PRIORITY["datawalk"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:

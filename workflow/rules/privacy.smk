@@ -11,9 +11,7 @@ rule stories:
         logs("stories"),
     benchmark:
         benchmarks("stories")
-    # The map and the posters need it: short, beside the classification, before the map shapes
-    # and the secrets audit (2), so the maps never wait for it.
-    priority: 3
+    priority: PRIORITY["stories"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -42,9 +40,7 @@ rule privacy_audit_secrets:
         logs("privacy_audit_secrets"),
     benchmark:
         benchmarks("privacy_audit_secrets")
-    # Every audit part waits for it: beside the classification, with the map shapes (priority
-    # 2), before the audit's parts (1, 0).
-    priority: 2
+    priority: PRIORITY["privacy_audit_secrets"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
@@ -87,9 +83,6 @@ rule privacy_audit_part:
         logs("privacy_audit_{part}"),
     benchmark:
         benchmarks("privacy_audit_{part}")
-    # The manifest's part is the last one ready and the verdict waits for it: it goes first.
-    # The map's and the inventory's parts, the longest (the map's HTML, every asset), go before
-    # the others, so the last product's short parts, not a long one, end the run.
     priority: audit_part_priority
     conda:
         "../envs/aiddeserts.yaml"

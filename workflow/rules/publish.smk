@@ -17,9 +17,7 @@ rule summarize:
         logs("summarize"),
     benchmark:
         benchmarks("summarize")
-    # Short, and the audit's tables part waits for summary.json: it starts with the products
-    # instead of last, so that part does not run alone at the end.
-    priority: 3
+    priority: PRIORITY["summarize"]
     conda:
         "../envs/aiddeserts.yaml"
     resources:
