@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from aiddeserts.maps.figure import PDF_METADATA, polygon_paths, print_style
-from aiddeserts.maps.hatching import LayeredHatchCollection, hatch_layers, may_snap
+from aiddeserts.maps.hatching import LayeredHatchCollection, hatch_layers, snappable
 
 NYC = Path(__file__).resolve().parents[1] / "data" / "raw" / "nyc"
 
@@ -123,19 +123,21 @@ def test_layers_merge_many_paths_and_keep_snapped_ones_whole(nyc_tracts):
     assert fig.axes[0].collections[0].layered_paths(FigureCanvasAgg(fig).get_renderer()) is None
 
 
-def test_may_snap_follows_aggs_rule():
-    square = MplPath([(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)],
-                     [1, 2, 2, 2, 79])
-    assert may_snap(square.vertices, square.codes)
+def test_snappable_follows_aggs_rule():
+    square = MplPath([(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)], [1, 2, 2, 2, 79])
     tilted = MplPath([(0, 0), (10, 1), (10, 10), (0, 10), (0, 0)], [1, 2, 2, 2, 79])
-    assert not may_snap(tilted.vertices, tilted.codes)
     # A jump between rings (MOVETO) is not a segment.
     two = MplPath([(0, 0), (1, 0), (1, 1), (0, 0), (5, 7), (6, 7), (6, 8), (5, 7)],
                   [1, 2, 2, 79, 1, 2, 2, 79])
-    assert may_snap(two.vertices, two.codes)
     stairs = np.repeat(np.arange(600.0), 2)
-    long = np.column_stack([stairs[1:], stairs[:-1]])
-    assert not may_snap(long, np.r_[1, np.full(len(long) - 1, 2)])  # over 1,024 vertices
+    long = MplPath(np.column_stack([stairs[1:], stairs[:-1]]),
+                   np.r_[1, np.full(len(stairs) - 2, 2)])  # over 1,024 vertices
+    # Several paths at once, each judged on its own.
+    paths = [square, tilted, two, long, square]
+    starts = np.cumsum([0] + [len(p.vertices) for p in paths[:-1]])
+    got = snappable(np.concatenate([p.vertices for p in paths]),
+                    np.concatenate([p.codes for p in paths]), starts)
+    assert got.tolist() == [True, False, True, False, True]
 
 
 def test_hatch_layers_known_answer():

@@ -41,15 +41,10 @@ from matplotlib.path import Path as MplPath
 SNAP_VERTEX_LIMIT = 1024
 
 
-def may_snap(vertices: np.ndarray, codes: np.ndarray) -> bool:
-    """Whether Agg's automatic snapping could snap this path (display coordinates): at most
-    1,024 vertices and no line segment that is neither horizontal nor vertical."""
-    return bool(snappable(vertices, codes, np.array([0]))[0])
-
-
 def snappable(vertices: np.ndarray, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """:func:`may_snap` of each path of `vertices` and `codes` (display coordinates, the paths
-    one after another, each non-empty, starting at `starts`)."""
+    """Whether Agg's automatic snapping could snap each path of `vertices` and `codes` (display
+    coordinates, the paths one after another, each non-empty, starting at `starts`): at most
+    1,024 vertices and no line segment that is neither horizontal nor vertical."""
     sizes = np.diff(np.append(starts, len(vertices)))
     first = np.zeros(len(vertices), bool)
     first[starts] = True
