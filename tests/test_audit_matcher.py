@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aiddeserts.privacy.audit import ValueMatcher, text_variants, tokens
+from aiddeserts.privacy.audit import STRETCH_SPACING, EscapedText, ValueMatcher, text_variants, tokens
 from aiddeserts.privacy.rules import TOKEN
 
 NYC = Path(__file__).resolve().parents[1] / "data" / "raw" / "nyc"
@@ -84,6 +84,65 @@ def test_matcher_agrees_with_the_former_scan_on_nyc_data_with_planted_values():
     pantries = (NYC / "food_pantries.geojson").read_text(encoding="utf-8")
     assert matcher.count([pantries]) == reference_find_values_by_kind([pantries], values)
     assert ValueMatcher({}).count(texts) == {}
+    # The page read once, its variants only where they differ from it: the same finds.
+    assert matcher.count([EscapedText(texts[0])]) == found
+
+
+#: Pieces of a fuzzed page: words of the values below, separators, cuts, e-mail parts, and
+#: the escapes of the variants (character references, JSON escapes of letters and markup).
+_PIECES = ["jane", "Jane", "doe", "DOE", "555", "0101", "white", "White", "x", " ", " ", "\n",
+           "-", ".", ",", "@", "mail", "example", "&amp;", "&#32;", "&#106;", "&lt;b&gt;",
+           "&jane", "&#x64;oe", "\\u006a", "\\u0020", "\\u003cb\\u003e", "\\/", "\\u0026#106;",
+           "&#92;u0064", "\t", "<b>", "&nbsp;", "&"]
+
+
+def test_escaped_text_finds_what_every_variant_whole_finds():
+    """Scanning the text and the stretches where a variant differs finds exactly what
+    scanning the three variants whole finds: values of one to four words, matched across
+    escapes, cuts and e-mail tokens, variants read whole or by stretches."""
+    rng = random.Random(11)
+    values = {"name": ["Jane Doe", "doe jane x doe"], "phone": ["555-0101"], "one": ["White"],
+              "email": ["jane.doe@mail.example"], "pair": ["x jane"],
+              "long words": [f"{'a' * 40} {'b' * 40} {'c' * 40} doe"]}
+    matcher = ValueMatcher(values)
+    assert matcher.context == 3
+    by_stretches = whole = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 60)))
+        expected = reference_find_values_by_kind(text_variants(text), values)
+        found = matcher.count([EscapedText(text)])
+        assert found == expected, repr(text)
+        if sum(map(text.count, "&\\")) * STRETCH_SPACING > len(text):
+            whole += 1
+        else:
+            by_stretches += 1
+    assert whole > 100
+    # A long page with few escapes takes the stretches. Its words are no value; values are
+    # planted with an escape in their first, middle or last word, so that only a variant
+    # holds them, alone or a few words apart (their stretches then overlap).
+    hidden = ["&#106;ane doe", "jane &#x64;oe", "\\u006aane doe", "jane\\u0020doe", "&#87;hite",
+              "\\u0057hite", "doe jane x &#100;oe", "&#100;oe jane x doe", "doe &#106;ane x doe",
+              "555&#45;0101", "jane.doe&#64;mail.example", "jane.doe\\u0040mail.example",
+              "x &#106;ane", "x\\u0020jane", "&#106;ane&#32;doe", "\\u0026#106;ane doe",
+              "&#106;ane &#x64;oe", "&#100;oe jane x &#100;oe", "\\u006aane \\u0064oe",
+              f"{'a' * 40} {'b' * 40} {'c' * 40} &#100;oe"]
+    kinds_found: set[str] = set()
+    for trial in range(400):
+        words = [rng.choice(["y", "z", "q", "doe", "jane"]) for _ in range(3000)]
+        at = rng.randrange(len(words) - 20)
+        for _ in range(rng.randint(1, 4)):
+            words[at] = rng.choice(hidden)
+            at = min(at + rng.randint(1, 6), len(words) - 1)
+        if trial % 5 == 0:  # one at the very start or end of the text
+            words[0 if trial % 10 else -1] = rng.choice(hidden)
+        text = (" " if trial % 2 else "\n").join(words)
+        assert sum(map(text.count, "&\\")) * STRETCH_SPACING <= len(text)
+        found = matcher.count([EscapedText(text)])
+        assert found == reference_find_values_by_kind(text_variants(text), values), trial
+        kinds_found |= set(found)
+        by_stretches += 1
+    assert kinds_found == set(values)
+    assert by_stretches > 300
 
 
 def test_tokens_equal_token_findall():

@@ -17,7 +17,7 @@ import html
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,8 +135,108 @@ def text_variants(text: str) -> list[str]:
     hidden behind an escape is still found. Base64 data URIs (embedded images) are removed."""
     raw = DATA_URI.sub(" ", text)
     unescaped = html.unescape(raw)
-    decoded = UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace("\\/", "/")
-    return list(dict.fromkeys([raw, unescaped, decoded]))
+    return list(dict.fromkeys([raw, unescaped, _decoded(unescaped)]))
+
+
+def _decoded(text: str) -> str:
+    """`text` with JSON \\uXXXX escapes and ``\\/`` decoded."""
+    return UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text).replace("\\/", "/")
+
+
+@dataclass(frozen=True)
+class EscapedText:
+    """A text (images removed) whose escapes may hide a value: the audit reads it and its
+    other :func:`text_variants`; of a variant that differs from it in a few places, only the
+    stretches around them (:func:`changed_stretches`)."""
+
+    text: str
+
+
+#: The variants of a text after the text itself (:func:`text_variants`), each as a function
+#: of a stretch of the text and the characters at which an escape it decodes starts.
+VARIANTS: tuple[tuple[Callable[[str], str], str], ...] = (
+    (html.unescape, "&"), (lambda part: _decoded(html.unescape(part)), "&\\"))
+#: Characters no escape holds and no token holds: a variant is the text with each stretch
+#: between two of them replaced by its variant, and tokenising restarts after them.
+_CUTS = (" ", "\n")
+#: A variant is read by stretches when the characters that may start its escapes are this
+#: many characters apart on average, or more; else whole (the map's JSON escapes all its
+#: markup: its stretches would cost more than tokenising it).
+STRETCH_SPACING = 200
+
+
+def changed_segments(text: str, variant: Callable[[str], str], starts: str
+                     ) -> list[tuple[int, int, str]]:
+    """The stretches `text[start:end]` between two :data:`_CUTS` that `variant` changes, as
+    (start, end, variant of the stretch). `variant(text)` is `text` with each replaced, when
+    `variant` changes only stretches holding one of `starts` and leaves cuts as they are."""
+    out: list[tuple[int, int, str]] = []
+    end = 0  # text[end] is a cut (or end is 0): the stretch before it is done
+    following = dict.fromkeys(_CUTS, -1)  # the next position of each cut, len(text) if none
+    for found in re.finditer(f"[{re.escape(starts)}]", text):
+        at = found.start()
+        if at < end:
+            continue
+        start = max(text.rfind(cut, end, at) for cut in _CUTS) + 1
+        for cut in _CUTS:
+            if following[cut] < at:
+                position = text.find(cut, at)
+                following[cut] = len(text) if position < 0 else position
+        end = min(following.values())
+        segment = text[start:end]
+        changed = variant(segment)
+        if changed != segment:
+            out.append((start, end, changed))
+    return out
+
+
+def _context_start(text: str, start: int, floor: int, context: int) -> int:
+    """The latest position after a cut (or `floor`) with `context` tokens between it and
+    `start`; `floor` when there are fewer."""
+    reach = 64
+    while True:
+        begin = max(floor, start - reach)
+        if begin > floor:
+            begin = max(floor, max(text.rfind(cut, floor, begin) for cut in _CUTS) + 1)
+        if begin == floor or len(tokens(text[begin:start])) >= context:
+            return begin
+        reach *= 4
+
+
+def _context_end(text: str, end: int, context: int) -> int:
+    """Where the `context` tokens after `end` (a cut) end; the text's end if there are fewer."""
+    if not context:
+        return end
+    ends = [m.end() for m in itertools.islice(TOKEN.finditer(text, end), context)]
+    return ends[-1] if len(ends) == context else len(text)
+
+
+def changed_stretches(text: str, segments: Sequence[tuple[int, int, str]], context: int
+                      ) -> list[str]:
+    """A variant of `text` where it differs (:func:`changed_segments`), each changed stretch
+    with `context` tokens of `text` on both sides (or up to its ends).
+
+    A sequence of up to `context` + 1 tokens of the variant either lies where the variant is
+    `text`, so `text` holds it too, or in one of these stretches: scanning `text` and the
+    stretches finds what scanning `text` and the whole variant finds."""
+    groups: list[list[int]] = []  # stretch start, stretch end, first and last segment
+    for index, (start, end, _) in enumerate(segments):
+        floor = segments[index - 1][1] if index else 0  # the text is the variant from here
+        begin = _context_start(text, start, floor, context) if context else start
+        if index and begin == floor:  # too few tokens after the segment before: join it
+            groups[-1][3] = index
+        else:
+            groups.append([begin, 0, index, index])
+        groups[-1][1] = _context_end(text, end, context)
+    out = []
+    for begin, finish, first, last in groups:
+        parts, position = [], begin
+        for start, end, changed in segments[first:last + 1]:
+            parts += [text[position:start], changed]
+            position = end
+        parts.append(text[position:finish])
+        out.append("".join(parts))
+    return out
 
 
 def text_pairs(text: str, out: Candidates) -> None:
@@ -318,12 +418,18 @@ class ValueMatcher:
     def __bool__(self) -> bool:
         return bool(self.exact or self.folded)
 
-    def count(self, texts: Iterable[str]) -> dict[str, int]:
-        """The kinds whose values occur in `texts`, with how many distinct values of each."""
+    @property
+    def context(self) -> int:
+        """How many tokens a match spans beyond its first."""
+        return max((n for lengths in self.folded.values() for n in lengths), default=1) - 1
+
+    def count(self, texts: Iterable[str | EscapedText]) -> dict[str, int]:
+        """The kinds whose values occur in `texts`, with how many distinct values of each
+        (an :class:`EscapedText` counts with its variants)."""
         found: dict[str, set[tuple[str, ...]]] = {}
         if not self:  # nothing to look for: no need to tokenise the texts
             return {}
-        for text in texts:
+        for text in self._scanned(texts):
             sequence = tokens(text)
             unique = set(sequence)
             # Set intersections find the few tokens that can start a match; only their
@@ -342,6 +448,26 @@ class ValueMatcher:
                     for kind in wanted.get(window, ()):
                         found.setdefault(kind, set()).add(window)
         return {kind: len(hits) for kind, hits in found.items()}
+
+    def _scanned(self, texts: Iterable[str | EscapedText]) -> Iterator[str]:
+        """The texts to tokenise: each text, and of an escaped text its variants, whole or
+        (where they differ from it in a few places) the stretches that differ."""
+        for text in texts:
+            if not isinstance(text, EscapedText):
+                yield text
+                continue
+            raw = text.text
+            yield raw
+            whole = [raw]
+            for variant, starts in VARIANTS:
+                if sum(map(raw.count, starts)) * STRETCH_SPACING > len(raw):
+                    full = variant(raw)
+                    if full not in whole:
+                        whole.append(full)
+                        yield full
+                else:
+                    yield from changed_stretches(raw, changed_segments(raw, variant, starts),
+                                                 self.context)
 
 
 def pdf_text(path: Path) -> str:
@@ -385,7 +511,7 @@ def binary_text(path: Path) -> str:
 
 
 def file_contents(path: Path, with_texts: bool = True
-                  ) -> tuple[list[str], Candidates, list[tuple[np.ndarray, CRS]]]:
+                  ) -> tuple[list[str | EscapedText], Candidates, list[tuple[np.ndarray, CRS]]]:
     """Texts to search for values, number pairs, and vector vertices with their layer's CRS.
 
     `with_texts=False` (no personal value to look for) returns no texts and skips making them
@@ -393,7 +519,7 @@ def file_contents(path: Path, with_texts: bool = True
     the same."""
     suffix = path.suffix.lower()
     pairs = Candidates()
-    texts: list[str] = []
+    texts: list[str | EscapedText] = []
     vertices: list[tuple[np.ndarray, CRS]] = []
     if suffix in VECTOR_SUFFIXES:
         for layer, _ in pyogrio.list_layers(path):
@@ -413,7 +539,7 @@ def file_contents(path: Path, with_texts: bool = True
                     "descriptions": src.descriptions, "units": src.units}
         text = json.dumps(meta, default=str)
         if with_texts:
-            texts.extend(text_variants(text))
+            texts.append(EscapedText(DATA_URI.sub(" ", text)))
         text_pairs(text, pairs)
     else:
         if suffix in PDF_SUFFIXES or suffix == ".png":
@@ -427,10 +553,12 @@ def file_contents(path: Path, with_texts: bool = True
             from aiddeserts.maps.packing import unpacked_texts
 
             text += "\n" + unpacked_texts(text)
+        # Values are looked for in the text and its variants, pairs in the text as written,
+        # images removed.
+        written = DATA_URI.sub(" ", text)
         if with_texts:
-            texts.extend(text_variants(text))
-        # Pairs are read from the text as written (the first variant), images removed.
-        text_pairs(texts[0] if texts else DATA_URI.sub(" ", text), pairs)
+            texts.append(EscapedText(written))
+        text_pairs(written, pairs)
         if suffix == ".csv":
             with contextlib.suppress(pd.errors.ParserError, pd.errors.EmptyDataError):
                 table_pairs(pd.read_csv(path, dtype=str, keep_default_na=False), pairs)
