@@ -19,6 +19,8 @@ def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> manifest._ImportsCache:
     monkeypatch.setattr(manifest, "_IMPORTS_CACHE", cache)
     manifest._imported_modules.cache_clear()
     manifest._module_imports.cache_clear()
+    manifest._source.cache_clear()
+    manifest._module_files.cache_clear()
     code_version.cache_clear()
     return cache
 

@@ -318,16 +318,28 @@ def module_closure(script: str | Path, package_dir: str | Path) -> list[Path]:
             taken[current] = None if names is None else before | names
             names = taken[current]
         first = False
-        for module, wanted in _imported_modules(current.read_text(encoding="utf-8"), names):
-            parts = module.split(".")[1:]
-            candidates = [package_dir / "__init__.py"]
-            if parts:
-                candidates += [package_dir.joinpath(*parts).with_suffix(".py"),
-                               package_dir.joinpath(*parts, "__init__.py")]
-            for path in candidates:
-                if path.is_file():  # the package's __init__ runs whole on any import
-                    pending.append((path, None if path == candidates[0] else wanted))
+        for module, wanted in _imported_modules(_source(current), names):
+            for path, whole in _module_files(module, package_dir):
+                pending.append((path, None if whole else wanted))
     return sorted(taken)
+
+
+@cache
+def _source(path: Path) -> str:
+    """A module's text, read once per process (Snakemake's start reads each for every rule)."""
+    return path.read_text(encoding="utf-8")
+
+
+@cache
+def _module_files(module: str, package_dir: Path) -> tuple[tuple[Path, bool], ...]:
+    """The package's files that importing `module` runs, each with whether it runs whole: the
+    package's ``__init__`` (always whole), then the module's file or its ``__init__``."""
+    parts = module.split(".")[1:]
+    candidates = [package_dir / "__init__.py"]
+    if parts:
+        candidates += [package_dir.joinpath(*parts).with_suffix(".py"),
+                       package_dir.joinpath(*parts, "__init__.py")]
+    return tuple((path, index == 0) for index, path in enumerate(candidates) if path.is_file())
 
 
 #: Folders of non-Python files a sub-package's modules read (map templates, JS, CSS).
