@@ -23,9 +23,10 @@ PRODUCTS = ["density.tif", "tracts.gpkg", "map.html", "summary.json", "rejects.c
             "manifest.json"]
 
 
-def aiddeserts(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def aiddeserts(workdir: Path, *args: str, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "aiddeserts.cli", *args, "-d", str(workdir)]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
 
 

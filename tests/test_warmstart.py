@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -281,11 +282,44 @@ def test_a_server_started_before_snakemake_that_no_run_takes_writes_nothing(tmp_
     assert warmstart.adopt_early(dict(variables)) is None
 
 
+def test_a_server_whose_temporary_folder_is_too_deep_for_a_socket_listens_in_tmp(
+        tmp_path, monkeypatch):
+    """A TMPDIR deeper than a socket path may be (a cluster's scratch space) used to stop
+    every run with a traceback: the server's socket now goes to /tmp; and where no folder can
+    be made at all, or the server is gone before its run takes it, the run goes on without."""
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    socket_path, handle = warmstart.start_server(tmp_path / "server.log")
+    assert socket_path.startswith("/tmp/aiddeserts-warm-"), socket_path
+    assert _wait(lambda: os.path.exists(socket_path))
+    result = _job(tmp_path, socket_path, "0")
+    assert result.returncode == 0 and "in server" in result.stdout
+    warmstart.stop_server(handle)
+
+    variables, descriptor, early = warmstart.start_early()
+    socket_path, adopted = warmstart.adopt_early(dict(variables))
+    assert socket_path.startswith("/tmp/aiddeserts-warm-")
+    early[0].kill()  # gone before the run takes it
+    early[0].wait()
+    assert warmstart.confirm_early(adopted, tmp_path / "logs" / "warm.log", []) is False
+    warmstart.stop_server(adopted)
+    warmstart.end_early(early)
+
+    monkeypatch.setattr(warmstart, "SOCKET_PATH_MAX", 10)  # no folder can hold the socket
+    assert warmstart.start_server(tmp_path / "server.log") is None
+    assert warmstart.start_early() is None
+
+
 def test_aiddeserts_run_hands_its_early_server_to_the_run(tmp_path, tiny_region):
+    """... also with a TMPDIR too deep for the server's socket path."""
     del tiny_region["regions"]["tiny"]["survey"]
     work = tmp_path / "run"
     cfg = write_config(work, tiny_region)
-    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2")
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    result = aiddeserts(work, "run", "--configfile", str(cfg), "--cores", "2",
+                        env={"TMPDIR": str(deep)})
     assert result.returncode == 0, result.stderr[-3000:]
     served = (work / "logs" / "warm_server.log").read_text()
     assert "started before Snakemake, taken by its run" in served, served

@@ -508,8 +508,10 @@ def _locked_run(inv: Invocation, cores: str | None, profile: str | None, extra: 
 
             # A plain local run: its warm server starts now and preloads while Snakemake
             # starts; the Snakefile's onstart takes it (or stops it: no job to run).
-            extra_env, descriptor, early = warmstart.start_early()
-            handed = [descriptor]
+            started = warmstart.start_early()
+            if started is not None:  # None: none can start now (the run's onstart retries)
+                extra_env, descriptor, early = started
+                handed = [descriptor]
         try:
             returncode, output = stream(
                 snakemake_command(inv, *flags, *extra, targets=region_targets(inv.regions)),

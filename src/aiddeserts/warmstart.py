@@ -225,29 +225,69 @@ def cancel_rescheduling_timers() -> int:
     return cancelled
 
 
-def start_server(log_path: str | Path, later: Sequence[str] = ()) -> tuple[str, object]:
-    """Start a warm server for this process's run; return its socket path and a handle.
-    `later`: modules it imports between jobs once ready (:func:`preload_for`).
+#: Longest socket path the server binds (with its ".new" suffix): Linux allows 107 bytes,
+#: macOS 103; a deeper TMPDIR (a cluster's scratch space) takes the system's /tmp instead.
+SOCKET_PATH_MAX = 100
+
+
+def _server_folder() -> tuple[str, str] | None:
+    """A new owner-only folder (mode 0700: only this user connects) and the server's socket
+    path in it: in the temporary folder, or in /tmp when that path would be too long for a
+    socket; None when neither can be made (the run then goes on without a server)."""
+    import tempfile
+
+    for parent in (None, "/tmp"):
+        try:
+            folder = tempfile.mkdtemp(prefix="aiddeserts-warm-", dir=parent)
+        except OSError:
+            continue
+        socket_path = os.path.join(folder, "jobs.sock")
+        if len(os.fsencode(socket_path + ".new")) <= SOCKET_PATH_MAX:
+            return folder, socket_path
+        os.rmdir(folder)
+    return None
+
+
+def _remove_folder(folder: str) -> None:
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+def start_server(log_path: str | Path, later: Sequence[str] = ()
+                 ) -> tuple[str, object] | None:
+    """Start a warm server for this process's run; return its socket path and a handle, or
+    None when it cannot be started (no folder for its socket, no process): the jobs then run
+    in their own processes. `later`: modules it imports between jobs once ready
+    (:func:`preload_for`).
 
     The server stops when :func:`stop_server` is given the handle, or by itself when this
     process ends (it watches a pipe whose other end only this process holds).
     """
     import subprocess
-    import tempfile
 
-    folder = tempfile.mkdtemp(prefix="aiddeserts-warm-")  # 0700: only this user connects
-    socket_path = os.path.join(folder, "jobs.sock")
+    made = _server_folder()
+    if made is None:
+        return None
+    folder, socket_path = made
     alive_read, alive_write = os.pipe()
     environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
     environment.pop(SOCKET_ENV, None)
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
-             ",".join(later)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
-            pass_fds=[alive_read], start_new_session=True)
-    os.close(alive_read)
+    try:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
+                 ",".join(later)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
+                pass_fds=[alive_read], start_new_session=True)
+    except OSError:
+        os.close(alive_write)
+        _remove_folder(folder)
+        return None
+    finally:
+        os.close(alive_read)
     return socket_path, (process, alive_write, folder)
 
 
@@ -266,13 +306,10 @@ def stop_server(handle: object, timeout: float = 10.0) -> None:
     except Exception:  # noqa: BLE001 - a server that does not stop is killed, never waited on forever
         process.kill()
         process.wait()
-    with contextlib.suppress(OSError):
-        for name in os.listdir(folder):
-            os.unlink(os.path.join(folder, name))
-        os.rmdir(folder)
+    _remove_folder(folder)
 
 
-def start_early() -> tuple[dict[str, str], int, object]:
+def start_early() -> tuple[dict[str, str], int, object] | None:
     """Start a server before Snakemake, for ``aiddeserts run``: while Snakemake imports and
     plans (~3 s, on one core), the server imports what every rule's jobs import, so the run's
     first job is taken at once and no import competes with the jobs. Until the run confirms it
@@ -280,24 +317,32 @@ def start_early() -> tuple[dict[str, str], int, object]:
     run, and a run that never starts a job (nothing to do, an error) stops it by ending.
 
     Returns the variables to set for Snakemake, the descriptor Snakemake must inherit (close
-    it here once Snakemake has it) and the handle for :func:`end_early`."""
+    it here once Snakemake has it) and the handle for :func:`end_early`; None when no server
+    can be started (the run's ``onstart`` then tries once more)."""
     import subprocess
-    import tempfile
 
-    folder = tempfile.mkdtemp(prefix="aiddeserts-warm-")  # 0700: only this user connects
-    socket_path = os.path.join(folder, "jobs.sock")
+    made = _server_folder()
+    if made is None:
+        return None
+    folder, socket_path = made
     early_log = os.path.join(folder, "server.log")
     alive_read, alive_write = os.pipe()
     environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
     environment.pop(SOCKET_ENV, None)
     environment.pop(EARLY_ENV, None)
-    with open(early_log, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
-             ",".join(preload_for(PRELOAD_BY_RULE)), early_log],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
-            pass_fds=[alive_read], start_new_session=True)
-    os.close(alive_read)
+    try:
+        with open(early_log, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
+                 ",".join(preload_for(PRELOAD_BY_RULE)), early_log],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
+                pass_fds=[alive_read], start_new_session=True)
+    except OSError:
+        os.close(alive_write)
+        _remove_folder(folder)
+        return None
+    finally:
+        os.close(alive_read)
     return ({EARLY_ENV: f"{alive_write}{os.pathsep}{socket_path}"}, alive_write,
             (process, None, folder))
 
@@ -325,14 +370,19 @@ def adopt_early(environ: dict[str, str]) -> tuple[str, object] | None:
     return socket_path, (None, int(descriptor), None)
 
 
-def confirm_early(handle: object, log_path: str | Path, later: Sequence[str]) -> None:
+def confirm_early(handle: object, log_path: str | Path, later: Sequence[str]) -> bool:
     """Make the early server this run's: it writes its log (from its start) to `log_path` and
-    keeps of its preloading only `later` (:func:`preload_for` the run's jobs)."""
+    keeps of its preloading only `later` (:func:`preload_for` the run's jobs). False when the
+    server is gone (it could not listen, or was killed): stop it and start another."""
     _, alive_write, _ = handle
     log_path = Path(log_path).absolute()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     message = json.dumps({"log": str(log_path), "later": list(later)}).encode() + b"\n"
-    os.write(alive_write, message)
+    try:
+        os.write(alive_write, message)
+    except OSError:  # the pipe's reader, the server, has ended
+        return False
+    return True
 
 
 def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),

@@ -240,16 +240,18 @@ onstart:
     early = warmstart.adopt_early(os.environ)  # started by `aiddeserts run` before Snakemake
     if warm_start_wanted() and len(scripted) >= warmstart.MIN_JOBS:
         later = warmstart.preload_for(set(scripted))
-        if early:
-            socket_path, handle = early
-            warmstart.confirm_early(handle, paths.WARM_SERVER_LOG, later)
-        else:
-            socket_path, handle = warmstart.start_server(paths.WARM_SERVER_LOG, later)
-        # Inherited by every job's process: the socket, and the hook that hands the job over.
-        job_environment = warmstart.job_environment(socket_path, os.environ)
-        JOBS_ENV_BEFORE.update({name: os.environ.get(name) for name in job_environment})
-        os.environ.update(job_environment)
-        WARM_SERVER.append(handle)
+        server = early
+        if early and not warmstart.confirm_early(early[1], paths.WARM_SERVER_LOG, later):
+            warmstart.stop_server(early[1])  # it ended: start another
+            server = None
+        server = server or warmstart.start_server(paths.WARM_SERVER_LOG, later)
+        if server:
+            socket_path, handle = server
+            # Inherited by every job's process: the socket, and the hook that hands it over.
+            job_environment = warmstart.job_environment(socket_path, os.environ)
+            JOBS_ENV_BEFORE.update({name: os.environ.get(name) for name in job_environment})
+            os.environ.update(job_environment)
+            WARM_SERVER.append(handle)
     elif early:
         warmstart.stop_server(early[1])
 
