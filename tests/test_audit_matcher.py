@@ -5,13 +5,21 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from aiddeserts.privacy.audit import STRETCH_SPACING, EscapedText, ValueMatcher, text_variants, tokens
+from aiddeserts.privacy.audit import (
+    STRETCH_SPACING,
+    EscapedText,
+    ValueMatcher,
+    text_variants,
+    tokens,
+    words,
+)
 from aiddeserts.privacy.rules import TOKEN
 
 NYC = Path(__file__).resolve().parents[1] / "data" / "raw" / "nyc"
@@ -148,9 +156,14 @@ def test_escaped_text_finds_what_every_variant_whole_finds():
 def test_tokens_equal_token_findall():
     rng = random.Random(7)
     alphabet = "ab1_.+-@ ,:éİ\u0307\n"
-    for _ in range(20_000):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+    # Letters, digits and numbers of other scripts (words); spaces, marks, dashes, controls,
+    # a lone surrogate and a zero-width space (separators): split as re's \w splits them.
+    other = "²٣ǅß\xa0\u2028\u3000\x1f\x85—°·\u200b\ud800€\U0001f600𝟙_\t"
+    for trial in range(20_000):
+        chars = alphabet if trial % 2 else alphabet + other
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 40)))
         assert tokens(text) == TOKEN.findall(text), repr(text)
+        assert words(text) == re.findall(r"\w+", text), repr(text)
     page = planted_page(nyc_values())
     for text in text_variants(page):
         assert tokens(text) == TOKEN.findall(text)
