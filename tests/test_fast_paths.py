@@ -322,3 +322,36 @@ def test_row_nanquantile_equals_numpy_nanquantile():
                 got = row_nanquantile(values, q)
             assert got.tobytes() == expected.tobytes(), (trial, q)
     assert row_nanquantile(np.zeros((0, 5)), 0.5).shape == (0,)
+
+
+def test_utm_zone_worked_out_equals_pyprojs_estimate():
+    """`utm_crs` works the zone out where the centre is clear of a zone's edges and asks
+    pyproj elsewhere: the CRS pyproj's `estimate_utm_crs` gives, for centres all over the
+    globe (both hemispheres, both ends of the zones), on and next to edges, in NAD83 and WGS 84
+    lon/lat and in a projected CRS."""
+    from shapely.geometry import box
+
+    from aiddeserts.io import crs as crs_module
+
+    rng = np.random.default_rng(5)
+    centres = [(-73.95, 40.7), (-72.0, 40.7), (-72.0 + 1e-4, 40.7), (10.0, 0.0),
+               (179.99, -45.0), (-179.99, 83.9), (3.0, 60.0), (-72.0, 0.0), (0.5, -79.99)]
+    centres += [(float(x), float(y)) for x, y in zip(rng.uniform(-180, 180, 24),
+                                                    rng.uniform(-80, 84, 24), strict=True)]
+    worked_out = 0
+    for index, (lon, lat) in enumerate(centres):
+        crs = "EPSG:4269" if index % 3 == 0 else "EPSG:4326"
+        frame = gpd.GeoDataFrame(geometry=[box(lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)],
+                                 crs=crs)
+        assert crs_module.utm_crs(frame) == frame.estimate_utm_crs(), (lon, lat)
+        position = (lon + 180) / 6
+        worked_out += 1e-3 < position % 1 < 1 - 1e-3 and 1e-3 < abs(lat) < 79
+    assert worked_out > 20
+    # Projected tracts (NYC's state plane in feet, UTM, Web Mercator across the antimeridian).
+    for crs, bounds in (("EPSG:2263", (900_000, 120_000, 1_070_000, 275_000)),
+                        ("EPSG:32618", (580_000, 4_500_000, 590_000, 4_510_000)),
+                        ("EPSG:32633", (166_000, 0, 180_000, 10_000)),
+                        ("EPSG:3857", (19_900_000, -5_000_000, 20_037_000, -4_900_000)),
+                        ("EPSG:3857", (-20_037_000, 5_000_000, -19_900_000, 5_100_000))):
+        projected = gpd.GeoDataFrame(geometry=[box(*bounds)], crs=crs)
+        assert crs_module.utm_crs(projected) == projected.estimate_utm_crs(), crs
