@@ -255,6 +255,34 @@ def _remove_folder(folder: str) -> None:
         os.rmdir(folder)
 
 
+def _spawn_server(folder: str, socket_path: str, log_path: str | Path,
+                  arguments: Sequence[str]) -> tuple[object, int] | None:
+    """Start ``python -m aiddeserts.warmstart <socket> <alive pipe> *arguments``, writing to
+    `log_path`: the process and the pipe's write end (the server ends when it closes), or None
+    (the folder removed) when it cannot start."""
+    import subprocess
+
+    alive_read, alive_write = os.pipe()
+    environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+    environment.pop(SOCKET_ENV, None)
+    environment.pop(EARLY_ENV, None)
+    try:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
+                 *arguments],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
+                pass_fds=[alive_read], start_new_session=True)
+    except OSError:
+        os.close(alive_write)
+        _remove_folder(folder)
+        return None
+    finally:
+        os.close(alive_read)
+    return process, alive_write
+
+
 def start_server(log_path: str | Path, later: Sequence[str] = ()
                  ) -> tuple[str, object] | None:
     """Start a warm server for this process's run; return its socket path and a handle, or
@@ -265,29 +293,14 @@ def start_server(log_path: str | Path, later: Sequence[str] = ()
     The server stops when :func:`stop_server` is given the handle, or by itself when this
     process ends (it watches a pipe whose other end only this process holds).
     """
-    import subprocess
-
     made = _server_folder()
     if made is None:
         return None
     folder, socket_path = made
-    alive_read, alive_write = os.pipe()
-    environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
-    environment.pop(SOCKET_ENV, None)
-    try:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
-                 ",".join(later)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
-                pass_fds=[alive_read], start_new_session=True)
-    except OSError:
-        os.close(alive_write)
-        _remove_folder(folder)
+    started = _spawn_server(folder, socket_path, log_path, [",".join(later)])
+    if started is None:
         return None
-    finally:
-        os.close(alive_read)
+    process, alive_write = started
     return socket_path, (process, alive_write, folder)
 
 
@@ -319,30 +332,16 @@ def start_early() -> tuple[dict[str, str], int, object] | None:
     Returns the variables to set for Snakemake, the descriptor Snakemake must inherit (close
     it here once Snakemake has it) and the handle for :func:`end_early`; None when no server
     can be started (the run's ``onstart`` then tries once more)."""
-    import subprocess
-
     made = _server_folder()
     if made is None:
         return None
     folder, socket_path = made
     early_log = os.path.join(folder, "server.log")
-    alive_read, alive_write = os.pipe()
-    environment = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
-    environment.pop(SOCKET_ENV, None)
-    environment.pop(EARLY_ENV, None)
-    try:
-        with open(early_log, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "aiddeserts.warmstart", socket_path, str(alive_read),
-                 ",".join(preload_for(PRELOAD_BY_RULE)), early_log],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=environment,
-                pass_fds=[alive_read], start_new_session=True)
-    except OSError:
-        os.close(alive_write)
-        _remove_folder(folder)
+    started = _spawn_server(folder, socket_path, early_log,
+                            [",".join(preload_for(PRELOAD_BY_RULE)), early_log])
+    if started is None:
         return None
-    finally:
-        os.close(alive_read)
+    process, alive_write = started
     return ({EARLY_ENV: f"{alive_write}{os.pathsep}{socket_path}"}, alive_write,
             (process, None, folder))
 
