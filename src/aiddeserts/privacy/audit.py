@@ -372,7 +372,6 @@ def find_values_by_kind(texts: Sequence[str], values_by_kind: Mapping[str, Seque
 #: may restart after it with the same result as tokenising from the start of the text.
 _TOKEN_CHAR = re.compile(r"[\w.+@-]")
 _TOKEN_RUN = re.compile(r"[\w.+@-]+")
-_WORD = re.compile(r"\w+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: The ASCII characters no word holds (all but letters, digits and "_"), as spaces.
 _ASCII_SEPARATORS = "".join(c for c in map(chr, range(128)) if not (c.isalnum() or c == "_"))
