@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -40,6 +41,7 @@ from aiddeserts.maps.legends import (  # noqa: E402
     class_counts,
     shown_classes,
 )
+from aiddeserts.maps.pdfmarkers import as_pdf_markers  # noqa: E402
 from aiddeserts.maps.popups import type_label  # noqa: E402
 from aiddeserts.maps.shapes import MapShapes, county_outlines  # noqa: E402
 from aiddeserts.maps.styles import (  # noqa: E402
@@ -207,10 +209,14 @@ def draw_assets(ax: Axes, assets: gpd.GeoDataFrame, size: float = 14.0) -> list[
     x, y = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
     for asset_type, (colour, marker) in styles.items():
         mine = types == asset_type
-        faces = np.where(closed[mine], "none", colour)
-        ax.scatter(x[mine], y[mine], s=size, marker=marker, facecolors=list(faces),
-                   edgecolors=[colour if c else "black" for c in closed[mine]], linewidths=0.4,
-                   zorder=4, gid=f"assets:{asset_type}")
+        # RGBA rows, not a colour name per marker (which matplotlib converts one by one).
+        hollow = closed[mine][:, None]
+        faces = np.where(hollow, to_rgba("none"), to_rgba(colour))
+        edges = np.where(hollow, to_rgba(colour), to_rgba("black"))
+        # Written into a PDF in runs, the bytes matplotlib writes (pdfmarkers.py).
+        as_pdf_markers(ax.scatter(x[mine], y[mine], s=size, marker=marker, facecolors=faces,
+                                  edgecolors=edges, linewidths=0.4, zorder=4,
+                                  gid=f"assets:{asset_type}"))
         handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=8,
                               markerfacecolor=colour, markeredgecolor="black",
                               label=_("{label} ({count})").format(
