@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 import geopandas as gpd
 import numpy as np
@@ -460,10 +461,47 @@ def test_map_is_deterministic():
     assert render() == render()
 
 
+#: The element ids' definition: a run of exactly 32 hex digits.
+ELEMENT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def _sequential_ids_by_regex(text: str) -> str:
+    mapping: dict[str, str] = {}
+    return ELEMENT_ID.sub(lambda m: mapping.setdefault(m.group(0), f"{len(mapping) + 1:032x}"),
+                          text)
+
+
 def test_element_ids_are_runs_of_exactly_32_hex_digits():
     a, b = "a" * 32, "0f" * 16
     text = f"x{a} {'b' * 33} 1{'c' * 32} <{b}>{'d' * 31}.{a}g"
-    assert webmap._ELEMENT_ID.findall(text) == [a, b, a]
+    data = text.encode()
+    assert [data[s:e].decode() for s, e in webmap.element_id_spans(data)] == [a, b, a]
+    one, two = f"{1:032x}", f"{2:032x}"
+    assert webmap.sequential_ids(text) == (
+        f"x{one} {'b' * 33} 1{'c' * 32} <{two}>{'d' * 31}.{one}g")
+
+
+def test_sequential_ids_equal_the_regex_on_fuzzed_and_real_text():
+    rng = np.random.default_rng(4)
+    ids = [uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | int(rng.integers(0, 2**63))).hex
+           for _ in range(20)]
+    alphabet = list("0123456789abcdefgxyzABCDEF_ <>\"\n") + ["é", "ß", "→", "漢", "\U0001f600"]
+    for _ in range(300):
+        parts = []
+        for _ in range(int(rng.integers(1, 30))):
+            kind = rng.integers(0, 4)
+            if kind == 0:
+                parts.append(ids[rng.integers(0, len(ids))])
+            elif kind == 1:  # a run of hex digits of another length, or an id next to one
+                parts.append("".join(rng.choice(list("0123456789abcdef"),
+                                                int(rng.choice([1, 16, 31, 33, 40, 64])))))
+            else:
+                parts.append("".join(rng.choice(alphabet, int(rng.integers(0, 6)))))
+        text = "".join(parts)
+        assert webmap.sequential_ids(text) == _sequential_ids_by_regex(text)
+    text = build().get_root().render()  # a real map's text, its ids folium's random ones
+    assert len(ELEMENT_ID.findall(text)) > 20
+    assert webmap.sequential_ids(text) == _sequential_ids_by_regex(text)
 
 
 def test_density_overlay_is_a_palette_png():

@@ -96,9 +96,6 @@ from aiddeserts.method.classify import (
 if TYPE_CHECKING:  # only for annotations
     from aiddeserts.method.density import Grid
 
-# A run of exactly 32 hex digits. The "no hex digit before" test follows the first digit (as a
-# 2-wide lookbehind), so the regex engine can skip ahead to hex digits: 3x faster on 17 MB.
-_ELEMENT_ID = re.compile(r"[0-9a-f](?<![0-9a-f]{2})[0-9a-f]{31}(?![0-9a-f])")
 #: A layer with its legend: the layer, the legend's label (`data-layer`) and the legend's HTML.
 LayerWithLegend = tuple[folium.map.Layer, str, str]
 
@@ -537,9 +534,33 @@ def render_deterministic(fmap: folium.Map) -> str:
     # Readers may zoom the page (WCAG 1.4.4): folium's viewport forbids it.
     text = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", fmap.get_root().render(),
                   count=1)
-    mapping: dict[str, str] = {}
+    return sequential_ids(text)
 
-    def stable(match: re.Match[str]) -> str:
-        return mapping.setdefault(match.group(0), f"{len(mapping) + 1:032x}")
 
-    return _ELEMENT_ID.sub(stable, text)
+#: Hex digits as byte 1, every other byte as 0; then a run of 32 hex digits or more is a run of
+#: 32 ones or more, which the regex engine finds by a fast literal search (its start is the run's).
+_HEX_TABLE = bytes(1 if chr(byte) in "0123456789abcdef" else 0 for byte in range(256))
+_HEX_RUN = re.compile(b"\x01" * 32 + b"\x01*")
+
+
+def element_id_spans(data: bytes) -> list[tuple[int, int]]:
+    """Start and end of every run of exactly 32 hex digits (folium's element ids) in the
+    UTF-8 `data`: 0.1 s on a 20 MB map, where a regex of the runs reads it in 1 s."""
+    return [span for match in _HEX_RUN.finditer(data.translate(_HEX_TABLE))
+            if (span := match.span())[1] - span[0] == 32]
+
+
+def sequential_ids(text: str) -> str:
+    """`text` with each element id (a run of exactly 32 hex digits) replaced by
+    its number in order of first appearance, as 32 hex digits. UTF-8 bytes other than ASCII
+    are never hex digits, so the runs are found in the encoded text."""
+    data = text.encode("utf-8")
+    mapping: dict[bytes, bytes] = {}
+    pieces = []
+    last = 0
+    for start, end in element_id_spans(data):
+        found = data[start:end]
+        pieces += [data[last:start], mapping.setdefault(found, b"%032x" % (len(mapping) + 1))]
+        last = end
+    pieces.append(data[last:])
+    return b"".join(pieces).decode("utf-8")
