@@ -58,8 +58,9 @@ EARLY_ENV = "AIDDESERTS_WARM_EARLY"
 #: need (:data:`PRELOAD_BY_RULE`) between them.
 PRELOAD_FIRST = (
     "snakemake.iocontainers", "snakemake.logging", "numpy", "pandas", "shapely", "pyproj",
-    "pyogrio", "geopandas", "aiddeserts.logs", "aiddeserts.stages.ingest", "aiddeserts.io.files",
-    "aiddeserts.io.tracts", "aiddeserts.io.assets", "aiddeserts.io.survey",
+    "pyogrio", "geopandas", "pyarrow.pandas_compat", "aiddeserts.logs",
+    "aiddeserts.stages.ingest", "aiddeserts.io.files", "aiddeserts.io.tracts",
+    "aiddeserts.io.assets", "aiddeserts.io.survey",
     "aiddeserts.io.corrections", "aiddeserts.io.rejects", "aiddeserts.privacy.rules",
 )
 #: Heavy packages are preloaded in steps, their large dependencies first: the server takes a
