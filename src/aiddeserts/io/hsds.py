@@ -123,13 +123,15 @@ def write_hsds(inventory: pd.DataFrame, folder: str | Path, title: str) -> list[
     sources = sorted(inventory["source"].astype(str).unique())
     org_id = dict(zip(sources, _uids("organization", sources), strict=True))
     ids = inventory["asset_id"].astype(str)
-    service_ids, location_ids = _uids("service", ids), _uids("location", ids)
+    keys = ids.tolist()  # a list: Arrow-stored text is slow to walk value by value
+    service_ids, location_ids = _uids("service", keys), _uids("location", keys)
+    source_ids = [org_id[s] for s in inventory["source"].astype(str).tolist()]
     tables = {
         "organization": pd.DataFrame({"id": [org_id[s] for s in sources], "name": sources,
                                       "description": [f"Asset source: {s}" for s in sources]}),
         "service": pd.DataFrame({
             "id": service_ids,
-            "organization_id": [org_id[s] for s in inventory["source"].astype(str)],
+            "organization_id": source_ids,
             "name": inventory["name"].astype(str).where(inventory["name"].astype(str) != "",
                                                         "Unnamed").to_numpy(),
             "alternate_name": inventory["type"].astype(str).to_numpy(),
@@ -138,13 +140,13 @@ def write_hsds(inventory: pd.DataFrame, folder: str | Path, title: str) -> list[
             "assured_date": inventory["last_verified"].astype(str).to_numpy()}),
         "location": pd.DataFrame({
             "id": location_ids, "location_type": "physical",
-            "organization_id": [org_id[s] for s in inventory["source"].astype(str)],
+            "organization_id": source_ids,
             "name": inventory["name"].astype(str).to_numpy(),
             "latitude": inventory["lat"].to_numpy(), "longitude": inventory["lon"].to_numpy(),
             "external_identifier": ids.to_numpy(),
             "external_identifier_type": "aiddeserts asset_id"}),
         "service_at_location": pd.DataFrame({
-            "id": _uids("service_at_location", ids),
+            "id": _uids("service_at_location", keys),
             "service_id": service_ids, "location_id": location_ids}),
     }
     written = [folder / "datapackage.json"]

@@ -9,9 +9,10 @@ assets. :class:`PdfMarkerCollection` writes the same bytes in runs:
 * consecutive markers with the same colours, width, dashes, antialiasing, URL and hatch colour
   form a run. matplotlib's own graphics-context code (``_iter_collection``, ``check_gc``) runs
   for each run's first marker, so the state commands are the ones it writes;
-* the first two markers of a run that land on the page are written one by one, as matplotlib
-  writes them. When the second changes no state, the state is settled: the rest of the run is
-  only moves, formatted as ``pdfRepr`` formats numbers and written at once;
+* a run's first marker on the page is written as matplotlib writes it. When ``check_gc`` then
+  writes nothing for its second, the state is settled: the rest of the run is only moves,
+  formatted as ``pdfRepr`` formats numbers and written at once (else it is written marker by
+  marker, as matplotlib does);
 * any collection matplotlib does not write as one shared marker per path (the XObject path of
   ``draw_path_collection``), any other renderer and any other matplotlib version than the one
   this mirrors is drawn by matplotlib itself.
@@ -167,15 +168,13 @@ def _write_marker_runs(self: RendererPdf, gc: Any, path_codes: list[Any],
                        hatchcolors: Any) -> None:
     """The markers' moves and state changes, as matplotlib's loop writes them, in runs."""
     shifted = offset_trans.transform(offsets)
-    count = max(len(path_codes), len(shifted))
-    items = np.arange(count)
+    items = np.arange(max(len(path_codes), len(shifted)))
     at = shifted[items % len(shifted)]
-    items = items[np.isfinite(at[:, 0]) & np.isfinite(at[:, 1])]
-    at = shifted[items % len(shifted)]
-    properties = (path_codes, facecolors, edgecolors, hatchcolors, linewidths, linestyles,
-                  antialiaseds, urls)
+    finite = np.isfinite(at).all(axis=1)  # matplotlib skips the others before any state
+    items, at = items[finite], at[finite]
     same = np.ones(max(len(items) - 1, 0), bool)
-    for values in properties[1:]:
+    for values in (facecolors, edgecolors, hatchcolors, linewidths, linestyles, antialiaseds,
+                   urls):
         same &= _same_as_previous(values, items)
     starts = np.flatnonzero(np.concatenate(([True], ~same))) if len(items) else items
     ends = np.append(starts[1:], len(items))
