@@ -159,7 +159,7 @@ def read_assets(region_config: Mapping[str, Any], tracts: gpd.GeoDataFrame
         kept_lonlat = lonlat.loc[points.index]
         points["asset_id"] = [
             g if g else derive_asset_id(label, n, x, y) for g, n, x, y in zip(
-                given, points["name"], kept_lonlat.x, kept_lonlat.y, strict=True)]
+                given, points["name"].tolist(), kept_lonlat.x, kept_lonlat.y, strict=True)]
         points["open_status"] = (parse_open_status(attrs[source["status"]]).to_numpy()
                                  if source.get("status") else "unknown")
         if source.get("type"):

@@ -170,7 +170,7 @@ def resolve_as_of(as_of: str | None, dates: pd.Series) -> str:
         return datetime.now(timezone.utc).date().isoformat()
     if as_of:
         return date.fromisoformat(str(as_of)).isoformat()
-    known = [d for d in dates.astype(str) if d]
+    known = [d for d in dates.astype(str).tolist() if d]
     return max(known) if known else ""
 
 
