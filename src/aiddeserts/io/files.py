@@ -116,9 +116,9 @@ def raise_if_disk_full(folder: Path, path: str | Path, exc: BaseException) -> No
 def read_gpkg(path: str | Path, layer: str | None = None,
               columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """Read a GeoPackage layer written by :func:`write_gpkg` (only `columns` and the geometry
-    when given; ``[]`` reads the geometry alone), through Arrow: 3-4x as fast on 100,000
-    assets, and the frame GDAL's row reader gives (which infers a text column holding no
-    value, as in an empty layer, as Python objects: None, not NaN)."""
+    when given; ``[]`` reads the geometry alone), through Arrow, 3-4x as fast on 100,000
+    assets. The frame is the one GDAL's row reader gives: a text column without any value
+    (an empty layer's, for one) holds Python objects (None), as that reader infers it."""
     import geopandas as gpd
     import pandas as pd
 

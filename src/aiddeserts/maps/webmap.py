@@ -551,9 +551,9 @@ def element_id_spans(data: bytes) -> list[tuple[int, int]]:
 
 
 def sequential_ids(text: str) -> str:
-    """`text` with each element id (a run of exactly 32 hex digits) replaced by
-    its number in order of first appearance, as 32 hex digits. UTF-8 bytes other than ASCII
-    are never hex digits, so the runs are found in the encoded text."""
+    """`text` with each element id (a run of exactly 32 hex digits) replaced by its number in
+    order of first appearance, as 32 hex digits. No byte of a non-ASCII character in UTF-8 is
+    a hex digit, so the runs are found in the encoded text."""
     data = text.encode("utf-8")
     mapping: dict[bytes, bytes] = {}
     pieces = []
