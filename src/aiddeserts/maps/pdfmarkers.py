@@ -186,7 +186,6 @@ def _write_marker_runs(self: RendererPdf, gc: Any, path_codes: list[Any],
         _cycled(linestyles, firsts), _cycled(antialiaseds, firsts), _cycled(urls, firsts),
         offset_position, hatchcolors=_cycled(hatchcolors, firsts))
     extents = np.array([[e.x0, e.y0, e.x1, e.y1] for e in path_extents])
-    names = [pdfRepr(code) for code in path_codes]
     width, height = self.file.width * 72, self.file.height * 72
     last = (0, 0)
     for start, end, (_x, _y, _path_id, context, face) in zip(starts, ends, contexts,
@@ -202,11 +201,18 @@ def _write_marker_runs(self: RendererPdf, gc: Any, path_codes: list[Any],
         for k in range(len(xs)):
             written = _check_gc(self, context, face)
             if k == 1 and not written:  # settled: this marker and the rest of the run only move
-                last = _write_moves(self, xs[k:], ys[k:], codes[k:], names, path_codes, last)
+                last = _write_moves(self, xs[k:], ys[k:], codes[k:], path_codes, last)
                 break
-            self.file.output(1, 0, 0, 1, xs[k] - last[0], ys[k] - last[1], Op.concat_matrix,
-                             path_codes[codes[k]], Op.use_xobject)
-            last = (xs[k], ys[k])
+            last = _write_move(self, xs[k], ys[k], path_codes[codes[k]], last)
+
+
+def _write_move(self: RendererPdf, x: Any, y: Any, path_code: Any, last: tuple[Any, Any]
+                ) -> tuple[Any, Any]:
+    """One marker's move from `last` to `x`, `y`, as matplotlib's loop writes it; returns the
+    marker's position."""
+    self.file.output(1, 0, 0, 1, x - last[0], y - last[1], Op.concat_matrix, path_code,
+                     Op.use_xobject)
+    return x, y
 
 
 def _check_gc(self: RendererPdf, context: Any, face: Any) -> bool:
@@ -228,21 +234,18 @@ def _check_gc(self: RendererPdf, context: Any, face: Any) -> bool:
 
 
 def _write_moves(self: RendererPdf, xs: np.ndarray, ys: np.ndarray, codes: np.ndarray,
-                 names: list[bytes], path_codes: list[Any], last: tuple[Any, Any]
-                 ) -> tuple[Any, Any]:
+                 path_codes: list[Any], last: tuple[Any, Any]) -> tuple[Any, Any]:
     """The moves to markers `xs`, `ys` (paths `codes`) from `last`, as ``output`` writes each
     one, in one write; returns the last marker's position."""
     dx = np.diff(xs, prepend=last[0])
     dy = np.diff(ys, prepend=last[1])
     if not (np.isfinite(dx).all() and np.isfinite(dy).all()):
-        for k in range(len(xs)):  # pdfRepr's error, as matplotlib raises it
-            self.file.output(1, 0, 0, 1, xs[k] - last[0], ys[k] - last[1], Op.concat_matrix,
-                             path_codes[codes[k]], Op.use_xobject)
-            last = (xs[k], ys[k])
+        for x, y, code in zip(xs, ys, codes, strict=True):  # pdfRepr's error, as matplotlib's
+            last = _write_move(self, x, y, path_codes[code], last)
         return last
     head = b" ".join([pdfRepr(1), pdfRepr(0), pdfRepr(0), pdfRepr(1)]) + b" "
     tails = [b" " + pdfRepr(Op.concat_matrix) + b" " + name + b" "
-             + pdfRepr(Op.use_xobject) for name in names]
+             + pdfRepr(Op.use_xobject) for name in map(pdfRepr, path_codes)]
     lines = []
     for x, y, code in zip(_pdf_number(dx), _pdf_number(dy), codes.tolist(), strict=True):
         line = head + x + b" " + y + tails[code]
