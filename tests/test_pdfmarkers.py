@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
+from matplotlib.backends.backend_pdf import FigureCanvasPdf, Op, PdfPages, RendererPdf
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
@@ -138,6 +138,22 @@ def test_same_bytes_as_matplotlib(name: str, monkeypatch: pytest.MonkeyPatch) ->
         assert sum(bulk) > markers / 2
     if name == "huge markers far away":
         assert b" /P0\nDo\n" in _content(expected)  # a move broken over two lines
+
+
+def test_a_state_that_never_settles_is_written_marker_by_marker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``check_gc`` writes for every marker (here patched to, as a state that never
+    compares equal to itself would), every marker's state is written, as matplotlib does."""
+    check_gc = RendererPdf.check_gc
+
+    def restless(self, gc, fillcolor=None):  # type: ignore[no-untyped-def]
+        check_gc(self, gc, fillcolor)
+        self.file.output(0.5, Op.setlinewidth)
+
+    monkeypatch.setattr(RendererPdf, "check_gc", restless)
+    expected = _pdf(_figure("one style", fast=False))
+    assert _content(expected).count(b"0.5 w\n") >= N
+    assert _pdf(_figure("one style", fast=True)) == expected
 
 
 def test_rasterised_and_other_renderers_draw_as_matplotlib(
