@@ -254,3 +254,59 @@ def test_text_pairs_parse_numbers_as_float_does():
     assert a.tolist() == [float(f[0]) for f in found]
     assert b.tolist() == [float(f[2]) for f in found]
     assert decimals.tolist() == [min(len(f[1]), len(f[3])) for f in found]
+
+
+def regex_pairs(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
+    """What the audit's number-pair regex finds: first numbers, second numbers, decimals."""
+    from aiddeserts.privacy.audit import NUMBER_PAIR
+
+    found = NUMBER_PAIR.findall(text)
+    return ([f[0] for f in found], [f[2] for f in found], [len(f[1]) for f in found],
+            [len(f[3]) for f in found])
+
+
+def found_pairs(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
+    from aiddeserts.privacy.audit import number_pairs
+
+    first, second, first_decimals, second_decimals = number_pairs(text)
+    return first, second, first_decimals.tolist(), second_decimals.tolist()
+
+
+#: Pieces of the random texts: what numbers and separators are made of, and characters the
+#: regex classes treat in their own ways (\s holds \x1c-\x1f, \x85 and U+2028; \w holds é, ß,
+#: Ⅻ and ², not U+0301 nor a lone surrogate; \d holds the fullwidth and Arabic-Indic digits).
+PAIR_PIECES = [*"0123456789" * 4, *".-,; \t\n\r\"':=_aZ", "lng", '"lat": ', ", 'x'=", "\x1c",
+               "\x1f", "\x0b", "\xa0", "\x85", "\u2028", "\u3000", "é", "ß", "—", "\u0301",
+               "\ud800", "\U0001f600", "Ⅻ", "²"]
+OTHER_DIGITS = ["\uff13", "\u0663"]
+
+
+def test_number_pairs_equal_the_regex_on_random_text(monkeypatch):
+    from aiddeserts.privacy import audit
+
+    rng = random.Random(11)
+    for trial in range(3000):
+        pieces = PAIR_PIECES + (OTHER_DIGITS if trial % 10 == 0 else [])
+        text = "".join(rng.choice(pieces) if rng.random() < 0.9 else chr(rng.randrange(128, 0x110000))
+                       for _ in range(rng.randrange(0, 90)))
+        # Blocks of a few bytes: numbers and separators meet every kind of cut.
+        monkeypatch.setattr(audit, "NUMBER_BLOCK_BYTES", rng.choice([1, 2, 3, 5, 16, 1 << 20]))
+        assert found_pairs(text) == regex_pairs(text), repr(text)
+
+
+def test_number_pairs_equal_the_regex_on_the_demo_files(monkeypatch):
+    from aiddeserts.privacy import audit
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(NYC.iterdir())
+             if path.suffix in (".csv", ".geojson")]
+    pantries = json.loads((NYC / "food_pantries.geojson").read_text(encoding="utf-8"))
+    texts.append(json.dumps(pantries, ensure_ascii=False, indent=1))  # spaced out
+    texts.append("é " + texts[0])  # the same numbers, found through the UTF-8 offsets
+    pairs = 0
+    for block, length in ((1 << 20, None), (4096, None), (7, 20_000)):
+        monkeypatch.setattr(audit, "NUMBER_BLOCK_BYTES", block)
+        for text in (text[:length] for text in texts):
+            want = regex_pairs(text)
+            assert found_pairs(text) == want
+            pairs += len(want[0])
+    assert pairs > 3 * 1000  # the pantries' coordinates, at least
