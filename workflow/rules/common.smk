@@ -120,10 +120,11 @@ PRIORITY = {
     "stories": 3,
     "map_shapes": 2,
     "privacy_audit_secrets": 2,
-    # After it: changes.csv (the map and the posters wait for it), the map, the posters, the
-    # summary (the audit's tables part waits for it) and the manifest (the end waits for it),
-    # then the figure (static_map_priority), then the audit's parts (audit_part_priority).
-    "changes": 4,
+    # After it: changes.csv first (a short job the map and the posters wait for: even a figure
+    # started first, static_map_priority, must not hold them up), then the map, the posters,
+    # the summary (the audit's tables part waits for it) and the manifest (the end waits for
+    # it), then the figure, then the audit's parts (audit_part_priority).
+    "changes": 6,
     "web_map": 3,
     "datawalk": 3,
     "summarize": 3,
