@@ -439,7 +439,7 @@ def test_river_straight_line_served_on_foot_desert():
     assert with_extra.tolist() == [0.0, 0.0, 1.0]
 
 
-def test_bootstrap_stability_walks_the_streets_when_the_classes_do():
+def test_bootstrap_stability_walks_the_streets_when_the_classes_do(monkeypatch):
     """desert_stability on foot: the tract facing assets across the river is a desert in every
     re-draw (straight line: only when both facing assets are left out), the tract by the
     bridge in few; each resample equals a direct walking test, and the same seed gives the
@@ -489,6 +489,12 @@ def test_bootstrap_stability_walks_the_streets_when_the_classes_do():
         density = contributions @ counts[:, run].astype(float)
         deserts += rule.desert(candidate, density, share, urban)
     np.testing.assert_array_equal(walk, deserts / runs)
+    # The resamples drawn 7 at a time: the same draws, the same shares.
+    monkeypatch.setattr(confidence, "BOOTSTRAP_BLOCK_CELLS", 7 * m)
+    np.testing.assert_array_equal(
+        confidence.bootstrap_desert_share(*args, runs=runs, seed=11, network=city), walk)
+    np.testing.assert_array_equal(confidence.bootstrap_desert_share(*args, runs=runs, seed=11),
+                                  line)
     # Not candidates: never deserts, no share.
     assert np.isnan(confidence.bootstrap_desert_share(np.zeros(3, bool), *args[1:], runs=runs,
                                                       seed=11, network=city)).all()

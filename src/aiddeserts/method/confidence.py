@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 #: far in a resample only if all of its (up to) K nearest assets within the threshold are absent:
 #: exact when fewer than K assets are within reach, else off with probability ≈ e^−K ≈ 3e-4.
 BOOTSTRAP_NEIGHBOURS = 8
-#: On foot, the bootstrap's (points × runs) counts of drawn assets within reach are formed this
-#: many cells at a time (float32: 16 MB).
+#: The bootstrap's draws (assets × resamples) and, on foot, its counts of drawn assets within
+#: reach (points × resamples) are formed this many cells at a time (16-32 MB).
 BOOTSTRAP_BLOCK_CELLS = 4_000_000
 
 
@@ -325,13 +325,21 @@ def bootstrap_desert_share(candidate: np.ndarray, contributions: sp.csr_matrix,
     if m == 0:
         out[cand] = 1.0
         return out
-    counts = rng.multinomial(m, np.full(m, 1.0 / m), size=runs).T.astype(float)  # m × runs
-    density = np.asarray(contributions[cand] @ counts)  # cand × runs
+    # Each resample's draw counts per asset, a block of resamples at a time (the same draws:
+    # a resample's are drawn after the one before it), so the counts of all of them (m × runs
+    # numbers) are never held at once: the tract densities and which assets each drew.
+    weights = contributions[cand]
+    density = np.empty((len(cand), runs))  # cand × runs
+    present = np.empty((m, runs), bool)  # m × runs
+    block = max(1, BOOTSTRAP_BLOCK_CELLS // m)
+    for first in range(0, runs, block):
+        counts = rng.multinomial(m, np.full(m, 1.0 / m), size=min(block, runs - first)).T
+        density[:, first:first + block] = weights @ counts.astype(float)
+        present[:, first:first + block] = counts > 0
     # Distance test: population points of candidate tracts, their nearest assets within reach.
     in_cand = np.isin(points_tract, cand)
     p_tract = points_tract[in_cand]
     p_pop = points_population[in_cand]
-    present = counts > 0  # m × runs
     if network is None:
         near = _near_straight(points_xy[in_cand], points_threshold[in_cand], assets_xy, present)
     else:
