@@ -310,3 +310,47 @@ def test_number_pairs_equal_the_regex_on_the_demo_files(monkeypatch):
             assert found_pairs(text) == want
             pairs += len(want[0])
     assert pairs > 3 * 1000  # the pantries' coordinates, at least
+
+
+def regex_maybe_finite(text: pd.Series) -> np.ndarray:
+    """The audit's number candidates before: the column searched as one text by the regex."""
+    from aiddeserts.privacy.audit import _MAYBE_FINITE
+
+    values = text.fillna("").tolist()
+    starts = np.zeros(len(values), np.int64)
+    np.cumsum(np.fromiter(map(len, values), np.int64, len(values))[:-1] + 1, out=starts[1:])
+    hits = np.fromiter((m.start() for m in _MAYBE_FINITE.finditer("\n".join(values))), np.int64)
+    maybe = np.zeros(len(values), bool)
+    maybe[np.searchsorted(starts, hits, side="right") - 1] = True
+    return maybe
+
+
+def test_number_candidates_equal_the_regex_search():
+    from aiddeserts.privacy.audit import _maybe_finite
+
+    rng = random.Random(5)
+    pieces = [*"0123456789.eE+-" * 3, *" \n\rax,", "é", "\u0663", "inf", "nan", "1\n2", ""]
+    for _ in range(2000):
+        values = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 8)))
+                  for _ in range(rng.randrange(0, 30))] + ([None] if rng.random() < 0.2 else [])
+        text = pd.Series(values, dtype="string")
+        assert np.array_equal(_maybe_finite(text), regex_maybe_finite(text)), values
+    survey = pd.read_csv(NYC / "survey_synthetic.csv", dtype=str, keep_default_na=False)
+    for column in survey.columns:
+        text = survey[column].astype("string").str.strip()
+        assert np.array_equal(_maybe_finite(text), regex_maybe_finite(text)), column
+
+
+def test_decimals_equal_the_regex_extract():
+    from aiddeserts.privacy.audit import _decimals
+
+    def extracted(text: pd.Series) -> np.ndarray:
+        return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(dtype=int)
+
+    rng = random.Random(9)
+    pieces = [*"0123456789" * 3, *".e+-x\n ", "é", "\u0663"]
+    for _ in range(2000):
+        values = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+                  for _ in range(rng.randrange(0, 25))] + ([None] if rng.random() < 0.2 else [])
+        text = pd.Series(values, dtype="string")
+        assert np.array_equal(_decimals(text), extracted(text)), values

@@ -381,23 +381,64 @@ def _block_numbers(text: str, raw: np.ndarray, low: int, high: int,
 
 
 def _decimals(text: pd.Series) -> np.ndarray:
-    return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(dtype=int)
+    """The digits after each text's first dot followed by a digit (0 without one): those of
+    ``str.extract(r"\\.(\\d+)")``, found in the texts' bytes (an ASCII number's) at once."""
+    values = text.fillna("").tolist()
+    joined = "\n".join(values)
+    if not joined.isascii():  # \\d holds other scripts' digits
+        return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(
+            dtype=int)
+    raw = np.frombuffer(joined.encode("ascii") + b"\n", np.uint8)
+    starts = np.zeros(len(values), np.int64)
+    np.cumsum(np.fromiter(map(len, values), np.int64, len(values))[:-1] + 1, out=starts[1:])
+    digit = _DIGIT_BYTE[raw]
+    dots = np.flatnonzero((raw[:-1] == ord(".")) & digit[1:])  # a dot, then a digit
+    others = np.flatnonzero(~digit)  # where each run of digits ends
+    first = np.searchsorted(dots, starts)  # each text's first such dot, if it is the text's
+    ends = np.append(starts[1:] - 1, len(raw) - 1)[:len(values)]
+    found = first < len(dots)
+    found[found] = dots[first[found]] < ends[found]
+    out = np.zeros(len(values), int)
+    after = dots[first[found]] + 1
+    out[found] = others[np.searchsorted(others, after)] - after
+    return out
 
 
 #: A superset of the texts `pd.to_numeric` reads as a finite number (an ASCII digit, or a dot
 #: and a digit, after an optional sign; then only digits, dots, exponents and signs), as lines.
 _MAYBE_FINITE = re.compile(r"^[-+]?\.?[0-9][0-9.eE+-]*$", re.MULTILINE)
+_FINITE_BYTE = np.zeros(256, bool)
+_FINITE_BYTE[list(b"0123456789.eE+-")] = True
+_FINITE_SIGN = np.zeros(256, bool)
+_FINITE_SIGN[list(b"+-")] = True
 
 
 def _maybe_finite(text: pd.Series) -> np.ndarray:
-    """Which texts may be finite numbers (a superset): the column is searched as one text, a
-    value per line; a match inside a value that holds a line break only adds a candidate."""
+    """Which texts may be finite numbers (a superset): those :data:`_MAYBE_FINITE` matches, a
+    value per line (one holding a line break, where a match of any of its lines only adds a
+    candidate, is searched by the regex). The others are checked byte by byte, as one text:
+    an optional sign, an optional dot and a digit, then only the bytes the regex allows."""
     values = text.fillna("").tolist()
+    data = "\n".join(values).encode("utf-8", "surrogatepass") + b"\n\n\n"
+    raw = np.frombuffer(data, np.uint8)
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    if len(raw) - 3 != int(lengths.sum()) + len(values) - 1:  # a non-ASCII value: byte offsets
+        lengths = np.fromiter((len(v.encode("utf-8", "surrogatepass")) for v in values),
+                              np.int64, len(values))
     starts = np.zeros(len(values), np.int64)
-    np.cumsum(np.fromiter(map(len, values), np.int64, len(values))[:-1] + 1, out=starts[1:])
-    hits = np.fromiter((m.start() for m in _MAYBE_FINITE.finditer("\n".join(values))), np.int64)
-    maybe = np.zeros(len(values), bool)
-    maybe[np.searchsorted(starts, hits, side="right") - 1] = True
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    sign, dot, digit = (_FINITE_SIGN[raw], raw == ord("."), _DIGIT_BYTE[raw])
+    at = [starts, starts + 1, starts + 2]
+    leads = (digit[at[0]] | ((sign[at[0]] | dot[at[0]]) & digit[at[1]])
+             | (sign[at[0]] & dot[at[1]] & digit[at[2]]))
+    # Bytes the regex does not allow, per value and the line break after it (three at the end).
+    refused = np.add.reduceat(~_FINITE_BYTE[raw], starts, dtype=np.int64) if len(values) else 0
+    after = np.ones(len(values), np.int64)
+    after[-1:] = 3
+    maybe = leads & (lengths > 0) & (refused == after)
+    if np.count_nonzero(raw == ord("\n")) > len(values) + 2:  # a value holds a line break
+        for index in (i for i, value in enumerate(values) if "\n" in value):
+            maybe[index] = _MAYBE_FINITE.search(values[index]) is not None
     return maybe
 
 
@@ -772,13 +813,19 @@ def candidate_points(pairs: Candidates, crs: CRS, min_decimals: int, slack_m: fl
 def coordinate_leaks(points: np.ndarray, tolerance: np.ndarray, public_tolerance: np.ndarray,
                      secrets: Secrets) -> dict[str, int]:
     """Counts of points near a respondent / a protected asset that are not public."""
-    public = _near(points, public_tolerance, secrets.public)
-    pins = _near(points, public_tolerance, secrets.public_assets)
+    near_respondent = _near(points, tolerance, secrets.respondents)
+    near_private = _near(points, tolerance, secrets.private_assets)
+    # Whether a point is public matters only where it is near one of those.
+    suspect = np.flatnonzero(near_respondent | near_private)
+    public = np.zeros(len(points), bool)
+    pin = np.zeros(len(points), bool)
+    public[suspect] = _near(points[suspect], public_tolerance[suspect], secrets.public)
+    pin[suspect] = _near(points[suspect], public_tolerance[suspect], secrets.public_assets)
     out = {}
-    for kind, targets, allowed in (
-            ("coordinates near a survey respondent", secrets.respondents, public | pins),
-            ("exact location of a hidden or approximate asset", secrets.private_assets, public)):
-        hits = int((_near(points, tolerance, targets) & ~allowed).sum())
+    for kind, near, allowed in (
+            ("coordinates near a survey respondent", near_respondent, public | pin),
+            ("exact location of a hidden or approximate asset", near_private, public)):
+        hits = int((near & ~allowed).sum())
         if hits:
             out[kind] = hits
     return out
