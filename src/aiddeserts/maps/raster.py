@@ -15,6 +15,8 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from aiddeserts.maps.styles import DENSITY_COLOURS
 
 if TYPE_CHECKING:  # only for annotations
+    from affine import Affine
+
     from aiddeserts.method.density import Grid
 
 
@@ -35,11 +37,18 @@ def density_image(values: np.ndarray, grid: Grid, crs: Any) -> tuple[np.ndarray,
     vmax = float(np.quantile(positive, 0.99)) if positive.size else 1.0
     index = 1 + np.clip(np.nan_to_num(out) / vmax * 254, 0, 254).astype(np.uint8)
     index[~(np.isfinite(out) & (out > 0))] = 0
-    west, north = transform * (0, 0)
-    east, south = transform * (width, height)
+    west, north = _apply(transform, 0, 0)
+    east, south = _apply(transform, width, height)
     to_ll = Transformer.from_crs(dst_crs, 4326, always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([west, east], [south, north])
     return index, [[lat0, lon0], [lat1, lon1]], vmax
+
+
+def _apply(transform: Affine, col: float, row: float) -> tuple[float, float]:
+    """Where `transform` puts pixel corner (`col`, `row`): ``transform * (col, row)`` as affine
+    computes it, without the ``*`` that affine 3 deprecates."""
+    a, b, c, d, e, f = transform[:6]
+    return col * a + row * b + c, col * d + row * e + f
 
 
 def palette_png(index: np.ndarray, colours: Sequence[str] = DENSITY_COLOURS, alpha: int = 170
