@@ -725,3 +725,18 @@ def test_a_bilingual_map_packs_the_connections_popups_per_language():
     english, spanish = webmap.unpacked_texts(text).split("\n")  # sorted by language
     assert "ruido" in json.loads(spanish)["cp"][0] and json.loads(spanish)["cp"][2] is None
     assert "noise" in json.loads(english)["cp"][0]
+
+
+def test_pixel_corners_are_placed_as_affine_places_them():
+    import random
+    import warnings
+
+    from affine import Affine
+
+    rng = random.Random(4)
+    for _ in range(2000):
+        transform = Affine(*(rng.uniform(-1e6, 1e6) for _ in range(6)))
+        col, row = rng.uniform(0, 5000), rng.choice([0, rng.uniform(0, 5000)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # affine 3 deprecates its * for points
+            assert raster._apply(transform, col, row) == transform * (col, row)
