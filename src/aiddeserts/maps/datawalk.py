@@ -36,7 +36,7 @@ from aiddeserts.maps.figure import (
     print_style,
 )
 from aiddeserts.maps.legends import class_counts, shown_classes
-from aiddeserts.maps.popups import survey_rate, type_label
+from aiddeserts.maps.popups import records, survey_rate, type_label
 from aiddeserts.maps.styles import SUPPRESSED_COLOUR, SURVEY_BINS, SURVEY_COLOURS, survey_bin
 from aiddeserts.method.classify import CLASS_COLOURS, CLASS_LABELS
 
@@ -222,7 +222,7 @@ def _classes_page(data: WalkData) -> tuple[Poster, Drawer]:
 def survey_shown(tracts: pd.DataFrame) -> tuple[pd.Series, int]:
     """The published unmet-need shares by tract (NaN where not shown) and how many tracts are
     hidden to protect respondents, as the map's survey layer shows them."""
-    rates = pd.Series([survey_rate(row) for row in tracts.to_dict("records")],
+    rates = pd.Series([survey_rate(row) for row in records(tracts, "survey_unmet_rate")],
                       index=tracts.index, dtype=float)
     hidden = int(tracts["survey_suppressed"].fillna(False).astype(bool).sum()) \
         if "survey_suppressed" in tracts.columns else 0

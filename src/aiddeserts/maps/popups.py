@@ -134,6 +134,12 @@ def shown_date(value: Any) -> Any:
         return day
 
 
+def records(frame: pd.DataFrame, *columns: str) -> list[dict[str, Any]]:
+    """`frame`'s rows as records of those of `columns` it has (a record of every column of
+    2,000 tracts takes 0.1 s, for the one or two a caller reads)."""
+    return frame[[c for c in dict.fromkeys(columns) if c in frame.columns]].to_dict("records")
+
+
 def survey_rate(row: Mapping[str, Any]) -> float | None:
     """The tract's share of respondents reporting unmet need; None when hidden or not surveyed."""
     rate = row.get("survey_unmet_rate", np.nan)

@@ -60,6 +60,7 @@ from aiddeserts.maps.legends import (
 from aiddeserts.maps.packing import gzip_base64, unpacked_texts  # noqa: F401 (public here)
 from aiddeserts.maps.popups import (
     asset_marker_data,
+    records,
     stories_popup_html,
     survey_popup_html,
     survey_rate,
@@ -464,7 +465,7 @@ def _build_map(tracts: gpd.GeoDataFrame, assets: gpd.GeoDataFrame, density_value
     props = tract_properties(tracts, id_col, thresholds=thresholds, vintage=cfg["vintage"],
                              stories=tract_stories,
                              reach=reach_assets(tracts, assets, thresholds))
-    headings = [tract_heading(r, id_col) for r in tracts.drop(columns="geometry").to_dict("records")]
+    headings = [tract_heading(r, id_col) for r in records(tracts, id_col, "tract_name")]
     connected = connections.add_properties(props, tracts, headings, survey_questions)
     fmap.add_child(Script("patterns.js", patterns=[
         {"id": pattern_id(colour, pattern), "colour": colour, "kind": pattern}
