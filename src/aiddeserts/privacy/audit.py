@@ -385,7 +385,7 @@ def _decimals(text: pd.Series) -> np.ndarray:
     ``str.extract(r"\\.(\\d+)")``, found in the texts' bytes (an ASCII number's) at once."""
     values = text.fillna("").tolist()
     joined = "\n".join(values)
-    if not joined.isascii():  # \\d holds other scripts' digits
+    if not joined.isascii():  # \d holds other scripts' digits
         return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(
             dtype=int)
     raw = np.frombuffer(joined.encode("ascii") + b"\n", np.uint8)
