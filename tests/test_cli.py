@@ -194,6 +194,29 @@ def test_failed_privacy_audit_rule_is_its_own_exit_code(tmp_path):
     assert cli.classify_failure(0, "") == cli.EXIT_OK
 
 
+def test_a_full_disk_that_stops_an_audit_part_too_is_the_environment(tmp_path):
+    """Every failed job refused a write (one ``aiddeserts (environment):`` line each): the
+    machine's fault, also when an audit part is among them; a leak found beside it wins."""
+    full = 'echo "aiddeserts (environment): folder x cannot be written: the disk is full" >&2'
+    snakefile = tmp_path / "Snakefile"
+    leak = "echo aiddeserts: coordinates near a survey respondent >&2"
+    snakefile.write_text("".join(
+        f'rule {rule}:\n    output: "{output}"\n    shell: \'{say}; exit 1\'\n'
+        for rule, output, say in (("privacy_audit_part", "part.ok", full),
+                                  ("privacy_audit", "leak.ok", leak),
+                                  ("datawalk", "walk.ok", full))))
+    base = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path),
+            "--cores", "2", "--keep-going"]
+    refused = subprocess.run([*base, "part.ok", "walk.ok"], capture_output=True, text=True)
+    output = refused.stdout + refused.stderr
+    assert sorted(cli.failed_rules(output)) == ["datawalk", "privacy_audit_part"]
+    assert cli.classify_failure(refused.returncode, output) == cli.EXIT_ENVIRONMENT
+    leaked = subprocess.run([*base, "leak.ok", "walk.ok"], capture_output=True, text=True)
+    output = leaked.stdout + leaked.stderr
+    assert sorted(cli.failed_rules(output)) == ["datawalk", "privacy_audit"]
+    assert cli.classify_failure(leaked.returncode, output) == cli.EXIT_PRIVACY
+
+
 def test_parse_summary_and_region_of():
     text = ("Building DAG of jobs...\noutput_file\tdate\trule\tlog-file(s)\tstatus\tplan\n"
             "outputs/a/map.html\tWed\tpublish\tlogs/a/publish.log\tok\tupdate pending\n"

@@ -84,6 +84,8 @@ _RULE_ERROR = re.compile(r"Error in rule (\w+)")
 _DOWNLOAD_ERROR = re.compile(r"^aiddeserts \(download failed\): ", re.MULTILINE)
 _ENVIRONMENT_ERROR = re.compile(
     r"^aiddeserts \(environment\): |\[Errno (13|28|30|122)\]|No space left on device", re.MULTILINE)
+#: The line a job refused a write by the machine prints (:func:`aiddeserts.logs.run_logged`).
+_ENVIRONMENT_LINE = re.compile(r"^aiddeserts \(environment\): ", re.MULTILINE)
 _INPUT_ERROR = re.compile(r"^(aiddeserts: |InputError\b)|\bInputError in ", re.MULTILINE)
 
 
@@ -148,13 +150,17 @@ def failed_rules(output: str) -> list[str]:
 def classify_failure(returncode: int, output: str) -> int:
     """Map Snakemake's return code and combined output onto this command's exit codes.
 
-    The privacy audit wins over bad input (an audit failure must never look like a typo);
-    bad input is recognised by the ``aiddeserts: `` line every stage prints for an
+    The privacy audit wins over bad input (an audit failure must never look like a typo),
+    unless every failed job was refused a write by the machine (a full disk stops an audit
+    part too): each such job prints one ``aiddeserts (environment): `` line. Bad input is
+    recognised by the ``aiddeserts: `` line every stage prints for an
     :class:`~aiddeserts.errors.InputError` or by ``InputError`` raised while parsing the config.
     """
     if returncode == 0:
         return EXIT_OK
-    if any(rule.startswith(PRIVACY_RULE_PREFIX) for rule in failed_rules(output)):
+    refused = len(_ENVIRONMENT_LINE.findall(output))
+    if (any(rule.startswith(PRIVACY_RULE_PREFIX) for rule in failed_rules(output))
+            and refused < len(_RULE_ERROR.findall(output))):
         return EXIT_PRIVACY
     if _DOWNLOAD_ERROR.search(output):
         return EXIT_DOWNLOAD
