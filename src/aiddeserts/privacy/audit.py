@@ -380,17 +380,28 @@ def _block_numbers(text: str, raw: np.ndarray, low: int, high: int,
     return start[number] + (low - _BEFORE), end[number] + (low - _BEFORE), decimals[number]
 
 
+def _column_bytes(values: Sequence[str], pad: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A column's values as one text, a line break after each (`pad` after the last), in UTF-8
+    bytes: the bytes, where each value starts and how many bytes it has."""
+    raw = np.frombuffer("\n".join(values).encode("utf-8", "surrogatepass") + b"\n" * pad,
+                        np.uint8)
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    if len(raw) - pad != int(lengths.sum()) + len(values) - 1:  # non-ASCII: bytes, not chars
+        lengths = np.fromiter((len(v.encode("utf-8", "surrogatepass")) for v in values),
+                              np.int64, len(values))
+    starts = np.zeros(len(values), np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    return raw, starts, lengths
+
+
 def _decimals(text: pd.Series) -> np.ndarray:
     """The digits after each text's first dot followed by a digit (0 without one): those of
     ``str.extract(r"\\.(\\d+)")``, found in the texts' bytes (an ASCII number's) at once."""
     values = text.fillna("").tolist()
-    joined = "\n".join(values)
-    if not joined.isascii():  # \d holds other scripts' digits
+    raw, starts, _ = _column_bytes(values, 1)
+    if (raw >= 0x80).any():  # \d holds other scripts' digits
         return text.str.extract(r"\.(\d+)", expand=False).str.len().fillna(0).to_numpy(
             dtype=int)
-    raw = np.frombuffer(joined.encode("ascii") + b"\n", np.uint8)
-    starts = np.zeros(len(values), np.int64)
-    np.cumsum(np.fromiter(map(len, values), np.int64, len(values))[:-1] + 1, out=starts[1:])
     digit = _DIGIT_BYTE[raw]
     dots = np.flatnonzero((raw[:-1] == ord(".")) & digit[1:])  # a dot, then a digit
     others = np.flatnonzero(~digit)  # where each run of digits ends
@@ -419,14 +430,7 @@ def _maybe_finite(text: pd.Series) -> np.ndarray:
     candidate, is searched by the regex). The others are checked byte by byte, as one text:
     an optional sign, an optional dot and a digit, then only the bytes the regex allows."""
     values = text.fillna("").tolist()
-    data = "\n".join(values).encode("utf-8", "surrogatepass") + b"\n\n\n"
-    raw = np.frombuffer(data, np.uint8)
-    lengths = np.fromiter(map(len, values), np.int64, len(values))
-    if len(raw) - 3 != int(lengths.sum()) + len(values) - 1:  # a non-ASCII value: byte offsets
-        lengths = np.fromiter((len(v.encode("utf-8", "surrogatepass")) for v in values),
-                              np.int64, len(values))
-    starts = np.zeros(len(values), np.int64)
-    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    raw, starts, lengths = _column_bytes(values, 3)
     sign, dot, digit = (_FINITE_SIGN[raw], raw == ord("."), _DIGIT_BYTE[raw])
     at = [starts, starts + 1, starts + 2]
     leads = (digit[at[0]] | ((sign[at[0]] | dot[at[0]]) & digit[at[1]])
