@@ -75,3 +75,16 @@ def test_a_downloaded_network_must_be_read_where_it_is_saved():
     local = copy.deepcopy(bad)
     del local["regions"]["r"]["network"]["url"]
     assert validate_config(local)["regions"]["r"]["network"]["path"] == "data/raw/r/city.osm.pbf"
+
+
+def test_a_lowercase_boolean_from_the_command_line_says_how_to_write_it():
+    """Snakemake's --config turns only True/False into booleans: `warm_start=false` arrives as
+    the text 'false', and the error says how to write it."""
+    from snakemake.cli import parse_config
+
+    from_command_line = parse_config(["warm_start=false"])
+    assert from_command_line == {"warm_start": "false"}
+    with pytest.raises(InputError, match=r"'warm_start'.*write True or False") as caught:
+        validate_config({**MINIMAL, **from_command_line})
+    assert "config/README.md" in caught.value.fix
+    assert validate_config({**MINIMAL, **parse_config(["warm_start=False"])})["warm_start"] is False

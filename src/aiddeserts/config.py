@@ -69,6 +69,12 @@ def _error_message(error: jsonschema.ValidationError, source: str) -> str:
     elif error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         message += f"; allowed keys here: {', '.join(allowed)}"
+    elif (error.validator == "type" and "boolean" in _as_list(error.validator_value)
+          and isinstance(error.instance, str)
+          and error.instance.lower() in ("true", "false", "yes", "no", "on", "off")):
+        # Snakemake's --config reads only True and False (capitalised) as booleans.
+        message += ("; on the command line (--config) write True or False, with a capital "
+                    "letter, or set it in a config file")
     elif error.validator == "oneOf" and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
         return _error_message(deepest, source)
