@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,6 +104,19 @@ def test_a_job_runs_in_a_fork_of_the_server_with_its_streams_folder_and_status(t
     # The server's log names the script, no data.
     assert _wait(lambda: "job.py" in log.read_text() and "exited 7" in log.read_text())
     assert "hello" not in log.read_text() and "seven" not in log.read_text()
+
+
+def test_the_log_gives_when_a_job_ended_not_when_the_next_one_came(tmp_path, server):
+    """The server's loop wakes when a job ends (SIGCHLD), so the log's time for a job is its
+    own even with no job after it: no longer than the job's process took from its start."""
+    socket_path, _, log = server
+    assert _wait(lambda: "ready in" in log.read_text())  # from here its loop sleeps up to 1 s
+    started = time.perf_counter()
+    assert _job(tmp_path, socket_path, "0").returncode == 0
+    whole_job = time.perf_counter() - started
+    assert _wait(lambda: "exited 0" in log.read_text())
+    took = float(re.search(r"exited 0 after ([\d.]+) s", log.read_text())[1])
+    assert took <= whole_job
 
 
 def test_exit_messages_and_tracebacks_come_out_as_from_python(tmp_path, server):

@@ -412,8 +412,18 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
     children: dict[int, float] = {}
     served = 0
     pending = b""
+    # A job's end wakes the loop (a byte on this pipe from the SIGCHLD handler), so that the
+    # log gives when each job ended, not when the next one came.
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, _on_child_exit)
     while True:
-        ready, _, _ = select.select([listener, alive_fd], [], [], 0 if later else 1.0)
+        ready, _, _ = select.select([listener, alive_fd, wake_read], [], [],
+                                    0 if later else 1.0)
+        if wake_read in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(wake_read, 512):
+                    pass
         _reap(children)
         if not ready and later:
             _preload(later.pop(0))
@@ -438,6 +448,9 @@ def serve(socket_path: str, alive_fd: int, later: Sequence[str] = (),
             gc.freeze()
             pid = os.fork()
             if pid == 0:
+                signal.set_wakeup_fd(-1)
+                for fd in (wake_read, wake_write):
+                    os.close(fd)
                 listener.close()
                 os.close(alive_fd)
                 _run_child(connection)  # never returns
@@ -489,6 +502,10 @@ _STARTED = 0.0
 
 def _since_start() -> str:
     return f" at +{time.perf_counter() - _STARTED:.2f} s"
+
+
+def _on_child_exit(signum: int, frame: object) -> None:
+    """SIGCHLD: nothing to do here; the wake-up byte Python writes wakes the server's loop."""
 
 
 def _reap(children: dict[int, float]) -> None:
