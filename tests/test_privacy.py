@@ -410,3 +410,37 @@ def test_collect_secrets_reads_raw_survey_and_skips_public_values(tmp_path):
 def test_redact_matches_values_whatever_the_separators():
     assert redact("ring Ana  Lima or 555.0101.0001!", ["Ana Lima", "555-0101-0001"]) == \
         f"ring {REDACTED} or {REDACTED}!"
+
+
+def test_a_home_at_the_maps_centre_does_not_block_publication(tmp_path):
+    """The web map opens on the middle of the tracts' bounds and fits those bounds, written at
+    full precision: they come from the tracts alone, so a respondent living there (it happens:
+    the centre is inside the region) is no leak. The same home written anywhere else is."""
+    from shapely.geometry import box
+
+    from aiddeserts.maps import webmap
+    from aiddeserts.maps.shapes import map_view
+    from aiddeserts.privacy.audit import collect_secrets
+
+    # A tract to the east moves the centre away from every vertex, centroid and inner point.
+    tracts = grid_tracts(4)
+    east = gpd.GeoDataFrame({"TRACT_CODE": ["T16"], "pop": 1000.0, "poverty": 10.0},
+                            geometry=[box(X0 + 5000, Y0, X0 + 5300, Y0 + 300)], crs=CRS)
+    tracts = pd.concat([tracts, east], ignore_index=True)
+    _, (lat, lon) = map_view(tracts)
+    pd.DataFrame({"lat": [round(lat, 6), round(lat, 6) + 0.01], "lon": [round(lon, 6)] * 2,
+                  "need": "yes"}).to_csv(tmp_path / "s.csv", index=False)
+    survey = {"path": str(tmp_path / "s.csv"), "need": "need"}
+    assets = asset_frame()
+    shown = assets_for_display(assets, tracts, "TRACT_CODE", AT_TRACT)
+    found = collect_secrets(survey, "TRACT_CODE", tracts, assets, shown, 5, [])
+    fmap, _ = webmap._base_map(tracts, "Tiny test city", offline=False)
+    page = tmp_path / "map.html"
+    fmap.save(str(page))
+    assert f"[{lat!r}, {lon!r}]" in page.read_text()
+    report = audit_files([page], found, schema_defaults("privacy"))
+    assert report["passed"] and report["files"]["map.html"]["number_pairs"] >= 3
+    elsewhere = tmp_path / "table.html"
+    elsewhere.write_text(f"<p>{round(lat, 6) + 0.01:.6f}, {round(lon, 6):.6f}</p>")
+    with pytest.raises(PrivacyLeakError, match="coordinates near a survey respondent"):
+        audit_files([elsewhere], found, schema_defaults("privacy"))

@@ -33,6 +33,16 @@ FINGERPRINT_KEY = "tracts_sha256"
 COUNTIES_KEY = "counties_made"
 
 
+def map_view(tracts: gpd.GeoDataFrame) -> tuple[tuple[float, float, float, float],
+                                                 tuple[float, float]]:
+    """What the web map opens on: the tracts' bounds in longitude and latitude (minx, miny,
+    maxx, maxy), which it fits, and their middle (lat, lon), where it starts. map.html holds
+    both, at full precision; they come from the tracts alone, so the privacy audit counts them
+    as public coordinates (`privacy.audit.collect_secrets`), like the tracts' vertices."""
+    minx, miny, maxx, maxy = (float(v) for v in tracts.to_crs(4326).total_bounds)
+    return (minx, miny, maxx, maxy), ((miny + maxy) / 2, (minx + maxx) / 2)
+
+
 def simplified_tracts(tracts: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M
                       ) -> gpd.GeoSeries:
     """Tract outlines simplified as one coverage (no gaps or overlaps), in EPSG:4326, rounded."""

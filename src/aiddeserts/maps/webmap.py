@@ -70,7 +70,7 @@ from aiddeserts.maps.popups import (
 )
 from aiddeserts.maps.raster import density_image, palette_png
 from aiddeserts.maps.rendering import LEAFLET_CDN, esc, leaflet_inline, static_text
-from aiddeserts.maps.shapes import SIMPLIFY_M, simplified_tracts  # noqa: F401 (public here)
+from aiddeserts.maps.shapes import SIMPLIFY_M, map_view, simplified_tracts  # noqa: F401 (public here)
 from aiddeserts.maps.styles import (
     ASSET_COLOURS,
     ASSET_SHAPES,
@@ -319,8 +319,8 @@ def _base_map(tracts: gpd.GeoDataFrame, title: str, offline: bool
               ) -> tuple[folium.Map, folium.TileLayer]:
     """The map fitted to the tracts, its page head (title, Leaflet inlined or from the CDN, the
     map's CSS) and the basemap tiles."""
-    minx, miny, maxx, maxy = tracts.to_crs(4326).total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
+    (minx, miny, maxx, maxy), centre = map_view(tracts)
+    fmap = folium.Map(location=list(centre), zoom_start=11,
                       tiles=None, control_scale=True, zoom_control=False, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = [], []
     header = fmap.get_root().header

@@ -929,20 +929,26 @@ def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd
                     assets: gpd.GeoDataFrame, displayed: gpd.GeoDataFrame,
                     min_respondents: int, ignore_columns: Sequence[str]) -> Secrets:
     """What the outputs must not hold, read from the raw survey (every row, every column) and
-    the assets; and the public coordinates (tract vertices, representative points, centroids).
+    the assets; and the public coordinates (tract vertices, representative points, centroids,
+    and the web map's bounds and centre).
 
     `displayed` are the assets the map draws (names of displayed assets are not secret).
     """
     from aiddeserts.io.columns import parse_yes_no
     from aiddeserts.io.points import read_points
     from aiddeserts.io.survey import survey_allow_list
+    from aiddeserts.maps.shapes import map_view
     from aiddeserts.privacy import rules as privacy
 
     crs = CRS(tracts.crs)
     geoms = tracts.geometry.to_numpy()
+    # The map's view too: its centre, inside the region, may fall near a home by chance.
+    (minx, miny, maxx, maxy), (lat, lon) = map_view(tracts)
+    view = np.column_stack(Transformer.from_crs(4326, crs, always_xy=True).transform(
+        [minx, minx, maxx, maxx, lon], [miny, maxy, miny, maxy, lat]))
     public = np.concatenate([shapely.get_coordinates(geoms),
                              shapely.get_coordinates(shapely.point_on_surface(geoms)),
-                             shapely.get_coordinates(shapely.centroid(geoms))])
+                             shapely.get_coordinates(shapely.centroid(geoms)), view])
     secrets = Secrets(crs=crs, public=public)
     if "visibility" in assets.columns:
         protected = assets.loc[assets["visibility"] != "public"]
