@@ -412,14 +412,17 @@ def test_redact_matches_values_whatever_the_separators():
         f"ring {REDACTED} or {REDACTED}!"
 
 
-def test_a_home_at_the_maps_centre_does_not_block_publication(tmp_path):
-    """The web map opens on the middle of the tracts' bounds and fits those bounds, written at
-    full precision: they come from the tracts alone, so a respondent living there (it happens:
-    the centre is inside the region) is no leak. The same home written anywhere else is."""
+def test_a_home_at_the_maps_centre_or_corners_does_not_block_publication(tmp_path):
+    """The web map opens on the middle of the tracts' bounds, fits those bounds and lays the
+    density picture over the grid's, all written at full precision: they come from the tracts
+    alone, so a respondent living there (the centre is inside the region: it happens) is no
+    leak. The same home written anywhere else is."""
     from shapely.geometry import box
 
     from aiddeserts.maps import webmap
+    from aiddeserts.maps.raster import density_image_bounds
     from aiddeserts.maps.shapes import map_view
+    from aiddeserts.method.density import grid_for_bounds
     from aiddeserts.privacy.audit import collect_secrets
 
     # A tract to the east moves the centre away from every vertex, centroid and inner point.
@@ -428,18 +431,27 @@ def test_a_home_at_the_maps_centre_does_not_block_publication(tmp_path):
                             geometry=[box(X0 + 5000, Y0, X0 + 5300, Y0 + 300)], crs=CRS)
     tracts = pd.concat([tracts, east], ignore_index=True)
     _, (lat, lon) = map_view(tracts)
-    pd.DataFrame({"lat": [round(lat, 6), round(lat, 6) + 0.01], "lon": [round(lon, 6)] * 2,
+    grid = grid_for_bounds(tuple(tracts.total_bounds), 50.0)
+    fmap, _ = webmap._base_map(tracts, "Tiny test city", offline=False)
+    density, _, _ = webmap._density_layer(np.ones((grid.height, grid.width)), grid, CRS, 1000)
+    density.add_to(fmap)
+    page = tmp_path / "map.html"
+    fmap.save(str(page))
+    html = page.read_text()
+    assert f"[{lat!r}, {lon!r}]" in html
+    (south, west), (north, east) = density_image_bounds(grid, CRS)
+    assert f"[[{south!r}, {west!r}], [{north!r}, {east!r}]]" in html
+    homes = [(lat, lon), (south, west), (north, west)]
+    pd.DataFrame({"lat": [round(a, 6) for a, _ in homes] + [round(lat, 6) + 0.01],
+                  "lon": [round(b, 6) for _, b in homes] + [round(lon, 6)],
                   "need": "yes"}).to_csv(tmp_path / "s.csv", index=False)
     survey = {"path": str(tmp_path / "s.csv"), "need": "need"}
     assets = asset_frame()
     shown = assets_for_display(assets, tracts, "TRACT_CODE", AT_TRACT)
-    found = collect_secrets(survey, "TRACT_CODE", tracts, assets, shown, 5, [])
-    fmap, _ = webmap._base_map(tracts, "Tiny test city", offline=False)
-    page = tmp_path / "map.html"
-    fmap.save(str(page))
-    assert f"[{lat!r}, {lon!r}]" in page.read_text()
+    found = collect_secrets(survey, "TRACT_CODE", tracts, assets, shown, 5, [],
+                            density_cell_m=grid.cell_size)
     report = audit_files([page], found, schema_defaults("privacy"))
-    assert report["passed"] and report["files"]["map.html"]["number_pairs"] >= 3
+    assert report["passed"] and report["files"]["map.html"]["number_pairs"] >= 5
     elsewhere = tmp_path / "table.html"
     elsewhere.write_text(f"<p>{round(lat, 6) + 0.01:.6f}, {round(lon, 6):.6f}</p>")
     with pytest.raises(PrivacyLeakError, match="coordinates near a survey respondent"):

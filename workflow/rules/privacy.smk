@@ -52,6 +52,8 @@ rule privacy_audit_secrets:
         tract_id=region_key("tracts", "id"),
         privacy=region_key("privacy"),
         min_respondents=region_key("survey_rules", "min_respondents"),
+        # The density grid's cells: the corners of the map's density picture are public.
+        density_cell_m=region_key("density", "cell_size_m"),
         # Text the outputs show from the config: a survey answer equal to it is no leak.
         public_config=lambda wildcards: {
             "title": region_key("title")(wildcards),

@@ -927,10 +927,12 @@ def finish_audit(parts: Sequence[Mapping[str, Any]], order: Sequence[str] | None
 
 def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd.GeoDataFrame,
                     assets: gpd.GeoDataFrame, displayed: gpd.GeoDataFrame,
-                    min_respondents: int, ignore_columns: Sequence[str]) -> Secrets:
+                    min_respondents: int, ignore_columns: Sequence[str],
+                    density_cell_m: float | None = None) -> Secrets:
     """What the outputs must not hold, read from the raw survey (every row, every column) and
     the assets; and the public coordinates (tract vertices, representative points, centroids,
-    and the web map's bounds and centre).
+    the web map's bounds and centre, and with `density_cell_m` the corners of its density
+    picture: the density grid's, `density.cell_size_m`).
 
     `displayed` are the assets the map draws (names of displayed assets are not secret).
     """
@@ -942,10 +944,19 @@ def collect_secrets(survey: Mapping[str, Any] | None, tract_id: str, tracts: gpd
 
     crs = CRS(tracts.crs)
     geoms = tracts.geometry.to_numpy()
-    # The map's view too: its centre, inside the region, may fall near a home by chance.
+    # The map's view and its density picture's corners too: they come from the tracts alone,
+    # and the centre, inside the region, may fall near a home by chance.
     (minx, miny, maxx, maxy), (lat, lon) = map_view(tracts)
-    view = np.column_stack(Transformer.from_crs(4326, crs, always_xy=True).transform(
-        [minx, minx, maxx, maxx, lon], [miny, maxy, miny, maxy, lat]))
+    lons, lats = [minx, minx, maxx, maxx, lon], [miny, maxy, miny, maxy, lat]
+    if density_cell_m:
+        from aiddeserts.maps.raster import density_image_bounds
+        from aiddeserts.method.density import grid_for_bounds
+
+        grid = grid_for_bounds(tuple(tracts.total_bounds), density_cell_m)
+        (south, west), (north, east) = density_image_bounds(grid, crs)
+        lons += [west, west, east, east]
+        lats += [south, north, south, north]
+    view = np.column_stack(Transformer.from_crs(4326, crs, always_xy=True).transform(lons, lats))
     public = np.concatenate([shapely.get_coordinates(geoms),
                              shapely.get_coordinates(shapely.point_on_surface(geoms)),
                              shapely.get_coordinates(shapely.centroid(geoms)), view])

@@ -24,7 +24,7 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
 def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
                   privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
                   assets_exact_path: str, out_secrets: str, out_points: str,
-                  public_config: Any = None) -> None:
+                  public_config: Any = None, density_cell_m: float | None = None) -> None:
     """What the audit looks for, prepared once for all its parts (:func:`audit_part`):
     respondents, hidden assets, personal values; written owner-only.
 
@@ -32,6 +32,8 @@ def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
     `privacy` its `privacy` section; `public_config` the config text that outputs show (title,
     map section): with the tool's own words and the displayed assets' public text, a survey
     value found there is not a leak (:func:`aiddeserts.privacy.audit.drop_public_values`).
+    `density_cell_m` (`density.cell_size_m`): the density grid, whose picture's corners the
+    map holds (public coordinates).
     """
     from aiddeserts.privacy import audit
     from aiddeserts.privacy.rules import assets_for_display
@@ -41,7 +43,8 @@ def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
     assets = read_gpkg(assets_exact_path)
     displayed = assets_for_display(assets, tracts, tract_id, privacy)
     secrets = audit.collect_secrets(survey, tract_id, tracts, assets, displayed,
-                                    min_respondents, privacy["audit_ignore_columns"])
+                                    min_respondents, privacy["audit_ignore_columns"],
+                                    density_cell_m=density_cell_m)
     # A drawn asset's text is public, except an asset pinned on a respondent's home: a
     # respondent pasted into the asset list (name and home) stays a leak.
     xy = np.column_stack([displayed.geometry.x.to_numpy(), displayed.geometry.y.to_numpy()])
