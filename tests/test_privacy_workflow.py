@@ -119,6 +119,10 @@ def test_planted_survey_values_never_reach_outputs(tmp_path, tiny_region):
     assert privacy["personal_values_checked"]["story without consent"] == int(
         (survey["consent"] != "yes").sum())
     assert privacy["personal_values_checked"]["name of a hidden asset"] == 1
+    # Public coordinates: every tract vertex, representative point and centroid, and the
+    # map's view (its centre, its bounds' and its density picture's corners: 5 + 4).
+    assert privacy["rules"]["public_coordinates"] == len(tracts.get_coordinates()) \
+        + 2 * len(tracts) + 9
 
 
 def digests(out: Path) -> dict[str, str]:
