@@ -173,3 +173,33 @@ def test_respondent_coordinates_injected_into_a_stage_fail_the_audit(tmp_path, t
     assert "map.html: coordinates near a survey respondent (1 found)" in log
     assert digests(out) == before
     assert not (work / "data" / "processed" / "tiny" / "privacy_audit.json").exists()
+
+
+def test_a_survey_answer_equal_to_a_printed_place_name_does_not_block_publication(tmp_path):
+    """The maps print the places layer's labels, so a neighbourhood named by two respondents
+    (fewer than k) is no leak; a landmark labelled with a respondent's name and pinned on
+    their home still is (as for an asset)."""
+    from test_datawalk import pdf_text, write_region
+
+    config = write_region(tmp_path / "raw")
+    raw = tmp_path / "raw"
+    survey = pd.read_csv(raw / "survey.csv")
+    survey["neighbourhood"] = ["Riverside Heights"] * 2 + ["Old Market"] * (len(survey) - 2)
+    survey.to_csv(raw / "survey.csv", index=False)
+    places = gpd.read_file(raw / "places.geojson")
+    home = gpd.points_from_xy([survey.at[7, "lon"]], [survey.at[7, "lat"]], crs=4326)
+    landmark = gpd.GeoDataFrame({"hood": [survey.at[7, "name"]]}, geometry=home)
+    pd.concat([places, landmark], ignore_index=True).to_file(raw / "places.geojson",
+                                                            driver="GeoJSON")
+    work = tmp_path / "run"
+    leaking = run_snakemake(work, config)
+    assert leaking.returncode != 0
+    assert "personal value from survey column 'name'" in leaking.stderr
+    assert "survey column 'neighbourhood'" not in leaking.stderr
+    assert survey.at[7, "name"] not in leaking.stderr
+    places.to_file(raw / "places.geojson", driver="GeoJSON")  # the landmark gone
+    result = run_snakemake(work, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Riverside Heights" in pdf_text(work / "outputs" / "tiny" / "datawalk.pdf")
+    audit = json.loads((work / "data/processed/tiny/privacy_audit.json").read_text())
+    assert audit["passed"] and audit["personal_values_in_public_text"] >= 1

@@ -33,6 +33,8 @@ rule privacy_audit_secrets:
         tracts=processed("tracts.gpkg"),
         assets=processed("assets_exact.gpkg"),
         sources=survey_paths,
+        # The places layer's labels, printed on the maps, are public text.
+        places=places_paths,
     output:
         secrets=processed("audit/secrets.json"),
         points=processed("audit/secret_points.npy"),
@@ -54,6 +56,7 @@ rule privacy_audit_secrets:
         min_respondents=region_key("survey_rules", "min_respondents"),
         # The density grid's cells: the corners of the map's density picture are public.
         density_cell_m=region_key("density", "cell_size_m"),
+        places=region_key("map", "places"),
         # Text the outputs show from the config: a survey answer equal to it is no leak.
         public_config=lambda wildcards: {
             "title": region_key("title")(wildcards),

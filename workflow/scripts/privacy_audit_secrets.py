@@ -14,4 +14,5 @@ run_logged(snakemake.log[0], lambda: audit_secrets(
     tracts_path=snakemake.input.tracts, assets_exact_path=snakemake.input.assets,
     out_secrets=snakemake.output.secrets, out_points=snakemake.output.points,
     public_config=snakemake.params.public_config,
-    density_cell_m=snakemake.params.density_cell_m), snakemake.rule)
+    density_cell_m=snakemake.params.density_cell_m, places=snakemake.params.places),
+    snakemake.rule)

@@ -43,7 +43,11 @@ from aiddeserts.maps.legends import (  # noqa: E402
 )
 from aiddeserts.maps.pdfmarkers import as_pdf_markers  # noqa: E402
 from aiddeserts.maps.popups import type_label  # noqa: E402
-from aiddeserts.maps.shapes import MapShapes, county_outlines  # noqa: E402
+from aiddeserts.maps.shapes import (  # noqa: E402
+    MapShapes,
+    county_outlines,
+    read_places,  # noqa: F401 (public here)
+)
 from aiddeserts.maps.styles import (  # noqa: E402
     ASSET_COLOURS,
     ASSET_SHAPES,
@@ -94,28 +98,6 @@ def asset_styles(types: Sequence[str]) -> dict[str, tuple[str, str]]:
     return {t: (ASSET_COLOURS[i % len(ASSET_COLOURS)],
                 SHAPE_MARKERS[ASSET_SHAPES[i % len(ASSET_SHAPES)]])
             for i, t in enumerate(sorted(set(map(str, types))))}
-
-
-def read_places(places: Mapping[str, Any], crs: Any) -> gpd.GeoDataFrame:
-    """The user's places layer (`map.places`: `path`, `label_column`) in `crs`, with column
-    ``label`` (blank where the label is missing)."""
-    from aiddeserts.errors import InputError
-    from aiddeserts.io.readers import read_vector
-
-    frame = read_vector(places["path"])
-    column = places.get("label_column")
-    if column and column not in frame.columns:
-        raise InputError(f"the places layer has no column {column!r}", path=str(places["path"]),
-                         column=column,
-                         fix="set map.places.label_column to one of its columns: "
-                         + ", ".join(c for c in frame.columns if c != frame.geometry.name))
-    if frame.crs is None:
-        raise InputError("the places layer has no coordinate reference system",
-                         path=str(places["path"]),
-                         fix="save it with its CRS (a GeoPackage or GeoJSON keeps it)")
-    labels = frame[column].fillna("").astype(str).str.strip() if column else ""
-    out = gpd.GeoDataFrame({"label": labels}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
-    return out[~out.geometry.is_empty & out.geometry.notna()].to_crs(crs).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------- drawing

@@ -11,8 +11,10 @@ tracts (a fingerprint of the tracts' ids, CRS and geometry says so).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +43,28 @@ def map_view(tracts: gpd.GeoDataFrame) -> tuple[tuple[float, float, float, float
     as public coordinates (`privacy.audit.collect_secrets`), like the tracts' vertices."""
     minx, miny, maxx, maxy = (float(v) for v in tracts.to_crs(4326).total_bounds)
     return (minx, miny, maxx, maxy), ((miny + maxy) / 2, (minx + maxx) / 2)
+
+
+def read_places(places: Mapping[str, Any], crs: Any) -> gpd.GeoDataFrame:
+    """The user's places layer (`map.places`: `path`, `label_column`) in `crs`, with column
+    ``label`` (blank where the label is missing)."""
+    from aiddeserts.errors import InputError
+    from aiddeserts.io.readers import read_vector
+
+    frame = read_vector(places["path"])
+    column = places.get("label_column")
+    if column and column not in frame.columns:
+        raise InputError(f"the places layer has no column {column!r}", path=str(places["path"]),
+                         column=column,
+                         fix="set map.places.label_column to one of its columns: "
+                         + ", ".join(c for c in frame.columns if c != frame.geometry.name))
+    if frame.crs is None:
+        raise InputError("the places layer has no coordinate reference system",
+                         path=str(places["path"]),
+                         fix="save it with its CRS (a GeoPackage or GeoJSON keeps it)")
+    labels = frame[column].fillna("").astype(str).str.strip() if column else ""
+    out = gpd.GeoDataFrame({"label": labels}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
+    return out[~out.geometry.is_empty & out.geometry.notna()].to_crs(crs).reset_index(drop=True)
 
 
 def simplified_tracts(tracts: gpd.GeoDataFrame, tolerance_m: float = SIMPLIFY_M

@@ -918,9 +918,9 @@ def finish_audit(parts: Sequence[Mapping[str, Any]], order: Sequence[str] | None
             f"privacy audit failed, nothing was published (outputs/ is unchanged): {lines}.",
             fix="mark the asset approximate or hidden, or remove the personal data from the "
             "input that carried it into the output (a survey value is never looked for when it "
-            "also appears in public text: the tool's own words, a public asset list or the "
-            "config); if a value is not personal (e.g. a categorical answer), list its column "
-            "in privacy.audit_ignore_columns; see docs/privacy.md.")
+            "also appears in public text: the tool's own words, a public asset list, tract "
+            "and place names or the config); if a value is not personal (e.g. a categorical "
+            "answer), list its column in privacy.audit_ignore_columns; see docs/privacy.md.")
     checked = parts[0]["checked"] if parts else {}
     return {"passed": True, "files": dict(files), **checked}
 

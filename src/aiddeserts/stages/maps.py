@@ -118,7 +118,7 @@ def make_map(region_name: str, title: str | None, map_config: Mapping[str, Any],
 
 def _places(map_config: Mapping[str, Any], crs: Any) -> Any:
     """The region's places layer (`map.places`) in `crs`, or None when it has none."""
-    from aiddeserts.maps.figure import read_places
+    from aiddeserts.maps.shapes import read_places
 
     return read_places(map_config["places"], crs) if map_config.get("places") else None
 

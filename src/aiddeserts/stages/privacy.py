@@ -24,7 +24,8 @@ def make_stories(tract_id: str, survey_path: str, out_csv: str) -> None:
 def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
                   privacy: Mapping[str, Any], min_respondents: int, tracts_path: str,
                   assets_exact_path: str, out_secrets: str, out_points: str,
-                  public_config: Any = None, density_cell_m: float | None = None) -> None:
+                  public_config: Any = None, density_cell_m: float | None = None,
+                  places: Mapping[str, Any] | None = None) -> None:
     """What the audit looks for, prepared once for all its parts (:func:`audit_part`):
     respondents, hidden assets, personal values; written owner-only.
 
@@ -33,7 +34,8 @@ def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
     map section): with the tool's own words and the displayed assets' public text, a survey
     value found there is not a leak (:func:`aiddeserts.privacy.audit.drop_public_values`).
     `density_cell_m` (`density.cell_size_m`): the density grid, whose picture's corners the
-    map holds (public coordinates).
+    map holds (public coordinates). The tracts' names and the labels of the places layer
+    (`places`: `map.places`), which the maps print, are public text too.
     """
     from aiddeserts.privacy import audit
     from aiddeserts.privacy.rules import assets_for_display
@@ -47,21 +49,39 @@ def audit_secrets(survey: Mapping[str, Any] | None, tract_id: str,
                                     density_cell_m=density_cell_m)
     # A drawn asset's text is public, except an asset pinned on a respondent's home: a
     # respondent pasted into the asset list (name and home) stays a leak.
-    xy = np.column_stack([displayed.geometry.x.to_numpy(), displayed.geometry.y.to_numpy()])
-    pinned_on_home = np.zeros(len(displayed), bool)
-    if len(secrets.respondents) and len(displayed):
-        from scipy.spatial import cKDTree
+    slack = privacy["audit_slack_m"]
+    shown = displayed.loc[~_on_a_home(displayed, secrets.respondents, slack)]
+    shown = shown.drop(columns=displayed.geometry.name).astype(str)
+    # The places' labels too, but a landmark's at a respondent's home (as for an asset).
+    labels = []
+    if places:
+        from aiddeserts.maps.shapes import read_places
 
-        distance, _ = cKDTree(secrets.respondents).query(xy)
-        pinned_on_home = distance <= privacy["audit_slack_m"]
-    shown = displayed.loc[~pinned_on_home].drop(columns=displayed.geometry.name).astype(str)
+        layer = read_places(places, tracts.crs)
+        labels = layer.loc[~_on_a_home(layer, secrets.respondents, slack), "label"].tolist()
+    names = tracts["tract_name"].dropna().astype(str).tolist() if "tract_name" in tracts else []
     public = [*audit.tool_texts(), *shown.to_numpy().ravel().tolist(),
-              *map(str, tracts[tract_id]), json.dumps(public_config, ensure_ascii=False)]
+              *map(str, tracts[tract_id]), *names, *labels,
+              json.dumps(public_config, ensure_ascii=False)]
     audit.drop_public_values(secrets, public)
     with atomic_path(out_secrets) as secrets_tmp, atomic_path(out_points) as points_tmp:
         audit.save_secrets(secrets, secrets_tmp, points_tmp)
     make_private(out_secrets)  # survey values
     make_private(out_points)  # respondents' places
+
+
+def _on_a_home(frame: Any, respondents: np.ndarray, slack: float) -> np.ndarray:
+    """Which of `frame`'s points lie within `slack` metres of a respondent (in its CRS, that of
+    `respondents`); other geometries (a neighbourhood's polygon) never do."""
+    on_home = np.zeros(len(frame), bool)
+    points = np.flatnonzero((frame.geometry.geom_type == "Point").to_numpy())
+    if len(respondents) and len(points):
+        from scipy.spatial import cKDTree
+
+        geometry = frame.geometry.iloc[points]
+        xy = np.column_stack([geometry.x.to_numpy(), geometry.y.to_numpy()])
+        on_home[points] = cKDTree(respondents).query(xy)[0] <= slack
+    return on_home
 
 
 def audit_part(secrets_path: str, points_path: str, privacy: Mapping[str, Any],
