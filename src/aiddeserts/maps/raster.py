@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # only for annotations
     from aiddeserts.method.density import Grid
 
 
+#: The web map's projection, into which the density grid is reprojected.
+WEB_MERCATOR = "EPSG:3857"
+
+
 def density_image(values: np.ndarray, grid: Grid, crs: Any) -> tuple[np.ndarray, list, float]:
     """Density reprojected to Web Mercator as palette indices (0 = transparent, 1–255 = colour
     ramp), its lat/lon bounds and the ramp's top (the 99th percentile, assets per km²)."""
@@ -40,10 +44,6 @@ def density_image_bounds(grid: Grid, crs: Any) -> list[list[float]]:
     `grid`, without drawing it (they come from the grid alone: the privacy audit counts them
     as public coordinates)."""
     return _lonlat_bounds(*_web_mercator_grid(grid, crs))
-
-
-#: The web map's projection, into which the density grid is reprojected.
-WEB_MERCATOR = "EPSG:3857"
 
 
 def _web_mercator_grid(grid: Grid, crs: Any) -> tuple[Affine, int, int]:
